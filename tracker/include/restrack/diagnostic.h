@@ -1,0 +1,94 @@
+// restrack/diagnostic.h — what the tracker reports, and who receives it.
+//
+// Every problem the tracker finds becomes one Diagnostic record. The record goes to
+// every installed DiagnosticHandler: the default one writes the ResourceWarning text
+// through the `restrack` spdlog logger (stderr unless you change its sinks), the JSON
+// report collects it, the GoogleTest listener fails the running test with it, and your
+// own tools can subscribe too. Which records are dispatched at all is decided by the
+// `action` option and the suppressions (restrack/options.h).
+//
+// The text a user reads (format_diagnostic):
+//
+//   tools/demo/demo.cc:57: ResourceWarning: unclosed socket <tcp fd=7 ...>
+//   Object allocated at (most recent call first):
+//     #0 open_client() at tools/demo/demo.cc:31
+//     #1 main at tools/demo/demo.cc:52
+//
+// The first location is where the object was destroyed (closed again, used, or, for
+// open_at_exit, allocated): the first frame outside restrack.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "restrack/config.h"
+#include "restrack/trace.h"
+
+RESTRACK_NAMESPACE_BEGIN
+
+enum class DiagnosticType : std::uint8_t {
+  unclosed,          // destroyed while still open; restrack closed it
+  closed_twice,      // close() on an already closed resource
+  used_after_close,  // an operation on a closed resource
+  open_at_exit,      // still open when the process exits (report_at_exit=1)
+};
+
+// "unclosed", "closed_twice", "used_after_close", "open_at_exit": the names used in
+// the JSON report and by restrack-report.
+std::string_view to_string(DiagnosticType type) noexcept;
+
+struct Diagnostic {
+  DiagnosticType type = DiagnosticType::unclosed;
+  std::string_view kind;    // Kind::name; points at static storage
+  std::string description;  // the text between < and >
+  TraceId allocation_trace = kNoTrace;
+  TraceId first_close_trace = kNoTrace;  // closed_twice and used_after_close
+  TraceId site_trace = kNoTrace;         // where it was destroyed / closed again / used
+  std::uint64_t thread_id = 0;           // OS id of the thread that opened it
+  std::chrono::nanoseconds age{0};       // time from open to this report
+  std::uint64_t serial = 0;              // order of the open among all opens (see Snapshot)
+};
+
+// Receives dispatched diagnostics. Called on the thread where the problem happened,
+// possibly during static destruction; must not throw and must not block for long.
+// Handlers may be called concurrently from several threads.
+class DiagnosticHandler {
+ public:
+  virtual ~DiagnosticHandler() = default;
+  virtual void on_diagnostic(const Diagnostic& diagnostic) noexcept = 0;
+};
+
+// Installs a handler. The handler must stay alive until it is removed.
+void add_handler(DiagnosticHandler* handler) noexcept;
+// Removes a handler; after return it is no longer called.
+void remove_handler(DiagnosticHandler* handler) noexcept;
+
+// Turns the default handler (the `restrack` logger) on or off. Tests that capture
+// diagnostics with their own handler switch it off to keep stderr quiet.
+void set_default_output(bool enabled) noexcept;
+
+// The full ResourceWarning text for a diagnostic, without a trailing newline.
+std::string format_diagnostic(const Diagnostic& diagnostic) noexcept;
+
+// The "  #0 function at file:line" lines of a trace, each ending in '\n'; empty for
+// kNoTrace. A frame without line information reads "  #1 function in module+0xOFFSET".
+std::string format_trace(TraceId id) noexcept;
+
+// The first line's location ("tools/demo/demo.cc:57") for a trace, or "<unknown>".
+std::string format_location(TraceId id) noexcept;
+
+// Number of diagnostics dispatched with action=error since start (or the last reset).
+std::uint64_t error_count() noexcept;
+// Number of diagnostics dispatched, suppressed, and skipped by action=once.
+struct DiagnosticCounts {
+  std::uint64_t dispatched = 0;
+  std::uint64_t suppressed = 0;
+  std::uint64_t repeated = 0;  // not dispatched because action=once saw the site before
+  std::uint64_t errors = 0;
+};
+DiagnosticCounts diagnostic_counts() noexcept;
+void reset_diagnostic_counts() noexcept;
+
+RESTRACK_NAMESPACE_END

@@ -1,0 +1,55 @@
+// The tracker's process-wide state: settings in force, diagnostic dispatch, the exit
+// report. Internal to restrack::tracker.
+#pragma once
+
+#include "restrack/config.h"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "restrack/diagnostic.h"
+#include "restrack/options.h"
+
+RESTRACK_NAMESPACE_BEGIN
+namespace internal {
+
+// What the hot path needs, read with one atomic load. The first call reads
+// RESTRACK_OPTIONS.
+struct HotSettings {
+  bool enabled;
+  int trace_depth;
+  CaptureMethod capture;
+};
+HotSettings hot_settings() noexcept;
+
+// Frames captured beyond trace_depth, so that restrack's own frames (dropped when the
+// trace is symbolized) do not eat into the depth the user asked for.
+inline constexpr int kLibraryFrameAllowance = 6;
+
+// Captures the caller's caller's stack with the configured method at `depth` user frames.
+TraceId capture_with_depth(int depth, CaptureMethod method) noexcept;
+
+// Captures where a problem is being reported (at least 16 frames, even when allocation
+// traces are off, so the location line is always known).
+TraceId capture_site() noexcept;
+
+// Sends a diagnostic through action, suppressions and the handlers.
+void dispatch(const Diagnostic& diagnostic) noexcept;
+
+// Logs one error message ("restrack: ...") on the restrack logger.
+void log_error(const std::string& message) noexcept;
+
+// Suppressions (options.cc).
+bool is_suppressed(const Diagnostic& diagnostic) noexcept;
+// Loads the rules of `path` (empty: none) in place of the current ones. Each problem is
+// appended to `errors`.
+void load_suppressions(const std::string& path, std::vector<std::string>* errors) noexcept;
+
+// JSON report (report_json.cc).
+void record_for_report(const Diagnostic& diagnostic) noexcept;
+bool write_report_file(const std::string& path_pattern) noexcept;
+void mark_report_final(const std::string& path_pattern) noexcept;
+
+}  // namespace internal
+RESTRACK_NAMESPACE_END

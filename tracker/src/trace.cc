@@ -1,0 +1,167 @@
+// Symbolized traces as users read them, and their text form.
+#include <absl/container/flat_hash_map.h>
+#include <absl/synchronization/mutex.h>
+
+#include <algorithm>
+#include <cstdio>
+
+#include "no_destructor.h"
+#include "platform.h"
+#include "restrack/diagnostic.h"
+#include "restrack/trace.h"
+#include "runtime.h"
+#include "stack_depot.h"
+#include "symbolizer.h"
+
+RESTRACK_NAMESPACE_BEGIN
+namespace {
+
+struct SymbolCache {
+  absl::Mutex mutex;
+  absl::flat_hash_map<std::uintptr_t, Frame> frames;
+};
+
+SymbolCache& symbol_cache() {
+  static internal::NoDestructor<SymbolCache> cache;
+  return *cache;
+}
+
+// The inline ABI namespace is an implementation detail; users read restrack::Foo.
+void strip_abi_namespace(std::string& name) {
+  static constexpr std::string_view kInline[] = {"tracking_on::", "tracking_off::"};
+  for (std::string_view needle : kInline) {
+    for (std::size_t at = name.find(needle); at != std::string::npos; at = name.find(needle, at)) {
+      name.erase(at, needle.size());
+    }
+  }
+}
+
+// The qualified name of the function a demangled signature names: the return type of
+// a template function and the parameter list are left out.
+std::string_view qualified_name(std::string_view signature) {
+  int depth = 0;
+  std::size_t start = 0;
+  for (std::size_t i = 0; i < signature.size(); ++i) {
+    const char c = signature[i];
+    if (c == '<') {
+      ++depth;
+    } else if (c == '>') {
+      --depth;
+    } else if (c == '(' && depth == 0) {
+      if (signature.substr(0, i).ends_with("operator")) continue;
+      return signature.substr(start, i - start);
+    } else if (c == ' ' && depth == 0) {
+      start = i + 1;
+    }
+  }
+  return signature.substr(start);
+}
+
+// restrack's own frames and the standard-library frames they run through: a trace the
+// user reads starts at the first frame past them.
+bool is_library_frame(const Frame& frame) {
+  const std::string_view name = qualified_name(frame.function);
+  return name.starts_with("restrack::") || name.starts_with("std::") ||
+         name.starts_with("__gnu_cxx::");
+}
+
+}  // namespace
+
+TraceId capture_trace() noexcept {
+  const internal::HotSettings settings = internal::hot_settings();
+  if (!settings.enabled) return kNoTrace;
+  return internal::capture_with_depth(settings.trace_depth, settings.capture);
+}
+
+std::span<const std::uintptr_t> trace_addresses(TraceId id) noexcept {
+  return internal::depot_frames(id);
+}
+
+Frame symbolize_address(std::uintptr_t address) noexcept {
+  SymbolCache& cache = symbol_cache();
+  absl::MutexLock lock(&cache.mutex);
+  try {
+    auto found = cache.frames.find(address);
+    if (found != cache.frames.end()) return found->second;
+    Frame frame;
+    frame.address = address;
+    internal::ModuleInfo module = internal::module_of(address);
+    frame.module = std::move(module.path);
+    frame.offset = address - module.base;
+    internal::symbolize_return_address(address, frame);
+    strip_abi_namespace(frame.function);
+    cache.frames.emplace(address, frame);
+    return frame;
+  } catch (...) {
+    Frame frame;
+    frame.address = address;
+    return frame;
+  }
+}
+
+std::vector<Frame> symbolize_trace(TraceId id) noexcept {
+  std::vector<Frame> frames;
+  try {
+    const auto addresses = internal::depot_frames(id);
+    bool in_library_prefix = true;
+    for (std::uintptr_t address : addresses) {
+      Frame frame = symbolize_address(address);
+      if (in_library_prefix && is_library_frame(frame)) continue;
+      in_library_prefix = false;
+      const bool is_main = frame.function == "main";
+      frames.push_back(std::move(frame));
+      if (is_main) break;  // what runs before main is noise to the reader
+    }
+    // Past the last frame with a source line lie the C library's thread and process
+    // entry points; keep them only if nothing has a line.
+    auto last_with_file = std::find_if(frames.rbegin(), frames.rend(),
+                                       [](const Frame& f) { return !f.file.empty(); });
+    if (last_with_file != frames.rend()) frames.erase(last_with_file.base(), frames.end());
+    const auto depth = static_cast<std::size_t>(internal::hot_settings().trace_depth);
+    const std::size_t keep = std::max<std::size_t>(depth, 1);
+    if (frames.size() > keep) frames.resize(keep);
+  } catch (...) {
+    // Out of memory: what was symbolized so far.
+  }
+  return frames;
+}
+
+std::string format_trace(TraceId id) noexcept {
+  try {
+    std::string text;
+    int index = 0;
+    for (const Frame& frame : symbolize_trace(id)) {
+      text.append("  #").append(std::to_string(index++)).append(" ");
+      if (!frame.function.empty()) {
+        text += frame.function;
+      } else {
+        char buffer[32];
+        std::snprintf(buffer, sizeof buffer, "0x%zx", static_cast<std::size_t>(frame.address));
+        text += buffer;
+      }
+      if (!frame.file.empty()) {
+        text.append(" at ").append(frame.file).append(":").append(std::to_string(frame.line));
+      } else if (!frame.module.empty()) {
+        char buffer[32];
+        std::snprintf(buffer, sizeof buffer, "+0x%zx", static_cast<std::size_t>(frame.offset));
+        text.append(" in ").append(frame.module).append(buffer);
+      }
+      text += '\n';
+    }
+    return text;
+  } catch (...) {
+    return {};
+  }
+}
+
+std::string format_location(TraceId id) noexcept {
+  try {
+    for (const Frame& frame : symbolize_trace(id)) {
+      if (!frame.file.empty()) return frame.file + ":" + std::to_string(frame.line);
+    }
+  } catch (...) {
+  }
+  return "<unknown>";
+}
+
+RESTRACK_NAMESPACE_END

@@ -1,0 +1,87 @@
+#include "restrack/tracked_fd.h"
+
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "fd_description.h"
+
+RESTRACK_NAMESPACE_BEGIN
+
+TrackedFd::TrackedFd(int fd, const Kind& kind) noexcept : fd_(fd < 0 ? -1 : fd) {
+  if (fd_ >= 0) open_guard(kind);
+}
+
+void TrackedFd::open_guard(const Kind& kind) noexcept {
+  guard_.open(kind, this, [](const void* self) {
+    const auto* handle = static_cast<const TrackedFd*>(self);
+    if (handle->fd_ >= 0) return describe(handle->fd_);
+    return "fd=" + std::to_string(handle->closed_fd_) + " (closed)";
+  });
+}
+
+TrackedFd::TrackedFd(TrackedFd&& other) noexcept : fd_(other.fd_) { take_guard(other); }
+
+void TrackedFd::take_guard(TrackedFd& other) noexcept {
+  guard_.move_from(other.guard_, this);
+  other.fd_ = -1;
+#if RESTRACK_TRACKING
+  closed_fd_ = other.closed_fd_;
+  other.closed_fd_ = -1;
+#endif
+}
+
+void TrackedFd::remember_closed(int fd) noexcept {
+#if RESTRACK_TRACKING
+  closed_fd_ = fd;
+#else
+  (void)fd;
+#endif
+}
+
+TrackedFd& TrackedFd::operator=(TrackedFd&& other) noexcept {
+  if (this != &other) {
+    if (fd_ >= 0) {
+      // Overwriting an open handle loses it just like destroying it.
+      guard_.release_and_warn([this]() noexcept { ::close(fd_); });
+    }
+    fd_ = other.fd_;
+    take_guard(other);
+  }
+  return *this;
+}
+
+TrackedFd::~TrackedFd() {
+  if (fd_ >= 0) guard_.release_and_warn([this]() noexcept { ::close(fd_); });
+}
+
+int TrackedFd::get() const noexcept {
+  if (fd_ < 0) guard_.check_use();
+  return fd_;
+}
+
+int TrackedFd::close() noexcept {
+  if (fd_ < 0) {
+    guard_.close();  // reports "closed twice" if this handle was closed before
+    return EBADF;
+  }
+  const int fd = fd_;
+  remember_closed(fd);
+  guard_.close();
+  fd_ = -1;
+  // Linux releases the descriptor even when close(2) fails, so it is never retried.
+  return ::close(fd) == 0 ? 0 : errno;
+}
+
+int TrackedFd::release() noexcept {
+  const int fd = fd_;
+  if (fd_ >= 0) {
+    guard_.close();
+    fd_ = -1;
+  }
+  return fd;
+}
+
+std::string TrackedFd::describe(int fd) { return internal::describe_fd(fd); }
+
+RESTRACK_NAMESPACE_END
