@@ -24,6 +24,7 @@ struct ReportState {
   std::uint64_t dropped = 0;
   bool final = false;  // the exit report was written; later diagnostics rewrite it
   std::string final_path;
+  std::string failed_path;  // named once in the log, however often the write is retried
 };
 
 ReportState& report_state() {
@@ -159,7 +160,10 @@ bool write_locked(ReportState& state, const std::string& pattern) {
   const std::string path = expand_path(pattern);
   const std::string text = build_report(state.diagnostics, state.dropped);
   if (write_file(path, text)) return true;
-  log_error("cannot write report file '" + path + "'");
+  if (state.failed_path != path) {
+    state.failed_path = path;
+    log_error("cannot write report file '" + path + "'");
+  }
   return false;
 }
 

@@ -67,9 +67,12 @@ bool apply_with_suppressions(const Options& options, std::vector<std::string>& e
   return errors.empty();
 }
 
+spdlog::logger& restrack_logger();
+
 std::uint32_t initialize_from_environment() {
   static std::once_flag once;
   std::call_once(once, [] {
+    (void)restrack_logger();  // exists from the start, so spdlog::get("restrack") finds it
     std::vector<std::string> errors;
     Options options;
     if (const char* text = std::getenv("RESTRACK_OPTIONS")) {

@@ -69,7 +69,7 @@ bool is_library_frame(const Frame& frame) {
 
 TraceId capture_trace() noexcept {
   const internal::HotSettings settings = internal::hot_settings();
-  if (!settings.enabled) return kNoTrace;
+  if (!RESTRACK_TRACKING || !settings.enabled) return kNoTrace;
   return internal::capture_with_depth(settings.trace_depth, settings.capture);
 }
 

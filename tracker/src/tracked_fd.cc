@@ -15,8 +15,10 @@ TrackedFd::TrackedFd(int fd, const Kind& kind) noexcept : fd_(fd < 0 ? -1 : fd) 
 void TrackedFd::open_guard(const Kind& kind) noexcept {
   guard_.open(kind, this, [](const void* self) {
     const auto* handle = static_cast<const TrackedFd*>(self);
-    if (handle->fd_ >= 0) return describe(handle->fd_);
-    return "fd=" + std::to_string(handle->closed_fd_) + " (closed)";
+#if RESTRACK_TRACKING
+    if (handle->fd_ < 0) return "fd=" + std::to_string(handle->closed_fd_) + " (closed)";
+#endif
+    return describe(handle->fd_);
   });
 }
 

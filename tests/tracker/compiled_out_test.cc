@@ -1,0 +1,44 @@
+// RESTRACK_TRACKING=0: guards are empty, handles are the size of what they hold, and
+// nothing is registered or reported. Built against restrack_tracker_compiled_out.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <type_traits>
+
+#include "restrack/tracker.h"
+
+static_assert(RESTRACK_TRACKING == 0);
+static_assert(std::is_empty_v<restrack::ResourceGuard>);
+static_assert(sizeof(restrack::TrackedFd) == sizeof(int));
+
+struct UntrackedOwner {
+  int fd;
+};
+struct TrackedOwner {
+  int fd;
+  [[no_unique_address]] restrack::ResourceGuard guard;
+};
+static_assert(sizeof(TrackedOwner) == sizeof(UntrackedOwner));
+
+namespace {
+
+TEST(CompiledOutTest, NothingIsRegisteredAndLeaksAreClosedSilently) {
+  int fds[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM, 0, fds), 0);
+  const restrack::Snapshot snapshot = restrack::Snapshot::take();
+  {
+    restrack::TrackedFd kept(fds[0], restrack::kinds::socket);
+    restrack::TrackedFd leaked(fds[1], restrack::kinds::socket);
+    EXPECT_EQ(restrack::live_count(), 0u);
+    EXPECT_TRUE(restrack::live_resources().empty());
+    EXPECT_TRUE(snapshot.opened_since().empty());
+    EXPECT_EQ(kept.close(), 0);
+  }
+  EXPECT_EQ(::fcntl(fds[1], F_GETFD), -1);  // the destructor still closes
+  EXPECT_EQ(restrack::capture_trace(), restrack::kNoTrace);
+  EXPECT_EQ(restrack::diagnostic_counts().dispatched, 0u);
+}
+
+}  // namespace

@@ -1,0 +1,154 @@
+// The exact text of each ResourceWarning (DESIGN.md, "What a user sees"), with frames
+// that start in the test's own code.
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <optional>
+
+#include "capture.h"
+
+using restrack_test::at;
+using restrack_test::TrackerTest;
+
+static int socket_pair_end() {
+  int fds[2];
+  EXPECT_EQ(::socketpair(AF_UNIX, SOCK_STREAM, 0, fds), 0);
+  ::close(fds[1]);
+  return fds[0];
+}
+
+static restrack::TrackedFd open_unix_socket() {
+  return restrack::TrackedFd(socket_pair_end(), restrack::kinds::socket);  // kOpenLine
+}
+constexpr int kOpenLine = __LINE__ - 2;
+
+static void close_it(restrack::TrackedFd& fd) {
+  fd.close();  // kCloseLine
+}
+constexpr int kCloseLine = __LINE__ - 2;
+
+using DiagnosticTextTest = TrackerTest;
+
+TEST_F(DiagnosticTextTest, UnclosedNamesDestroySiteKindDescriptionAndAllocationTrace) {
+  std::optional<restrack::TrackedFd> fd(open_unix_socket());  // kCallerLine
+  const int caller_line = __LINE__ - 1;
+  const int number = fd->get();
+  fd.reset();  // destroyed while open
+  const int destroy_line = __LINE__ - 1;
+
+  ASSERT_EQ(captured_.texts().size(), 1u);
+  EXPECT_EQ(captured_.texts()[0],
+            at(__FILE__, destroy_line) +
+                ": ResourceWarning: unclosed socket <unix fd=" + std::to_string(number) +
+                ">\n"
+                "Object allocated at (most recent call first):\n"
+                "  #0 open_unix_socket() at " +
+                at(__FILE__, kOpenLine) +
+                "\n"
+                "  #1 DiagnosticTextTest_UnclosedNamesDestroySiteKindDescriptionAndAllocationTrace_"
+                "Test::TestBody() at " +
+                at(__FILE__, caller_line));
+  // restrack closed the descriptor itself.
+  EXPECT_EQ(::fcntl(number, F_GETFD), -1);
+}
+
+TEST_F(DiagnosticTextTest, ClosedTwiceAddsTheFirstCloseTrace) {
+  restrack::TrackedFd fd = open_unix_socket();
+  const int open_line = __LINE__ - 1;
+  const int number = fd.get();
+  close_it(fd);
+  const int first_close_line = __LINE__ - 1;
+  fd.close();
+  const int second_close_line = __LINE__ - 1;
+
+  const std::string test = "DiagnosticTextTest_ClosedTwiceAddsTheFirstCloseTrace_Test::TestBody()";
+  ASSERT_EQ(captured_.texts().size(), 1u);
+  EXPECT_EQ(captured_.texts()[0],
+            at(__FILE__, second_close_line) + ": ResourceWarning: socket closed twice <fd=" +
+                std::to_string(number) + " (closed)>\n" +
+                "Object allocated at (most recent call first):\n" + "  #0 open_unix_socket() at " +
+                at(__FILE__, kOpenLine) + "\n" + "  #1 " + test + " at " + at(__FILE__, open_line) +
+                "\n" + "First closed at (most recent call first):\n" +
+                "  #0 close_it(restrack::TrackedFd&) at " + at(__FILE__, kCloseLine) + "\n" +
+                "  #1 " + test + " at " + at(__FILE__, first_close_line));
+}
+
+TEST_F(DiagnosticTextTest, UseAfterCloseNamesTheUseSite) {
+  restrack::TrackedFd fd = open_unix_socket();
+  const int number = fd.get();
+  fd.close();
+  EXPECT_EQ(fd.get(), -1);
+  const int use_line = __LINE__ - 1;
+
+  ASSERT_EQ(captured_.texts().size(), 1u);
+  const std::string text = captured_.texts()[0];
+  const std::string first_line =
+      at(__FILE__, use_line) +
+      ": ResourceWarning: socket used after close <fd=" + std::to_string(number) + " (closed)>\n";
+  EXPECT_EQ(text.substr(0, first_line.size()), first_line);
+  EXPECT_NE(text.find("First closed at (most recent call first):\n"), std::string::npos);
+}
+
+TEST_F(DiagnosticTextTest, WithoutTracesTheSecondPartIsTheHint) {
+  ASSERT_TRUE(restrack::apply_options("trace_depth=0"));
+  std::optional<restrack::TrackedFd> fd(open_unix_socket());
+  const int number = fd->get();
+  fd.reset();
+  const int destroy_line = __LINE__ - 1;
+
+  ASSERT_EQ(captured_.texts().size(), 1u);
+  EXPECT_EQ(captured_.texts()[0],
+            at(__FILE__, destroy_line) +
+                ": ResourceWarning: unclosed socket <unix fd=" + std::to_string(number) +
+                ">\n"
+                "Enable allocation traces (RESTRACK_OPTIONS=trace_depth=16) to see where it "
+                "was allocated");
+}
+
+// A recursion deeper than the trace: exactly trace_depth frames, innermost first.
+[[gnu::noinline]] static restrack::TrackedFd open_at_depth(int depth) {
+  if (depth == 0) return open_unix_socket();
+  restrack::TrackedFd fd = open_at_depth(depth - 1);
+  asm volatile("" ::: "memory");  // keeps the call from becoming a tail call
+  return fd;
+}
+constexpr int kBaseCaseLine = __LINE__ - 5;
+constexpr int kRecursionLine = __LINE__ - 5;
+
+TEST_F(DiagnosticTextTest, TraceHoldsExactlyTraceDepthUserFrames) {
+  ASSERT_TRUE(restrack::apply_options("trace_depth=5"));
+  std::optional<restrack::TrackedFd> fd(open_at_depth(10));
+  fd.reset();
+
+  ASSERT_EQ(captured_.records().size(), 1u);
+  const std::vector<restrack::Frame> frames =
+      restrack::symbolize_trace(captured_.records()[0].allocation_trace);
+  ASSERT_EQ(frames.size(), 5u);
+  EXPECT_EQ(frames[0].function, "open_unix_socket()");
+  EXPECT_EQ(frames[0].line, static_cast<unsigned>(kOpenLine));
+  for (std::size_t i = 1; i < frames.size(); ++i) {
+    EXPECT_EQ(frames[i].function, "open_at_depth(int)");
+    EXPECT_EQ(frames[i].file, __FILE__);
+    EXPECT_EQ(frames[i].line, static_cast<unsigned>(i == 1 ? kBaseCaseLine : kRecursionLine));
+  }
+}
+
+struct Thrower {
+  restrack::ResourceGuard guard;
+};
+
+TEST_F(DiagnosticTextTest, DescribeThatThrowsFallsBackToKindAndAddress) {
+  static constexpr restrack::Kind kWidget{"widget"};
+  auto thrower = std::make_unique<Thrower>();
+  thrower->guard.open(kWidget, thrower.get(),
+                      [](const void*) -> std::string { throw std::runtime_error("boom"); });
+  const void* address = thrower.get();
+  thrower.reset();  // the guard's own destructor reports
+
+  ASSERT_EQ(captured_.records().size(), 1u);
+  char expected[64];
+  std::snprintf(expected, sizeof expected, "widget at %p", address);
+  EXPECT_EQ(captured_.records()[0].description, expected);
+  EXPECT_EQ(captured_.records()[0].kind, "widget");
+}

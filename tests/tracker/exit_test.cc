@@ -1,0 +1,147 @@
+// What happens at process exit: resources leaked by static objects, report_at_exit,
+// exit_code, and the JSON report read back field by field. Each case runs exit_probe
+// (exit_probe.cc) as a child process.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <boost/json.hpp>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+namespace {
+
+struct ChildResult {
+  int exit_status = -1;  // -1 if it did not exit normally
+  std::string out;
+  std::string err;
+};
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+ChildResult run_probe(const std::string& mode, const std::string& options) {
+  const std::string base = ::testing::TempDir() + "exit_probe_" + std::to_string(::getpid());
+  const std::string command = "RESTRACK_OPTIONS='" + options + "' " + RESTRACK_EXIT_PROBE + " " +
+                              mode + " >" + base + ".out 2>" + base + ".err";
+  ChildResult result;
+  const int status = std::system(command.c_str());
+  if (WIFEXITED(status)) result.exit_status = WEXITSTATUS(status);
+  result.out = read_file(base + ".out");
+  result.err = read_file(base + ".err");
+  std::remove((base + ".out").c_str());
+  std::remove((base + ".err").c_str());
+  return result;
+}
+
+TEST(ExitTest, ResourceLeakedByAStaticObjectIsReportedAtExitWithoutCrashing) {
+  const ChildResult result = run_probe("static-leak", "trace_depth=3");
+  EXPECT_EQ(result.exit_status, 0);
+  EXPECT_EQ(result.out, "main returns\n");
+  EXPECT_NE(result.err.find(": ResourceWarning: unclosed socket <unix fd="), std::string::npos)
+      << result.err;
+  EXPECT_NE(result.err.find("Object allocated at (most recent call first):\n"
+                            "  #0 (anonymous namespace)::open_socket() at "
+                            "tests/tracker/exit_probe.cc:19\n"
+                            "  #1 main at tests/tracker/exit_probe.cc:38"),
+            std::string::npos)
+      << result.err;
+}
+
+TEST(ExitTest, ReportAtExitListsWhatIsStillOpen) {
+  const ChildResult result = run_probe("leak", "trace_depth=3:report_at_exit=1");
+  EXPECT_EQ(result.exit_status, 0);
+  EXPECT_NE(result.err.find("tests/tracker/exit_probe.cc:19: ResourceWarning: socket still open "
+                            "at exit <unix fd="),
+            std::string::npos)
+      << result.err;
+}
+
+TEST(ExitTest, ExitCodeIsForcedWhenAnErrorWasCounted) {
+  EXPECT_EQ(run_probe("leak", "action=error:exit_code=3").exit_status, 3);
+  EXPECT_EQ(run_probe("leak", "action=warn:exit_code=3").exit_status, 0);
+}
+
+TEST(ExitTest, JsonReportCarriesEveryDiagnosticAndTheLiveSet) {
+  const std::string path = ::testing::TempDir() + "restrack_report_%p.json";
+  const ChildResult result = run_probe("leak", "trace_depth=3:report=" + path);
+  ASSERT_EQ(result.exit_status, 0) << result.err;
+  // %p is the child's pid; find the file it wrote.
+  FILE* list = ::popen(("ls " + ::testing::TempDir() + "restrack_report_*.json").c_str(), "r");
+  char name[512] = {};
+  ASSERT_NE(std::fgets(name, sizeof name, list), nullptr);
+  ::pclose(list);
+  std::string written(name);
+  written.erase(written.find_last_not_of('\n') + 1);
+  const boost::json::value report = boost::json::parse(read_file(written));
+  std::remove(written.c_str());
+
+  const boost::json::object& root = report.as_object();
+  EXPECT_EQ(root.at("schema").as_string(), "restrack-report");
+  EXPECT_EQ(root.at("version").as_int64(), 1);
+  EXPECT_GT(root.at("pid").as_int64(), 0);
+  EXPECT_NE(root.at("program").as_string().find("exit_probe"), boost::json::string::npos);
+  EXPECT_EQ(root.at("options").at("trace_depth").as_int64(), 3);
+  EXPECT_EQ(root.at("options").at("action").as_string(), "warn");
+  EXPECT_EQ(root.at("counts").at("dispatched").to_number<std::uint64_t>(), 2u);
+
+  // Two diagnostics: leak_one() in main, then the static `kept` destroyed at exit.
+  const boost::json::array& diagnostics = root.at("diagnostics").as_array();
+  ASSERT_EQ(diagnostics.size(), 2u);
+  const boost::json::object& first = diagnostics[0].as_object();
+  EXPECT_EQ(first.at("type").as_string(), "unclosed");
+  EXPECT_EQ(first.at("kind").as_string(), "socket");
+  EXPECT_EQ(first.at("description").as_string().subview().substr(0, 8), "unix fd=");
+  EXPECT_EQ(first.at("location").as_string(), "tests/tracker/exit_probe.cc:31");
+  const boost::json::array& frames = first.at("allocation_trace").as_array();
+  ASSERT_EQ(frames.size(), 3u);
+  const boost::json::object& frame = frames[0].as_object();
+  EXPECT_EQ(frame.at("function").as_string(), "(anonymous namespace)::open_socket()");
+  EXPECT_EQ(frame.at("file").as_string(), "tests/tracker/exit_probe.cc");
+  EXPECT_EQ(frame.at("line").as_int64(), 19);
+  EXPECT_NE(frame.at("module").as_string().find("exit_probe"), boost::json::string::npos);
+  // The module offset lets another machine symbolize the raw address.
+  const auto address = std::stoull(std::string(frame.at("address").as_string()), nullptr, 16);
+  const auto offset = std::stoull(std::string(frame.at("offset").as_string()), nullptr, 16);
+  EXPECT_GT(address, offset);
+  EXPECT_EQ(frames[1].at("function").as_string(), "(anonymous namespace)::leak_one()");
+  EXPECT_EQ(frames[2].at("function").as_string(), "main");
+  EXPECT_NE(first.at("message").as_string().find("ResourceWarning: unclosed socket"),
+            boost::json::string::npos);
+  EXPECT_EQ(diagnostics[1].at("type").as_string(), "unclosed");  // the static `kept`
+  EXPECT_EQ(diagnostics[1].at("allocation_trace").as_array()[1].at("line").as_int64(), 41);
+
+  // The heap handle that was never destroyed is in the live set at exit.
+  const boost::json::array& live = root.at("live").as_array();
+  ASSERT_EQ(live.size(), 1u);
+  EXPECT_EQ(live[0].at("kind").as_string(), "socket");
+  EXPECT_EQ(live[0].at("allocation_trace").as_array()[1].at("line").as_int64(), 43);
+}
+
+TEST(ExitTest, UnwritableReportPathIsNamedAndNoDiagnosticIsLost) {
+  const ChildResult result = run_probe("leak", "report=/nonexistent/dir/report.json");
+  EXPECT_EQ(result.exit_status, 0);
+  EXPECT_NE(result.err.find("restrack: cannot write report file '/nonexistent/dir/report.json'"),
+            std::string::npos)
+      << result.err;
+  EXPECT_NE(result.err.find("ResourceWarning: unclosed socket"), std::string::npos);
+}
+
+TEST(ExitTest, BadOptionsInTheEnvironmentAreNamedOnceAndDefaultsApply) {
+  const ChildResult result = run_probe("leak", "trace_depth=many");
+  EXPECT_EQ(result.exit_status, 0);
+  const std::string message =
+      "restrack: RESTRACK_OPTIONS: bad value 'many' for option 'trace_depth' (expected a "
+      "number from 0 to 64)\n";
+  ASSERT_NE(result.err.find(message), std::string::npos) << result.err;
+  EXPECT_EQ(result.err.find(message, result.err.find(message) + 1), std::string::npos);
+  EXPECT_NE(result.err.find("Object allocated at (most recent call first):"), std::string::npos);
+}
+
+}  // namespace
