@@ -291,13 +291,13 @@ HotSettings hot_settings() noexcept {
           (word & kDwarf) != 0 ? CaptureMethod::dwarf : CaptureMethod::frame_pointer};
 }
 
-__attribute__((noinline)) TraceId capture_with_depth(int depth, CaptureMethod method) noexcept {
+__attribute__((noinline)) TraceId capture_with_depth(int depth, CaptureMethod method,
+                                                     int skip) noexcept {
   if (depth <= 0) return kNoTrace;
   std::uintptr_t frames[kMaxTraceDepth + kLibraryFrameAllowance];
   const int wanted = depth + kLibraryFrameAllowance;
-  // Skip this function's own frame: the trace starts at our caller.
-  const int count = method == CaptureMethod::dwarf ? capture_dwarf(frames, wanted, 0)
-                                                   : capture_frame_pointers(frames, wanted, 0);
+  const int count = method == CaptureMethod::dwarf ? capture_dwarf(frames, wanted, skip)
+                                                   : capture_frame_pointers(frames, wanted, skip);
   return intern_trace(frames, count);
 }
 

@@ -23,12 +23,20 @@ struct HotSettings {
 };
 HotSettings hot_settings() noexcept;
 
-// Frames captured beyond trace_depth, so that restrack's own frames (dropped when the
-// trace is symbolized) do not eat into the depth the user asked for.
+// Frames captured beyond trace_depth, so that the owner's own frames (a TrackedFd or
+// transport constructor, dropped when the trace is symbolized) do not eat into the depth
+// the user asked for. Owners nested deeper than this lose user frames from the far end.
+// Unoptimized builds keep every inline function as a frame of its own (guard, owner
+// helpers, constructor), so they need more.
+#if defined(__OPTIMIZE__)
+inline constexpr int kLibraryFrameAllowance = 2;
+#else
 inline constexpr int kLibraryFrameAllowance = 6;
+#endif
 
-// Captures the caller's caller's stack with the configured method at `depth` user frames.
-TraceId capture_with_depth(int depth, CaptureMethod method) noexcept;
+// Captures the caller's stack with `method`, `depth` user frames plus the allowance,
+// after skipping `skip` frames of the caller's own.
+TraceId capture_with_depth(int depth, CaptureMethod method, int skip = 0) noexcept;
 
 // Captures where a problem is being reported (at least 16 frames, even when allocation
 // traces are off, so the location line is always known).

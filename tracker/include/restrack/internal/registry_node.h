@@ -23,6 +23,10 @@ enum class GuardState : std::uint8_t {
   disabled,  // opened while tracking was switched off at run time (enabled=0)
 };
 
+// Innermost frames of the close() call, kept in the node: only a misuse report reads
+// them, so they are interned then instead of on every close.
+inline constexpr int kCloseFrames = 6;
+
 struct RegistryNode {
   RegistryNode* prev = nullptr;
   RegistryNode* next = nullptr;
@@ -33,7 +37,8 @@ struct RegistryNode {
   std::int64_t opened_at_ns = 0;
   std::uint32_t thread_id = 0;
   TraceId trace = kNoTrace;
-  TraceId close_trace = kNoTrace;
+  std::uintptr_t close_frames[kCloseFrames] = {};
+  std::uint8_t close_frame_count = 0;
   std::uint8_t shard = 0;
   GuardState state = GuardState::idle;
 };

@@ -1,0 +1,127 @@
+// Cost of tracking a resource: open+close of a guarded handle at trace depths 0, 16 and
+// 32, against the same type untracked and compiled out, and against the floor (a
+// frame-pointer walk plus interning in the depot) measured in the same binary.
+// Results and the command that produced them: docs/PERFORMANCE.md.
+#define BOOST_STACKTRACE_USE_BACKTRACE
+#include <boost/stacktrace.hpp>
+#include <cstdint>
+
+#include "bench_support.h"
+#include "capture.h"
+#include "restrack/tracker.h"
+#include "stack_depot.h"
+
+namespace {
+
+constexpr int kCallDepth = 40;
+constexpr restrack::Kind kBenchHandle{"bench handle"};
+
+struct TrackedHandle {
+  explicit TrackedHandle(int value) : fd(value) { guard.open(kBenchHandle, this); }
+  void close() {
+    if (guard.close()) fd = -1;
+  }
+  int fd;
+  restrack::ResourceGuard guard;
+};
+
+struct UntrackedHandle {
+  explicit UntrackedHandle(int value) : fd(value) { benchmark::DoNotOptimize(this); }
+  void close() { fd = -1; }
+  int fd;
+};
+
+template <class Handle>
+void open_close(benchmark::State& state) {
+  auto body = [&] {
+    for (auto _ : state) {
+      Handle handle(7);
+      benchmark::DoNotOptimize(handle.fd);
+      handle.close();
+      benchmark::DoNotOptimize(handle.fd);
+    }
+  };
+  restrack_bench::at_depth(kCallDepth, body);
+}
+
+void set_depth(int depth) {
+  restrack::Options options = restrack::current_options();
+  options.trace_depth = depth;
+  restrack::set_options(options);
+}
+
+void BM_OpenClose_Tracked(benchmark::State& state) {
+  set_depth(static_cast<int>(state.range(0)));
+  open_close<TrackedHandle>(state);
+  set_depth(16);
+}
+BENCHMARK(BM_OpenClose_Tracked)->Arg(0)->Arg(16)->Arg(32);
+
+void BM_OpenClose_Untracked(benchmark::State& state) { open_close<UntrackedHandle>(state); }
+BENCHMARK(BM_OpenClose_Untracked);
+
+void BM_OpenClose_CompiledOut(benchmark::State& state) {
+  restrack_bench::open_close_compiled_out(state);
+}
+BENCHMARK(BM_OpenClose_CompiledOut);
+
+// Capture alone: the checked frame-pointer walk, no interning.
+void BM_CaptureFramePointers(benchmark::State& state) {
+  const int depth = static_cast<int>(state.range(0));
+  auto body = [&] {
+    std::uintptr_t frames[64];
+    for (auto _ : state) {
+      benchmark::DoNotOptimize(restrack::internal::capture_frame_pointers(frames, depth, 0));
+      benchmark::ClobberMemory();
+    }
+  };
+  restrack_bench::at_depth(kCallDepth, body);
+}
+BENCHMARK(BM_CaptureFramePointers)->Arg(16)->Arg(32);
+
+// The floor: one frame-pointer walk plus interning (a depot hit) — the least any
+// traced open can cost.
+void BM_Floor_WalkPlusIntern(benchmark::State& state) {
+  const int depth = static_cast<int>(state.range(0));
+  auto body = [&] {
+    std::uintptr_t frames[64];
+    for (auto _ : state) {
+      const int count = restrack::internal::capture_frame_pointers(frames, depth, 0);
+      benchmark::DoNotOptimize(restrack::internal::intern_trace(frames, count));
+    }
+  };
+  restrack_bench::at_depth(kCallDepth, body);
+}
+BENCHMARK(BM_Floor_WalkPlusIntern)->Arg(16)->Arg(32);
+
+// The slower DWARF capture (RESTRACK_OPTIONS=capture=dwarf), for code without frame
+// pointers.
+void BM_CaptureDwarf(benchmark::State& state) {
+  const int depth = static_cast<int>(state.range(0));
+  auto body = [&] {
+    std::uintptr_t frames[64];
+    for (auto _ : state) {
+      benchmark::DoNotOptimize(restrack::internal::capture_dwarf(frames, depth, 0));
+      benchmark::ClobberMemory();
+    }
+  };
+  restrack_bench::at_depth(kCallDepth, body);
+}
+BENCHMARK(BM_CaptureDwarf)->Arg(16);
+
+// Reference: Boost.Stacktrace's own capture, which restrack uses only to symbolize.
+void BM_CaptureBoostStacktrace(benchmark::State& state) {
+  const auto depth = static_cast<std::size_t>(state.range(0));
+  auto body = [&] {
+    for (auto _ : state) {
+      boost::stacktrace::stacktrace trace(0, depth);
+      benchmark::DoNotOptimize(trace.size());
+    }
+  };
+  restrack_bench::at_depth(kCallDepth, body);
+}
+BENCHMARK(BM_CaptureBoostStacktrace)->Arg(16);
+
+}  // namespace
+
+BENCHMARK_MAIN();
