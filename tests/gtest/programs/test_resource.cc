@@ -1,0 +1,23 @@
+#include "test_resource.h"
+
+TestResource::TestResource(const char* name, const restrack::Kind& kind) : name_(name) {
+  guard_.open(kind, this, &TestResource::describe);  // marker: TestResource opens
+}
+
+TestResource::~TestResource() {
+  if (guard_.is_open()) {
+    guard_.release_and_warn([]() noexcept {});  // marker: TestResource destroyed
+  }
+}
+
+void TestResource::close() {
+  guard_.close();  // marker: TestResource closes
+}
+
+void TestResource::use() const {
+  guard_.check_use();  // marker: TestResource used
+}
+
+std::string TestResource::describe(const void* self) {
+  return static_cast<const TestResource*>(self)->name_;
+}
