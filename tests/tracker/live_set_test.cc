@@ -64,7 +64,8 @@ TEST_F(LiveSetTest, MovedHandleStaysRegisteredOnceUnderItsNewOwner) {
   ASSERT_EQ(captured_.records().size(), 1u);
   EXPECT_EQ(captured_.records()[0].type, restrack::DiagnosticType::unclosed);
   EXPECT_EQ(restrack::live_count(), base + 1);
-  EXPECT_EQ(first.close(), EBADF);  // moved-from is empty, not closed: no report
+  // A moved-from handle is documented as empty, not closed: no report.
+  EXPECT_EQ(first.close(), EBADF);  // NOLINT(bugprone-use-after-move)
   EXPECT_EQ(moved.close(), 0);
   EXPECT_EQ(restrack::live_count(), base);
   EXPECT_EQ(captured_.records().size(), 1u);
@@ -99,6 +100,7 @@ TEST_F(LiveSetTest, EightThreadsOfAMillionOpensLoseNoRecordAndLeaveNoPhantom) {
   const restrack::Snapshot snapshot = restrack::Snapshot::take();
   std::barrier sync(kThreads + 1);
   std::vector<std::thread> threads;
+  threads.reserve(kThreads);
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&] {
       std::vector<Token> held(kHeld);
@@ -115,7 +117,7 @@ TEST_F(LiveSetTest, EightThreadsOfAMillionOpensLoseNoRecordAndLeaveNoPhantom) {
   }
   for (int round = 0; round < kRounds; ++round) {
     sync.arrive_and_wait();
-    EXPECT_EQ(restrack::live_count(), base + kThreads * kHeld);
+    EXPECT_EQ(restrack::live_count(), base + static_cast<std::size_t>(kThreads * kHeld));
     EXPECT_EQ(snapshot.opened_since().size(), static_cast<std::size_t>(kThreads * kHeld));
     sync.arrive_and_wait();
   }

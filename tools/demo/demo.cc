@@ -51,9 +51,7 @@ static void shut_down(restrack::TrackedFd& listener) {
   listener.close();  // a second close elsewhere in the shutdown path
 }
 
-int main() {
-  std::setvbuf(stdout, nullptr, _IOLBF, 0);
-  std::printf("restrack-demo: %zu resources open at start\n", restrack::live_count());
+static void run_tracker_demo() {
   restrack::TrackedFd listener = open_listener();
   auto [read_end, write_end] = open_pipe();
   std::printf("restrack-demo: %zu resources open\n", restrack::live_count());
@@ -62,7 +60,17 @@ int main() {
   read_end.close();
   write_end.close();
   shut_down(listener);
+}
 
+int main() {
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);
+  std::printf("restrack-demo: %zu resources open at start\n", restrack::live_count());
+  try {
+    run_tracker_demo();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "restrack-demo: %s\n", e.what());
+    return 1;
+  }
   std::printf("restrack-demo: %zu resources open at end\n", restrack::live_count());
   return 0;
 }

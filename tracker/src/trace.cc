@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <filesystem>
 
 #include "no_destructor.h"
 #include "platform.h"
@@ -90,6 +91,10 @@ Frame symbolize_address(std::uintptr_t address) noexcept {
     frame.offset = address - module.base;
     internal::symbolize_return_address(address, frame);
     strip_abi_namespace(frame.function);
+    // "src/../include/x.h" reads better as "include/x.h".
+    if (frame.file.find("..") != std::string::npos || frame.file.find("./") != std::string::npos) {
+      frame.file = std::filesystem::path(frame.file).lexically_normal().string();
+    }
     cache.frames.emplace(address, frame);
     return frame;
   } catch (...) {
