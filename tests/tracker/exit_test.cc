@@ -115,6 +115,7 @@ TEST(ExitTest, JsonReportCarriesEveryDiagnosticAndTheLiveSet) {
   EXPECT_NE(first.at("message").as_string().find("ResourceWarning: unclosed socket"),
             boost::json::string::npos);
   EXPECT_EQ(diagnostics[1].at("type").as_string(), "unclosed");  // the static `kept`
+  EXPECT_EQ(diagnostics[1].at("location").as_string(), "<exit>");
   EXPECT_EQ(diagnostics[1].at("allocation_trace").as_array()[1].at("line").as_int64(), 41);
 
   // The heap handle that was never destroyed is in the live set at exit.

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 RESTRACK_NAMESPACE_BEGIN
 namespace internal {
@@ -29,6 +30,10 @@ struct ModuleInfo {
   std::uintptr_t base = 0;
 };
 ModuleInfo module_of(std::uintptr_t address) noexcept;
+
+// True for the C library's frames that run static destructors and atexit handlers at
+// process exit.
+bool is_process_exit_frame(std::string_view function) noexcept;
 
 // Process id, for "%p" in report paths.
 int current_process_id() noexcept;

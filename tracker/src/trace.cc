@@ -162,6 +162,9 @@ std::string format_trace(TraceId id) noexcept {
 std::string format_location(TraceId id) noexcept {
   try {
     for (const Frame& frame : symbolize_trace(id)) {
+      // Destroyed by the exit machinery, with no user frame in between (a static
+      // object): the C library's source line would only mislead.
+      if (internal::is_process_exit_frame(frame.function)) return "<exit>";
       if (!frame.file.empty()) return frame.file + ":" + std::to_string(frame.line);
     }
   } catch (...) {

@@ -76,7 +76,9 @@ std::string format_diagnostic(const Diagnostic& diagnostic) noexcept;
 // kNoTrace. A frame without line information reads "  #1 function in module+0xOFFSET".
 std::string format_trace(TraceId id) noexcept;
 
-// The first line's location ("tools/demo/demo.cc:57") for a trace, or "<unknown>".
+// The first line's location for a trace: "tools/demo/demo.cc:57"; "<exit>" when the
+// first frame past restrack is the C library running static destructors at exit;
+// "<unknown>" when no frame has a source line.
 std::string format_location(TraceId id) noexcept;
 
 // Number of diagnostics dispatched with action=error since start (or the last reset).

@@ -86,6 +86,12 @@ ModuleInfo module_of(std::uintptr_t address) noexcept {
   return info;
 }
 
+bool is_process_exit_frame(std::string_view function) noexcept {
+  // glibc: exit() -> __run_exit_handlers(); shared objects' statics via __cxa_finalize().
+  return function == "__run_exit_handlers" || function == "exit" ||
+         function == "__cxa_finalize" || function == "_dl_fini";
+}
+
 int current_process_id() noexcept { return static_cast<int>(::getpid()); }
 
 void write_stderr(const char* data, std::size_t size) noexcept {
