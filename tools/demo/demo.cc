@@ -14,6 +14,9 @@
 #include <vector>
 
 #include "restrack/tracker.h"
+#if RESTRACK_DEMO_PROACTOR
+#include "proactor_demo.h"
+#endif
 
 static restrack::TrackedFd open_config_file() {
   return restrack::TrackedFd(::open("/etc/hostname", O_RDONLY | O_CLOEXEC));
@@ -67,6 +70,9 @@ int main() {
   std::printf("restrack-demo: %zu resources open at start\n", restrack::live_count());
   try {
     run_tracker_demo();
+#if RESTRACK_DEMO_PROACTOR
+    run_proactor_demo();
+#endif
   } catch (const std::exception& e) {
     std::fprintf(stderr, "restrack-demo: %s\n", e.what());
     return 1;

@@ -13,6 +13,8 @@ std::string_view to_string(DiagnosticType type) noexcept {
       return "used_after_close";
     case DiagnosticType::open_at_exit:
       return "open_at_exit";
+    case DiagnosticType::destroyed_pending:
+      return "destroyed_pending";
   }
   return "unknown";
 }
@@ -39,6 +41,9 @@ std::string format_diagnostic(const Diagnostic& diagnostic) noexcept {
         break;
       case DiagnosticType::open_at_exit:
         text.append(diagnostic.kind).append(" still open at exit");
+        break;
+      case DiagnosticType::destroyed_pending:
+        text.append(diagnostic.kind).append(" was destroyed but it is pending");
         break;
     }
     text.append(" <").append(diagnostic.description).append(">\n");

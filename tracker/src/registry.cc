@@ -174,11 +174,11 @@ void report_use_after_close(const RegistryNode& node) noexcept {
   dispatch(diagnostic);
 }
 
-void report_unclosed(RegistryNode& node, std::string description) noexcept {
+void report_unclosed(RegistryNode& node, std::string description, DiagnosticType type) noexcept {
   if (node.state != GuardState::open) return;
   unregister(node);
   node.state = GuardState::closed;
-  Diagnostic diagnostic = diagnostic_for(node, DiagnosticType::unclosed);
+  Diagnostic diagnostic = diagnostic_for(node, type);
   diagnostic.description = std::move(description);
   diagnostic.site_trace = capture_site();
   dispatch(diagnostic);

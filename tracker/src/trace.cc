@@ -37,6 +37,28 @@ void strip_abi_namespace(std::string& name) {
   }
 }
 
+// GCC names a coroutine's body "f(f(ARGS)::_Z...Frame*) [clone .actor]"; users wrote
+// f(ARGS). Also spells the standard string type as users do.
+void simplify_function_name(std::string& name) {
+  static constexpr std::string_view kActor = " [clone .actor]";
+  const std::size_t frame_type = name.rfind("::_Z");
+  if (name.ends_with(kActor) && frame_type != std::string::npos) {
+    for (std::size_t open = name.find('('); open < frame_type; open = name.find('(', open + 1)) {
+      const std::string_view outer(name.data(), open);
+      if (open > 0 && std::string_view(name).substr(open + 1).starts_with(outer)) {
+        name = name.substr(open + 1, frame_type - open - 1) + " [coroutine]";
+        break;
+      }
+    }
+  }
+  static constexpr std::string_view kLongString =
+      "std::__cxx11::basic_string<char, std::char_traits<char>, std::allocator<char> >";
+  for (std::size_t at = name.find(kLongString); at != std::string::npos;
+       at = name.find(kLongString, at)) {
+    name.replace(at, kLongString.size(), "std::string");
+  }
+}
+
 // The qualified name of the function a demangled signature names: the return type of
 // a template function and the parameter list are left out.
 std::string_view qualified_name(std::string_view signature) {
@@ -58,8 +80,8 @@ std::string_view qualified_name(std::string_view signature) {
   return signature.substr(start);
 }
 
-// restrack's own frames and the standard-library frames they run through: a trace the
-// user reads starts at the first frame past them.
+// restrack's own frames and the standard-library frames they run through (std::function,
+// coroutine resumption, std::make_unique): a trace the user reads shows none of them.
 bool is_library_frame(const Frame& frame) {
   const std::string_view name = qualified_name(frame.function);
   return name.starts_with("restrack::") || name.starts_with("std::") ||
@@ -91,6 +113,7 @@ Frame symbolize_address(std::uintptr_t address) noexcept {
     frame.offset = address - module.base;
     internal::symbolize_return_address(address, frame);
     strip_abi_namespace(frame.function);
+    simplify_function_name(frame.function);
     // "src/../include/x.h" reads better as "include/x.h".
     if (frame.file.find("..") != std::string::npos || frame.file.find("./") != std::string::npos) {
       frame.file = std::filesystem::path(frame.file).lexically_normal().string();
@@ -108,11 +131,11 @@ std::vector<Frame> symbolize_trace(TraceId id) noexcept {
   std::vector<Frame> frames;
   try {
     const auto addresses = internal::depot_frames(id);
-    bool in_library_prefix = true;
     for (std::uintptr_t address : addresses) {
       Frame frame = symbolize_address(address);
-      if (in_library_prefix && is_library_frame(frame)) continue;
-      in_library_prefix = false;
+      // restrack's frames say nothing about the user's code wherever they are: before it
+      // (the owner's constructor) or between its frames (an event loop running a task).
+      if (is_library_frame(frame)) continue;
       const bool is_main = frame.function == "main";
       frames.push_back(std::move(frame));
       if (is_main) break;  // what runs before main is noise to the reader

@@ -29,14 +29,15 @@
 RESTRACK_NAMESPACE_BEGIN
 
 enum class DiagnosticType : std::uint8_t {
-  unclosed,          // destroyed while still open; restrack closed it
-  closed_twice,      // close() on an already closed resource
-  used_after_close,  // an operation on a closed resource
-  open_at_exit,      // still open when the process exits (report_at_exit=1)
+  unclosed,           // destroyed while still open; restrack closed it
+  closed_twice,       // close() on an already closed resource
+  used_after_close,   // an operation on a closed resource
+  open_at_exit,       // still open when the process exits (report_at_exit=1)
+  destroyed_pending,  // destroyed while its work was pending (a task); restrack released it
 };
 
-// "unclosed", "closed_twice", "used_after_close", "open_at_exit": the names used in
-// the JSON report and by restrack-report.
+// "unclosed", "closed_twice", "used_after_close", "open_at_exit", "destroyed_pending":
+// the names used in the JSON report.
 std::string_view to_string(DiagnosticType type) noexcept;
 
 struct Diagnostic {

@@ -41,6 +41,7 @@
 #include <utility>
 
 #include "restrack/config.h"
+#include "restrack/diagnostic.h"
 #include "restrack/internal/registry_node.h"
 #include "restrack/kind.h"
 
@@ -85,9 +86,12 @@ class ResourceGuard {
   }
 
   // For the owner's destructor when the resource is still open: takes the description,
-  // calls `release` (which must not throw), unregisters and reports "unclosed".
+  // calls `release` (which must not throw), unregisters and reports "unclosed" — or, with
+  // DiagnosticType::destroyed_pending, "<kind> was destroyed but it is pending" (a task
+  // whose work had not finished).
   template <class Release>
-  void release_and_warn(Release&& release) noexcept {
+  void release_and_warn(Release&& release,
+                        DiagnosticType type = DiagnosticType::unclosed) noexcept {
     if (node_.state != internal::GuardState::open) {
       std::forward<Release>(release)();
       node_.state = internal::GuardState::closed;
@@ -95,7 +99,12 @@ class ResourceGuard {
     }
     std::string description = internal::describe_node(node_);
     std::forward<Release>(release)();
-    internal::report_unclosed(node_, std::move(description));
+    internal::report_unclosed(node_, std::move(description), type);
+  }
+
+  // The allocation trace recorded by open(), or kNoTrace.
+  TraceId allocation_trace() const noexcept {
+    return node_.state == internal::GuardState::open ? node_.trace : kNoTrace;
   }
 
   // Takes over `other`'s registration (for the owner's move operations); `other` becomes
@@ -121,9 +130,10 @@ class ResourceGuard {
   bool is_open() const noexcept { return false; }
   void check_use() const noexcept {}
   template <class Release>
-  void release_and_warn(Release&& release) noexcept {
+  void release_and_warn(Release&& release, DiagnosticType = DiagnosticType::unclosed) noexcept {
     std::forward<Release>(release)();
   }
+  TraceId allocation_trace() const noexcept { return kNoTrace; }
   void move_from(ResourceGuard&, const void*) noexcept {}
 };
 

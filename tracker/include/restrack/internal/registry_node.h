@@ -8,6 +8,7 @@
 #include <string>
 
 #include "restrack/config.h"
+#include "restrack/diagnostic.h"
 #include "restrack/kind.h"
 #include "restrack/trace.h"
 
@@ -47,9 +48,10 @@ void open_node(RegistryNode& node, const Kind& kind, const void* owner,
                DescribeFn describe) noexcept;
 bool close_node(RegistryNode& node) noexcept;
 void report_use_after_close(const RegistryNode& node) noexcept;
-// Unregisters an open node and reports it unclosed; `description` was taken while the
-// resource was still intact.
-void report_unclosed(RegistryNode& node, std::string description) noexcept;
+// Unregisters an open node and reports it as `type` (unclosed or destroyed_pending);
+// `description` was taken while the resource was still intact.
+void report_unclosed(RegistryNode& node, std::string description,
+                     DiagnosticType type = DiagnosticType::unclosed) noexcept;
 std::string describe_node(const RegistryNode& node) noexcept;
 void move_node(RegistryNode& to, RegistryNode& from, const void* new_owner) noexcept;
 

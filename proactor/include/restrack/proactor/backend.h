@@ -1,0 +1,90 @@
+// restrack/proactor/backend.h — the I/O completion port an EventLoop runs on.
+//
+// A Backend is the proactor's kernel interface, in the vocabulary of a Windows I/O
+// completion port: submit an operation, ask for its cancellation, poll for completions,
+// close. `uring/` implements it with Linux io_uring and `iocp/` with an IOCP; the
+// scripted backend of the tests implements it too. docs/proactor.md maps each verb to
+// both kernels.
+//
+// Ownership: submit() takes the Operation. The backend keeps it (buffer included) until
+// the kernel's completion for it has been reaped and then returns it from poll(); an
+// operation that fails at once, with no completion to come, is returned by submit()
+// itself (rule 2). Nothing else ever frees an in-flight operation (rule 1).
+//
+// Every member except wake() is called on the loop's thread only.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <string_view>
+#include <vector>
+
+#include "restrack/config.h"
+#include "restrack/proactor/operation.h"
+
+RESTRACK_NAMESPACE_BEGIN
+
+// What submit() did with an operation.
+struct Submission {
+  // The key naming the operation while the backend owns it; kNoOperation if it failed.
+  OperationKey key = kNoOperation;
+  // Set when the operation failed at once: no completion will come for it, `result` holds
+  // -errno, and the caller delivers it (through the ready queue, rule 3).
+  std::unique_ptr<Operation> failed;
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+
+  // Starts `operation`. On success the backend owns it until poll() returns it. Throws
+  // LoopClosedError after close() (rule 10).
+  virtual Submission submit(std::unique_ptr<Operation> operation) = 0;
+
+  // Asks the kernel to finish the operation early. Harmless for an unknown key, a
+  // completed operation, or a second request (rule 4). The operation is still returned
+  // by a later poll(), with whatever result the kernel gave it.
+  virtual void cancel(OperationKey key) = 0;
+
+  // Waits up to `timeout` (negative: without limit) for at least one completion or a
+  // wake(), and appends every reaped operation to `completed`. Completions naming an
+  // unknown key are logged at debug level and ignored (rule 6).
+  virtual void poll(std::chrono::nanoseconds timeout,
+                    std::vector<std::unique_ptr<Operation>>& completed) = 0;
+
+  // Makes a poll() in progress (or the next one) return. Callable from any thread.
+  virtual void wake() noexcept = 0;
+
+  // Cancels every operation in flight and reaps until none is left (rules 10, 13),
+  // logging about once a second what is still pending. Operations reaped here are
+  // abandoned: their futures are cancelled, their completion functions never called, and
+  // what a successful result created is released (rule 11). An operation still pending
+  // at the deadline is reported and deliberately leaked. Idempotent.
+  virtual void close() = 0;
+
+  // Operations submitted and not yet reaped.
+  virtual std::size_t in_flight() const noexcept = 0;
+
+  // "io_uring", "iocp", ...: shown in the event loop's description.
+  virtual std::string_view name() const noexcept = 0;
+};
+
+// Settings of the io_uring backend.
+struct UringOptions {
+  // Submission queue entries; the completion queue gets twice as many.
+  unsigned queue_depth = 256;
+  // How long close() waits for the kernel to answer every cancellation before reporting
+  // the operations still pending and leaking them.
+  std::chrono::milliseconds close_deadline{10'000};
+  // For tests: when non-zero, ring setup fails with this errno as if the kernel had
+  // refused it, so the error path of EventLoop creation can be exercised.
+  int simulated_setup_errno = 0;
+};
+
+// Creates the io_uring backend. Throws BackendUnavailableError naming the cause and the
+// kernel requirement (Linux 5.11 or later, io_uring not disabled) when the ring cannot be
+// set up.
+std::unique_ptr<Backend> make_uring_backend(const UringOptions& options = {});
+
+RESTRACK_NAMESPACE_END

@@ -1,0 +1,209 @@
+// restrack/proactor/future.h — Future<T>, a result that arrives later on an EventLoop.
+//
+// A future is pending until someone sets its result or exception or cancels it; then it
+// is done for good. Done callbacks never run inside the call that finished the future:
+// they go through the loop's ready queue (rule 3), in the order they were added.
+// Coroutine tasks await futures with `co_await`; awaiting a cancelled future throws
+// CancelledError, a failed one rethrows its exception, and the result is moved out to the
+// awaiting coroutine (await a future once).
+//
+// A future keeps only a weak link to its loop: callbacks added or finished after the loop
+// is destroyed are dropped, never run on freed memory.
+#pragma once
+
+#include <coroutine>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <utility>
+#include <vector>
+
+#include "restrack/config.h"
+#include "restrack/proactor/call_site.h"
+#include "restrack/proactor/errors.h"
+
+RESTRACK_NAMESPACE_BEGIN
+
+class EventLoop;
+
+namespace internal {
+// Shared by a loop and everything bound to it; the loop clears `loop` when destroyed.
+struct LoopAnchor {
+  EventLoop* loop = nullptr;
+};
+
+}  // namespace internal
+
+// The part of every future that does not depend on the result type.
+class FutureBase : public std::enable_shared_from_this<FutureBase> {
+ public:
+  // An unbound future; bind() it before finishing it. Tasks bind when they start.
+  FutureBase() noexcept = default;
+  explicit FutureBase(EventLoop& loop);
+  FutureBase(const FutureBase&) = delete;
+  FutureBase& operator=(const FutureBase&) = delete;
+  virtual ~FutureBase();
+
+  bool done() const noexcept { return state_ != State::pending; }
+  bool cancelled() const noexcept { return state_ == State::cancelled; }
+
+  // Cancels a pending future: it becomes done and cancelled, and its callbacks are
+  // scheduled. Returns false (and does nothing) if it was already done. Subclasses extend
+  // it: a task cancels what it awaits, an operation's future asks the kernel (rule 4).
+  virtual bool cancel();
+
+  // Fails a pending future with `error`. Throws std::logic_error if already done.
+  void set_exception(std::exception_ptr error);
+
+  // The stored exception of a failed future, else null.
+  std::exception_ptr exception() const noexcept { return error_; }
+
+  // Throws CancelledError if cancelled, the stored exception if failed; returns
+  // otherwise. Throws std::logic_error while pending.
+  void rethrow_if_failed() const;
+
+  // Schedules `callback` on the loop's ready queue once the future is done (at once if
+  // it already is). `where` names the callback in debug-mode slow-callback logs.
+  void add_done_callback(std::function<void()> callback, CallSite where = CallSite::current());
+
+  // The loop this future belongs to; null when unbound or when the loop is gone.
+  EventLoop* loop() const noexcept { return anchor_ ? anchor_->loop : nullptr; }
+
+  // Attaches an unbound future to `loop`. Throws std::logic_error if bound elsewhere.
+  void bind(EventLoop& loop);
+
+ protected:
+  enum class State : unsigned char { pending, finished, failed, cancelled };
+  // Makes the future done in `state` and schedules the callbacks.
+  void finish(State state);
+  // Hook for subclasses, run once when the future becomes done, before any callback.
+  virtual void on_done() noexcept {}
+
+ private:
+  struct DoneCallback {
+    std::function<void()> callback;
+    CallSite where;
+  };
+  void schedule(DoneCallback callback);
+
+  std::shared_ptr<internal::LoopAnchor> anchor_;
+  std::vector<DoneCallback> callbacks_;
+  std::exception_ptr error_;
+  State state_ = State::pending;
+};
+
+// A future's value storage on top of `Base` (FutureBase, or TaskBase for tasks).
+template <class T, class Base = FutureBase>
+class FutureState : public Base {
+ public:
+  using Base::Base;
+
+  // Completes a pending future with `value`. Throws std::logic_error if already done.
+  void set_result(T value) {
+    if (this->done()) throw std::logic_error("set_result on a future that is already done");
+    value_.emplace(std::move(value));
+    this->finish(FutureBase::State::finished);
+  }
+
+  // The result, moved out; throws like rethrow_if_failed().
+  T take_result() {
+    this->rethrow_if_failed();
+    return std::move(*value_);
+  }
+
+ private:
+  std::optional<T> value_;
+};
+
+template <class Base>
+class FutureState<void, Base> : public Base {
+ public:
+  using Base::Base;
+
+  void set_result() {
+    if (this->done()) throw std::logic_error("set_result on a future that is already done");
+    this->finish(FutureBase::State::finished);
+  }
+
+  void take_result() { this->rethrow_if_failed(); }
+};
+
+namespace internal {
+// Parks the running task on `future` (see TaskBase::wait_on).
+void wait_on(std::shared_ptr<FutureBase> future);
+// Called when the running task resumes after wait_on(); throws CancelledError if the
+// task was cancelled while its wake-up was already scheduled.
+void resume_after_wait();
+
+// `co_await` on a future or task state.
+template <class State>
+class StateAwaiter {
+ public:
+  explicit StateAwaiter(std::shared_ptr<State> state) noexcept : state_(std::move(state)) {}
+  StateAwaiter(StateAwaiter&& other) noexcept
+      : state_(std::move(other.state_)), suspended_(std::exchange(other.suspended_, false)) {}
+  StateAwaiter& operator=(StateAwaiter&&) = delete;
+  // Destroyed while suspended: the awaiting task itself is being destroyed, so what it
+  // waited for is cancelled (an operation is then asked to stop, rule 4).
+  ~StateAwaiter() {
+    if (suspended_ && !state_->done()) state_->cancel();
+  }
+
+  bool await_ready() const noexcept { return state_->done(); }
+  void await_suspend(std::coroutine_handle<>) {
+    wait_on(state_);
+    suspended_ = true;
+  }
+  decltype(auto) await_resume() {
+    if (suspended_) {
+      suspended_ = false;
+      resume_after_wait();
+    }
+    return state_->take_result();
+  }
+
+ private:
+  std::shared_ptr<State> state_;
+  bool suspended_ = false;
+};
+}  // namespace internal
+
+// A handle to a shared future state. Copies refer to the same future.
+template <class T>
+class Future {
+ public:
+  using State = FutureState<T>;
+
+  Future() = default;
+  explicit Future(std::shared_ptr<State> state) noexcept : state_(std::move(state)) {}
+
+  // A new pending future bound to `loop`.
+  static Future create(EventLoop& loop) { return Future(std::make_shared<State>(loop)); }
+
+  bool done() const noexcept { return state_->done(); }
+  bool cancelled() const noexcept { return state_->cancelled(); }
+  bool cancel() { return state_->cancel(); }
+  template <class... Value>
+  void set_result(Value&&... value) {
+    state_->set_result(std::forward<Value>(value)...);
+  }
+  void set_exception(std::exception_ptr error) { state_->set_exception(std::move(error)); }
+  void add_done_callback(std::function<void()> callback, CallSite where = CallSite::current()) {
+    state_->add_done_callback(std::move(callback), where);
+  }
+  // The result, moved out (throws CancelledError or the stored exception).
+  T take_result() { return state_->take_result(); }
+
+  const std::shared_ptr<State>& state() const noexcept { return state_; }
+
+  internal::StateAwaiter<State> operator co_await() const {
+    return internal::StateAwaiter<State>(state_);
+  }
+
+ private:
+  std::shared_ptr<State> state_;
+};
+
+RESTRACK_NAMESPACE_END

@@ -1,0 +1,263 @@
+// Futures and coroutine tasks on the scripted backend: results, errors, ordering of done
+// callbacks (rule 3), cancellation (rule 4), sleep, wait_for, gather, and tasks destroyed
+// while pending.
+#include <chrono>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "capture.h"
+#include "loop_fixture.h"
+#include "restrack/proactor/combinators.h"
+#include "restrack/proactor/errors.h"
+#include "restrack/proactor/event_loop.h"
+#include "restrack/proactor/socket.h"
+#include "restrack/proactor/task.h"
+
+namespace restrack_test {
+namespace {
+
+using namespace std::chrono_literals;
+using restrack::CancelledError;
+using restrack::EventLoop;
+using restrack::Future;
+using restrack::Task;
+using restrack_test::RecordedDiagnostic;
+
+class FutureTaskTest : public FakeLoopTest {
+ protected:
+  // Runs exactly one loop iteration.
+  void run_one_iteration() {
+    loop.stop();
+    loop.run_forever();
+  }
+};
+
+Task<int> add_after_yield(EventLoop& loop, int a, int b) {
+  co_await loop.sleep(0ms);
+  co_return a + b;
+}
+
+Task<int> fail_with(std::string message) {
+  throw std::runtime_error(message);
+  co_return 0;
+}
+
+Task<int> await_future(Future<int> future, std::vector<std::string>& steps) {
+  steps.push_back("started");
+  try {
+    const int value = co_await future;
+    steps.push_back("got " + std::to_string(value));
+    co_return value;
+  } catch (const CancelledError&) {
+    steps.push_back("cancelled at co_await");
+    throw;
+  }
+}
+
+Task<int> await_task(Task<int> inner) { co_return co_await inner * 10; }
+
+Task<std::string> receive(EventLoop& loop, const restrack::TrackedFd& socket) {
+  co_return co_await restrack::sock_recv(loop, socket, 64);
+}
+
+Task<int> sleep_then_return(EventLoop& loop, EventLoop::Clock::duration delay, int value) {
+  co_await loop.sleep(delay);
+  co_return value;
+}
+
+TEST_F(FutureTaskTest, RunUntilCompleteReturnsTheTaskResult) {
+  EXPECT_EQ(loop.run_until_complete(add_after_yield(loop, 2, 3)), 5);
+}
+
+TEST_F(FutureTaskTest, ExceptionEscapingATaskIsRethrownToWhoeverAwaitsIt) {
+  Task<int> task = fail_with("no luck");
+  try {
+    loop.run_until_complete(task);
+    FAIL() << "expected the task's exception";
+  } catch (const std::runtime_error& error) {
+    EXPECT_STREQ(error.what(), "no luck");
+  }
+  EXPECT_TRUE(task.done());
+  EXPECT_FALSE(task.cancelled());
+}
+
+TEST_F(FutureTaskTest, AwaitingAnUnstartedTaskStartsItOnTheAwaitingTasksLoop) {
+  EXPECT_EQ(loop.run_until_complete(await_task(add_after_yield(loop, 1, 1))), 20);
+}
+
+TEST_F(FutureTaskTest, Rule3DoneCallbacksNeverRunInsideSetResult) {
+  Future<int> future = Future<int>::create(loop);
+  std::vector<std::string> ran;
+  future.add_done_callback([&] { ran.push_back("callback"); });
+  future.set_result(7);
+  ran.push_back("after set_result");
+  run_one_iteration();
+  EXPECT_EQ(ran, (std::vector<std::string>{"after set_result", "callback"}));
+}
+
+TEST_F(FutureTaskTest, DoneCallbacksRunInTheOrderTheyWereAdded) {
+  Future<int> future = Future<int>::create(loop);
+  std::vector<int> ran;
+  future.add_done_callback([&] { ran.push_back(1); });
+  future.add_done_callback([&] { ran.push_back(2); });
+  future.set_result(0);
+  future.add_done_callback([&] { ran.push_back(3); });  // already done: scheduled at once
+  run_one_iteration();
+  EXPECT_EQ(ran, (std::vector<int>{1, 2, 3}));
+}
+
+TEST_F(FutureTaskTest, FutureResultCanBeSetOnlyOnce) {
+  Future<int> future = Future<int>::create(loop);
+  future.set_result(1);
+  EXPECT_THROW(future.set_result(2), std::logic_error);
+  EXPECT_FALSE(future.cancel());
+  EXPECT_EQ(future.take_result(), 1);
+}
+
+TEST_F(FutureTaskTest, TaskCancelledBeforeItsFirstStepNeverRuns) {
+  std::vector<std::string> steps;
+  Task<int> task = loop.create_task(await_future(Future<int>::create(loop), steps));
+  EXPECT_TRUE(task.cancel());
+  EXPECT_THROW(loop.run_until_complete(task), CancelledError);
+  EXPECT_TRUE(task.cancelled());
+  EXPECT_TRUE(steps.empty());
+}
+
+TEST_F(FutureTaskTest, Rule4CancellingATaskCancelsTheFutureItAwaitsAndThrowsAtThatCoAwait) {
+  std::vector<std::string> steps;
+  Future<int> future = Future<int>::create(loop);
+  Task<int> task = loop.create_task(await_future(future, steps));
+  run_one_iteration();
+  EXPECT_TRUE(task.cancel());
+  EXPECT_TRUE(future.cancelled());  // at once, not on a later iteration
+  EXPECT_THROW(loop.run_until_complete(task), CancelledError);
+  EXPECT_EQ(steps, (std::vector<std::string>{"started", "cancelled at co_await"}));
+  EXPECT_FALSE(task.cancel());  // done: a second cancel is harmless
+}
+
+TEST_F(FutureTaskTest, CancelArrivingAfterTheAwaitedFutureFinishedThrowsAtTheResume) {
+  std::vector<std::string> steps;
+  Future<int> future = Future<int>::create(loop);
+  Task<int> task = loop.create_task(await_future(future, steps));
+  run_one_iteration();
+  future.set_result(5);        // the task's wake-up is queued...
+  EXPECT_TRUE(task.cancel());  // ...and the cancel comes before it runs
+  EXPECT_THROW(loop.run_until_complete(task), CancelledError);
+  EXPECT_EQ(steps, (std::vector<std::string>{"started", "cancelled at co_await"}));
+}
+
+TEST_F(FutureTaskTest, Rule4CancellingATaskCancelsTheOperationItAwaits) {
+  SocketPair sockets;
+  Task<std::string> task = loop.create_task(receive(loop, sockets.first));
+  run_one_iteration();
+  ASSERT_EQ(fake.observations().submitted.size(), 1u);
+  const restrack::OperationKey key = fake.observations().submitted[0];
+  task.cancel();
+  EXPECT_EQ(fake.observations().cancel_requests, (std::vector<restrack::OperationKey>{key}));
+  EXPECT_EQ(loop.operations_in_flight(), 1u);  // rule 1: still the backend's until reaped
+  EXPECT_THROW(loop.run_until_complete(task), CancelledError);
+  EXPECT_EQ(loop.operations_in_flight(), 0u);
+}
+
+TEST_F(FutureTaskTest, SleepFinishesNoEarlierThanItsDelay) {
+  const EventLoop::Clock::time_point start = loop.time();
+  EXPECT_EQ(loop.run_until_complete(sleep_then_return(loop, 5ms, 1)), 1);
+  EXPECT_GE(loop.time() - start, 5ms);
+}
+
+TEST_F(FutureTaskTest, WaitForReturnsTheResultOfATaskThatFinishesInTime) {
+  EXPECT_EQ(loop.run_until_complete(restrack::wait_for(sleep_then_return(loop, 0ms, 9), 1h)), 9);
+}
+
+TEST_F(FutureTaskTest, WaitForCancelsALateTaskAndThrowsTimeoutError) {
+  Task<int> slow = sleep_then_return(loop, 1h, 9);
+  EXPECT_THROW(loop.run_until_complete(restrack::wait_for(slow, 1ms)), restrack::TimeoutError);
+  EXPECT_TRUE(slow.cancelled());
+}
+
+Task<std::vector<int>> gather_three(EventLoop& loop) {
+  std::vector<Task<int>> tasks;
+  tasks.push_back(sleep_then_return(loop, 3ms, 1));
+  tasks.push_back(sleep_then_return(loop, 2ms, 2));
+  tasks.push_back(sleep_then_return(loop, 1ms, 3));
+  co_return co_await restrack::gather(std::move(tasks));
+}
+
+TEST_F(FutureTaskTest, GatherReturnsResultsInListOrderWhateverOrderTheyFinishIn) {
+  EXPECT_EQ(loop.run_until_complete(gather_three(loop)), (std::vector<int>{1, 2, 3}));
+}
+
+TEST_F(FutureTaskTest, GatherRethrowsTheFirstFailureInListOrder) {
+  std::vector<Task<int>> tasks;
+  tasks.push_back(sleep_then_return(loop, 0ms, 1));
+  tasks.push_back(fail_with("second"));
+  tasks.push_back(fail_with("third"));
+  try {
+    loop.run_until_complete(restrack::gather(std::move(tasks)));
+    FAIL() << "expected the second task's exception";
+  } catch (const std::runtime_error& error) {
+    EXPECT_STREQ(error.what(), "second");
+  }
+}
+
+TEST_F(FutureTaskTest, CancellingGatherCancelsEveryTask) {
+  std::vector<Task<int>> tasks{sleep_then_return(loop, 1h, 1), sleep_then_return(loop, 1h, 2)};
+  Task<std::vector<int>> gathering = loop.create_task(restrack::gather(tasks));
+  run_one_iteration();
+  run_one_iteration();
+  gathering.cancel();
+  EXPECT_THROW(loop.run_until_complete(gathering), CancelledError);
+  EXPECT_TRUE(tasks[0].cancelled());
+  EXPECT_TRUE(tasks[1].cancelled());
+}
+
+TEST_F(FutureTaskTest, TaskDestroyedWhilePendingIsReportedUnderItsName) {
+  DiagnosticRecorder diagnostics;
+  std::vector<std::string> steps;
+  Future<int> never = Future<int>::create(loop);
+  std::string name;
+  {
+    Task<int> task = loop.create_task(await_future(never, steps));
+    name = task.name();
+    run_one_iteration();
+  }
+  const std::vector<RecordedDiagnostic> recorded = diagnostics.recorded();
+  ASSERT_EQ(recorded.size(), 1u);
+  EXPECT_EQ(recorded[0].type, restrack::DiagnosticType::destroyed_pending);
+  const std::string first_line = recorded[0].text.substr(0, recorded[0].text.find('\n'));
+  EXPECT_TRUE(first_line.ends_with(": ResourceWarning: task was destroyed but it is pending <" +
+                                   name + ">"))
+      << first_line;
+  // Destroying the frame cancelled what it awaited.
+  EXPECT_TRUE(never.cancelled());
+}
+
+TEST_F(FutureTaskTest, TaskThatNeverStartedIsDestroyedQuietly) {
+  DiagnosticRecorder diagnostics;
+  std::vector<std::string> steps;
+  { Task<int> task = await_future(Future<int>::create(loop), steps); }
+  EXPECT_TRUE(diagnostics.recorded().empty());
+  EXPECT_TRUE(steps.empty());
+}
+
+TEST_F(FutureTaskTest, Rule1TaskDestroyedWhileAwaitingAnOperationLeavesItToTheBackend) {
+  DiagnosticRecorder diagnostics;
+  SocketPair sockets;
+  {
+    Task<std::string> task = loop.create_task(receive(loop, sockets.first));
+    run_one_iteration();
+  }
+  ASSERT_EQ(fake.observations().submitted.size(), 1u);
+  EXPECT_EQ(fake.observations().cancel_requests, fake.observations().submitted);
+  EXPECT_EQ(loop.operations_in_flight(), 1u);
+  run_one_iteration();  // reaps the -ECANCELED completion
+  EXPECT_EQ(loop.operations_in_flight(), 0u);
+  ASSERT_EQ(diagnostics.recorded().size(), 1u);  // the task, not the operation
+  EXPECT_EQ(diagnostics.recorded()[0].type, restrack::DiagnosticType::destroyed_pending);
+}
+
+}  // namespace
+}  // namespace restrack_test

@@ -1,0 +1,59 @@
+// Test-only fixtures: an EventLoop on the scripted backend, and connected socket pairs.
+#pragma once
+
+#include <sys/socket.h>
+
+#include <memory>
+
+#include <gtest/gtest.h>
+
+#include "fake_backend.h"
+#include "restrack/kind.h"
+#include "restrack/proactor/event_loop.h"
+#include "restrack/tracked_fd.h"
+
+namespace restrack_test {
+
+// An EventLoop driven by a FakeBackend the test scripts through `fake`.
+class FakeLoopTest : public testing::Test {
+ protected:
+  explicit FakeLoopTest(restrack::EventLoopOptions options = {})
+      : owned_backend_(std::make_unique<FakeBackend>(std::chrono::milliseconds(1000))),
+        fake(*owned_backend_),
+        loop(std::move(owned_backend_), options) {}
+  ~FakeLoopTest() override {
+    if (!loop.is_closed()) loop.close();
+  }
+
+ private:
+  std::unique_ptr<FakeBackend> owned_backend_;
+
+ protected:
+  FakeBackend& fake;
+  restrack::EventLoop loop;
+};
+
+// Two connected AF_UNIX sockets (stream by default), tracked as kind `socket` and closed
+// when the pair goes out of scope.
+struct SocketPair {
+  explicit SocketPair(int type = SOCK_STREAM) {
+    int fds[2];
+    if (::socketpair(AF_UNIX, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds) != 0) {
+      ADD_FAILURE() << "socketpair failed";
+      return;
+    }
+    first = restrack::TrackedFd(fds[0], restrack::kinds::socket);
+    second = restrack::TrackedFd(fds[1], restrack::kinds::socket);
+  }
+  ~SocketPair() {
+    if (first) first.close();
+    if (second) second.close();
+  }
+  SocketPair(const SocketPair&) = delete;
+  SocketPair& operator=(const SocketPair&) = delete;
+
+  restrack::TrackedFd first;
+  restrack::TrackedFd second;
+};
+
+}  // namespace restrack_test
