@@ -8,7 +8,6 @@
 #include <spdlog/logger.h>
 
 #include "restrack/diagnostic.h"
-#include "restrack/live.h"
 #include "restrack/proactor/future.h"
 #include "restrack/proactor/log.h"
 
@@ -27,14 +26,10 @@ OperationKey make_key(std::uint32_t index, std::uint32_t generation) {
 // "  recv fd=7 4096 bytes, submitted at:\n  #0 ...": one pending operation for the close
 // progress log.
 std::string describe_pending(const std::vector<Operation*>& pending) {
-  std::vector<ResourceInfo> live = live_resources();
   std::string text;
   for (const Operation* operation : pending) {
     text += "\n  " + operation->describe() + ", submitted at:\n";
-    auto info = std::find_if(live.begin(), live.end(), [&](const ResourceInfo& resource) {
-      return resource.owner == operation;
-    });
-    text += format_trace(info == live.end() ? kNoTrace : info->allocation_trace);
+    text += format_trace(operation->submit_trace());
     if (!text.empty() && text.back() == '\n') text.pop_back();
   }
   return text;

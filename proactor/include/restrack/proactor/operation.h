@@ -83,6 +83,9 @@ class Operation {
   // "recv fd=7 65536 bytes": what the operation is, for logs and reports.
   std::string describe() const;
 
+  // Where it was submitted (kNoTrace when not in flight or not traced).
+  TraceId submit_trace() const noexcept { return guard_.allocation_trace(); }
+
   OperationType type;
   int fd;                           // the descriptor it works on; the caller keeps it open
   OperationKey key = kNoOperation;  // assigned by the backend at submission
