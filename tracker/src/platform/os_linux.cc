@@ -88,8 +88,8 @@ ModuleInfo module_of(std::uintptr_t address) noexcept {
 
 bool is_process_exit_frame(std::string_view function) noexcept {
   // glibc: exit() -> __run_exit_handlers(); shared objects' statics via __cxa_finalize().
-  return function == "__run_exit_handlers" || function == "exit" ||
-         function == "__cxa_finalize" || function == "_dl_fini";
+  return function == "__run_exit_handlers" || function == "exit" || function == "__cxa_finalize" ||
+         function == "_dl_fini";
 }
 
 int current_process_id() noexcept { return static_cast<int>(::getpid()); }
