@@ -302,9 +302,12 @@ __attribute__((noinline)) TraceId capture_with_depth(int depth, CaptureMethod me
 }
 
 TraceId capture_site() noexcept {
+  // Only on the way to a report, so the slower DWARF unwinder is affordable — and it
+  // sees through frames without frame pointers (C libraries, a sanitizer's exit hook)
+  // that would end a frame-pointer walk before it reaches the user's code.
   const HotSettings settings = hot_settings();
   return capture_with_depth(settings.trace_depth > 16 ? settings.trace_depth : 16,
-                            settings.capture);
+                            CaptureMethod::dwarf);
 }
 
 void log_error(const std::string& message) noexcept {

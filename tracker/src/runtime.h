@@ -39,7 +39,7 @@ inline constexpr int kLibraryFrameAllowance = 6;
 TraceId capture_with_depth(int depth, CaptureMethod method, int skip = 0) noexcept;
 
 // Captures where a problem is being reported (at least 16 frames, even when allocation
-// traces are off, so the location line is always known).
+// traces are off, so the location line is always known), always with the DWARF unwinder.
 TraceId capture_site() noexcept;
 
 // Sends a diagnostic through action, suppressions and the handlers.

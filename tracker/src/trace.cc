@@ -82,10 +82,20 @@ std::string_view qualified_name(std::string_view signature) {
 
 // restrack's own frames and the standard-library frames they run through (std::function,
 // coroutine resumption, std::make_unique): a trace the user reads shows none of them.
+// find_last_of gives npos for a bare name, and npos + 1 is 0: the whole name.
 bool is_library_frame(const Frame& frame) {
   const std::string_view name = qualified_name(frame.function);
-  return name.starts_with("restrack::") || name.starts_with("std::") ||
-         name.starts_with("__gnu_cxx::");
+  if (name.starts_with("restrack::") || name.starts_with("std::") ||
+      name.starts_with("__gnu_cxx::")) {
+    return true;
+  }
+  // A sanitizer runtime's interceptors (ThreadSanitizer runs static destructors from
+  // its own exit hook) are not the user's code either.
+  const std::string_view module = frame.module;
+  const std::string_view file = module.substr(module.find_last_of('/') + 1);
+  return file.starts_with("libasan") || file.starts_with("libtsan") ||
+         file.starts_with("libubsan") || file.starts_with("liblsan") ||
+         file.starts_with("libhwasan") || file.starts_with("libclang_rt.");
 }
 
 }  // namespace
