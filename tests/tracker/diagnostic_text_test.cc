@@ -4,6 +4,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <coroutine>
+#include <exception>
+#include <functional>
 #include <optional>
 
 #include "capture.h"
@@ -151,4 +154,53 @@ TEST_F(DiagnosticTextTest, DescribeThatThrowsFallsBackToKindAndAddress) {
   std::snprintf(expected, sizeof expected, "widget at %p", address);
   EXPECT_EQ(captured_.records()[0].description, expected);
   EXPECT_EQ(captured_.records()[0].kind, "widget");
+}
+
+[[gnu::noinline]] static void call_through_function(const std::function<void()>& body) { body(); }
+
+TEST_F(DiagnosticTextTest, LibraryFramesBetweenUserFramesAreDropped) {
+  ASSERT_TRUE(restrack::apply_options("trace_depth=16"));
+  call_through_function([] { restrack::TrackedFd fd = open_unix_socket(); });
+
+  ASSERT_EQ(captured_.records().size(), 1u);
+  const std::vector<restrack::Frame> frames =
+      restrack::symbolize_trace(captured_.records()[0].allocation_trace);
+  ASSERT_GE(frames.size(), 4u);
+  for (const restrack::Frame& frame : frames) {
+    EXPECT_FALSE(frame.function.starts_with("std::")) << frame.function;
+  }
+  EXPECT_EQ(frames[0].function, "open_unix_socket()");
+  EXPECT_EQ(frames[1].function,
+            "DiagnosticTextTest_LibraryFramesBetweenUserFramesAreDropped_Test::TestBody()::"
+            "{lambda()#1}::operator()() const");
+  // std::function's invoker frames, between the lambda and its caller, are gone.
+  EXPECT_EQ(frames[2].function, "call_through_function(std::function<void ()> const&)");
+  EXPECT_EQ(frames[3].function,
+            "DiagnosticTextTest_LibraryFramesBetweenUserFramesAreDropped_Test::TestBody()");
+}
+
+struct EagerCoroutine {
+  struct promise_type {
+    EagerCoroutine get_return_object() { return {}; }
+    std::suspend_never initial_suspend() noexcept { return {}; }
+    std::suspend_never final_suspend() noexcept { return {}; }
+    void return_void() {}
+    void unhandled_exception() { std::terminate(); }
+  };
+};
+
+static EagerCoroutine leak_in_coroutine(int) {
+  restrack::TrackedFd fd = open_unix_socket();
+  co_return;
+}
+
+TEST_F(DiagnosticTextTest, CoroutineBodyIsNamedAsWritten) {
+  leak_in_coroutine(1);
+
+  ASSERT_EQ(captured_.records().size(), 1u);
+  const std::vector<restrack::Frame> frames =
+      restrack::symbolize_trace(captured_.records()[0].allocation_trace);
+  ASSERT_EQ(frames.size(), 2u);
+  EXPECT_EQ(frames[0].function, "open_unix_socket()");
+  EXPECT_EQ(frames[1].function, "leak_in_coroutine(int) [coroutine]");
 }

@@ -6,7 +6,7 @@
 #include <boost/stacktrace.hpp>
 #include <cstdint>
 
-#include "bench_support.h"
+#include "bench_handle.h"
 #include "capture.h"
 #include "restrack/tracker.h"
 #include "stack_depot.h"
@@ -14,16 +14,9 @@
 namespace {
 
 constexpr int kCallDepth = 40;
-constexpr restrack::Kind kBenchHandle{"bench handle"};
 
-struct TrackedHandle {
-  explicit TrackedHandle(int value) : fd(value) { guard.open(kBenchHandle, this); }
-  void close() {
-    if (guard.close()) fd = -1;
-  }
-  int fd;
-  restrack::ResourceGuard guard;
-};
+using restrack_bench::GuardedHandle;
+using restrack_bench::open_close;
 
 // The same handle without a guard: what the compiled-out build must match.
 struct UntrackedHandle {
@@ -31,19 +24,6 @@ struct UntrackedHandle {
   void close() { fd = -1; }
   int fd;
 };
-
-template <class Handle>
-void open_close(benchmark::State& state) {
-  auto body = [&] {
-    for (auto _ : state) {
-      Handle handle(7);
-      benchmark::DoNotOptimize(handle.fd);
-      handle.close();
-      benchmark::DoNotOptimize(handle.fd);
-    }
-  };
-  restrack_bench::at_depth(kCallDepth, body);
-}
 
 void set_depth(int depth) {
   restrack::Options options = restrack::current_options();
@@ -53,7 +33,7 @@ void set_depth(int depth) {
 
 void BM_OpenClose_Tracked(benchmark::State& state) {
   set_depth(static_cast<int>(state.range(0)));
-  open_close<TrackedHandle>(state);
+  open_close<GuardedHandle>(state);
   set_depth(16);
 }
 BENCHMARK(BM_OpenClose_Tracked)->Arg(0)->Arg(16)->Arg(32);

@@ -1,0 +1,42 @@
+// The guarded handle the tracker benchmarks open and close. bench_tracker.cc and
+// bench_compiled_out.cc both include it, each in its own tracking mode, so the two
+// measure the same source. Everything here has internal linkage on purpose: the two
+// builds' restrack types differ (restrack::tracking_on vs tracking_off).
+#pragma once
+
+#include <benchmark/benchmark.h>
+
+#include "bench_support.h"
+#include "restrack/guard.h"
+
+namespace restrack_bench {
+namespace {  // NOLINT(cert-dcl59-cpp,google-build-namespaces): one copy per mode, see above
+
+constexpr restrack::Kind kBenchHandle{"bench handle"};
+
+struct GuardedHandle {
+  explicit GuardedHandle(int value) : fd(value) { guard.open(kBenchHandle, this); }
+  void close() {
+    if (guard.close()) fd = -1;
+  }
+  int fd;
+  [[no_unique_address]] restrack::ResourceGuard guard;
+};
+
+// Opens and closes a Handle per iteration, 40 frames deep so that traces of every
+// depth measured have real frames to walk.
+template <class Handle>
+void open_close(benchmark::State& state) {
+  auto body = [&] {
+    for (auto _ : state) {
+      Handle handle(7);
+      benchmark::DoNotOptimize(handle.fd);
+      handle.close();
+      benchmark::DoNotOptimize(handle.fd);
+    }
+  };
+  at_depth(40, body);
+}
+
+}  // namespace
+}  // namespace restrack_bench
