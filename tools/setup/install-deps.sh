@@ -5,7 +5,7 @@
 set -euo pipefail
 
 packages=(
-  cmake ninja-build g++ ccache pkg-config git
+  cmake ninja-build g++ ccache pkg-config git clang-format clang-tidy
   libabsl-dev libspdlog-dev
   libboost1.81-dev libboost-stacktrace1.81-dev libboost-json1.81-dev
   liburing-dev
