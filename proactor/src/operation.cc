@@ -1,4 +1,5 @@
 #include "restrack/proactor/operation.h"
+#include "loop_frames.h"
 
 #include <unistd.h>
 
@@ -58,7 +59,7 @@ Operation::~Operation() {
 
 void Operation::mark_submitted() noexcept {
   in_flight_ = true;
-  guard_.open(kinds::operation, this, &describe_operation);
+  guard_.open(kinds::operation, this, &describe_operation, internal::kLoopDispatchFrames);
 }
 
 void Operation::mark_reaped(int completion_result) noexcept {

@@ -1,4 +1,5 @@
 #include "restrack/proactor/task.h"
+#include "loop_frames.h"
 
 #include <atomic>
 #include <string>
@@ -22,7 +23,7 @@ TaskBase::TaskBase(std::coroutine_handle<> coroutine)
       name_("Task-" + std::to_string(next_task_number.fetch_add(1, std::memory_order_relaxed))) {
   // Opened here, inside the call of the coroutine function, so the trace shows who
   // created the task.
-  guard_.open(kinds::task, this, &describe_task);
+  guard_.open(kinds::task, this, &describe_task, internal::kLoopDispatchFrames);
 }
 
 TaskBase::~TaskBase() {

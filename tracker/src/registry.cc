@@ -108,8 +108,8 @@ std::string describe_node(const RegistryNode& node) noexcept {
   }
 }
 
-void open_node(RegistryNode& node, const Kind& kind, const void* owner,
-               DescribeFn describe) noexcept {
+void open_node(RegistryNode& node, const Kind& kind, const void* owner, DescribeFn describe,
+               int library_frames) noexcept {
   if (node.state == GuardState::open) unregister(node);
   node.kind = &kind;
   node.owner = owner;
@@ -122,9 +122,14 @@ void open_node(RegistryNode& node, const Kind& kind, const void* owner,
     return;
   }
   // Skip open_node's own frame: it is always restrack's.
-  node.trace = settings.trace_depth > 0
-                   ? capture_with_depth(settings.trace_depth, settings.capture, 1)
-                   : kNoTrace;
+  if (settings.trace_depth > 0) {
+    const int extra = library_frames < 0 ? 0 : library_frames;
+    const int depth = settings.trace_depth + extra;
+    node.trace =
+        capture_with_depth(depth < kMaxTraceDepth ? depth : kMaxTraceDepth, settings.capture, 1);
+  } else {
+    node.trace = kNoTrace;
+  }
   node.thread_id = current_thread_id();
   node.opened_at_ns = coarse_now_ns();
   node.shard = shard_for_this_thread();

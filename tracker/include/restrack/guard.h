@@ -64,8 +64,14 @@ class ResourceGuard {
 
   // Registers the resource. `owner` is passed back to `describe` (nullptr: the report
   // shows "<kind at 0xADDRESS>"). Opening an open guard first closes it silently.
-  void open(const Kind& kind, const void* owner, DescribeFn describe = nullptr) noexcept {
-    internal::open_node(node_, kind, owner, describe);
+  //
+  // `library_frames` is for owners created beneath frames of their own library — an
+  // event loop dispatching a task, say: that many more frames are captured, so that the
+  // user's frames beyond them still fit in trace_depth (library frames are dropped from
+  // the trace the user reads either way).
+  void open(const Kind& kind, const void* owner, DescribeFn describe = nullptr,
+            int library_frames = 0) noexcept {
+    internal::open_node(node_, kind, owner, describe, library_frames);
   }
 
   // Unregisters the resource. Returns true if it was open, so the caller releases the OS
@@ -125,7 +131,7 @@ class ResourceGuard {
   constexpr ResourceGuard() noexcept = default;
   ResourceGuard(const ResourceGuard&) = delete;
   ResourceGuard& operator=(const ResourceGuard&) = delete;
-  void open(const Kind&, const void*, DescribeFn = nullptr) noexcept {}
+  void open(const Kind&, const void*, DescribeFn = nullptr, int = 0) noexcept {}
   bool close() noexcept { return true; }
   bool is_open() const noexcept { return false; }
   void check_use() const noexcept {}

@@ -44,8 +44,8 @@ struct RegistryNode {
   GuardState state = GuardState::idle;
 };
 
-void open_node(RegistryNode& node, const Kind& kind, const void* owner,
-               DescribeFn describe) noexcept;
+void open_node(RegistryNode& node, const Kind& kind, const void* owner, DescribeFn describe,
+               int library_frames) noexcept;
 bool close_node(RegistryNode& node) noexcept;
 void report_use_after_close(const RegistryNode& node) noexcept;
 // Unregisters an open node and reports it as `type` (unclosed or destroyed_pending);
