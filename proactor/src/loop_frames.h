@@ -11,7 +11,11 @@
 RESTRACK_NAMESPACE_BEGIN
 namespace internal {
 
+#if defined(__OPTIMIZE__)
+inline constexpr int kLoopDispatchFrames = 6;
+#else
 inline constexpr int kLoopDispatchFrames = 12;
+#endif
 
 }  // namespace internal
 RESTRACK_NAMESPACE_END
