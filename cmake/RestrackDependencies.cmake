@@ -3,16 +3,15 @@ include_guard(GLOBAL)
 
 find_package(absl CONFIG REQUIRED)
 find_package(spdlog CONFIG REQUIRED)
-find_package(Boost 1.81 CONFIG REQUIRED COMPONENTS stacktrace_backtrace json)
+find_package(Boost 1.81 CONFIG REQUIRED COMPONENTS json)
 find_package(Threads REQUIRED)
-
-# Boost.Stacktrace's libbacktrace backend needs GCC's libbacktrace, which the compiler
-# ships next to its runtime (libgcc-12-dev on Debian).
-find_library(RESTRACK_LIBBACKTRACE backtrace
-  HINTS ${CMAKE_CXX_IMPLICIT_LINK_DIRECTORIES} REQUIRED)
+find_package(PkgConfig REQUIRED)
+if(CMAKE_SYSTEM_NAME STREQUAL "Linux")
+  # Symbolization reads DWARF with elfutils' libdw (docs/design.md).
+  pkg_check_modules(LIBDW REQUIRED IMPORTED_TARGET libdw)
+endif()
 
 if(CMAKE_SYSTEM_NAME STREQUAL "Linux" AND RESTRACK_BUILD_PROACTOR)
-  find_package(PkgConfig REQUIRED)
   pkg_check_modules(LIBURING REQUIRED IMPORTED_TARGET liburing>=2.3)
 endif()
 if(RESTRACK_BUILD_TESTS)
@@ -20,4 +19,9 @@ if(RESTRACK_BUILD_TESTS)
 endif()
 if(RESTRACK_BUILD_BENCHMARKS)
   find_package(benchmark CONFIG REQUIRED)
+  # Only as reference points of the capture benchmarks: Boost.Stacktrace's own capture,
+  # which needs the compiler's libbacktrace.
+  find_package(Boost 1.81 CONFIG REQUIRED COMPONENTS stacktrace_backtrace)
+  find_library(RESTRACK_LIBBACKTRACE backtrace
+    HINTS ${CMAKE_CXX_IMPLICIT_LINK_DIRECTORIES} REQUIRED)
 endif()

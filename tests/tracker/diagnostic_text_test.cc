@@ -204,3 +204,22 @@ TEST_F(DiagnosticTextTest, CoroutineBodyIsNamedAsWritten) {
   EXPECT_EQ(frames[0].function, "open_unix_socket()");
   EXPECT_EQ(frames[1].function, "leak_in_coroutine(int) [coroutine]");
 }
+
+// Functions defined in a class body are emitted in COMDAT sections; the symbolizer must
+// still find their lines (libbacktrace did not, in programs of this size).
+struct InClassOpener {
+  static restrack::TrackedFd open() { return open_unix_socket(); }
+  static constexpr int kLine = __LINE__ - 1;
+};
+
+TEST_F(DiagnosticTextTest, InClassMemberFunctionsHaveTheirLines) {
+  { restrack::TrackedFd fd = InClassOpener::open(); }
+
+  ASSERT_EQ(captured_.records().size(), 1u);
+  const std::vector<restrack::Frame> frames =
+      restrack::symbolize_trace(captured_.records()[0].allocation_trace);
+  ASSERT_EQ(frames.size(), 2u);
+  EXPECT_EQ(frames[1].function, "InClassOpener::open()");
+  EXPECT_EQ(frames[1].file, __FILE__);
+  EXPECT_EQ(frames[1].line, static_cast<unsigned>(InClassOpener::kLine));
+}

@@ -19,7 +19,8 @@ namespace {
 
 struct SymbolCache {
   absl::Mutex mutex;
-  absl::flat_hash_map<std::uintptr_t, Frame> frames;
+  // Per return address, its frames innermost first (several when calls were inlined).
+  absl::flat_hash_map<std::uintptr_t, std::vector<Frame>> frames;
 };
 
 SymbolCache& symbol_cache() {
@@ -110,30 +111,48 @@ std::span<const std::uintptr_t> trace_addresses(TraceId id) noexcept {
   return internal::depot_frames(id);
 }
 
-Frame symbolize_address(std::uintptr_t address) noexcept {
+namespace {
+
+// Symbolizes what the cache lacks of `addresses` in one batch. Called with the lock held.
+void fill_cache(SymbolCache& cache, std::span<const std::uintptr_t> addresses) {
+  std::vector<std::uintptr_t> missing;
+  for (std::uintptr_t address : addresses) {
+    if (!cache.frames.contains(address)) missing.push_back(address);
+  }
+  if (missing.empty()) return;
+  std::vector<std::vector<Frame>> symbolized = internal::symbolize_return_addresses(missing);
+  symbolized.resize(missing.size());
+  for (std::size_t i = 0; i < missing.size(); ++i) {
+    const std::uintptr_t address = missing[i];
+    std::vector<Frame>& frames = symbolized[i];
+    if (frames.empty()) frames.emplace_back().address = address;
+    const internal::ModuleInfo module = internal::module_of(address);
+    for (Frame& frame : frames) {
+      frame.module = module.path;
+      frame.offset = address - module.base;
+      strip_abi_namespace(frame.function);
+      simplify_function_name(frame.function);
+      // "src/../include/x.h" reads better as "include/x.h".
+      if (frame.file.find("..") != std::string::npos ||
+          frame.file.find("./") != std::string::npos) {
+        frame.file = std::filesystem::path(frame.file).lexically_normal().string();
+      }
+    }
+    cache.frames.emplace(address, std::move(frames));
+  }
+}
+
+}  // namespace
+
+std::vector<Frame> symbolize_address(std::uintptr_t address) noexcept {
   SymbolCache& cache = symbol_cache();
   absl::MutexLock lock(&cache.mutex);
   try {
-    auto found = cache.frames.find(address);
-    if (found != cache.frames.end()) return found->second;
-    Frame frame;
-    frame.address = address;
-    internal::ModuleInfo module = internal::module_of(address);
-    frame.module = std::move(module.path);
-    frame.offset = address - module.base;
-    internal::symbolize_return_address(address, frame);
-    strip_abi_namespace(frame.function);
-    simplify_function_name(frame.function);
-    // "src/../include/x.h" reads better as "include/x.h".
-    if (frame.file.find("..") != std::string::npos || frame.file.find("./") != std::string::npos) {
-      frame.file = std::filesystem::path(frame.file).lexically_normal().string();
-    }
-    cache.frames.emplace(address, frame);
-    return frame;
+    fill_cache(cache, std::span<const std::uintptr_t>(&address, 1));
+    const auto found = cache.frames.find(address);
+    return found != cache.frames.end() ? found->second : std::vector<Frame>();
   } catch (...) {
-    Frame frame;
-    frame.address = address;
-    return frame;
+    return {};
   }
 }
 
@@ -141,14 +160,23 @@ std::vector<Frame> symbolize_trace(TraceId id) noexcept {
   std::vector<Frame> frames;
   try {
     const auto addresses = internal::depot_frames(id);
+    {
+      SymbolCache& cache = symbol_cache();
+      absl::MutexLock lock(&cache.mutex);
+      fill_cache(cache, addresses);
+    }
+    bool reached_main = false;
     for (std::uintptr_t address : addresses) {
-      Frame frame = symbolize_address(address);
-      // restrack's frames say nothing about the user's code wherever they are: before it
-      // (the owner's constructor) or between its frames (an event loop running a task).
-      if (is_library_frame(frame)) continue;
-      const bool is_main = frame.function == "main";
-      frames.push_back(std::move(frame));
-      if (is_main) break;  // what runs before main is noise to the reader
+      for (Frame& frame : symbolize_address(address)) {
+        // restrack's frames say nothing about the user's code wherever they are: before
+        // it (the owner's constructor) or between its frames (an event loop running a
+        // task).
+        if (is_library_frame(frame)) continue;
+        reached_main = frame.function == "main";
+        frames.push_back(std::move(frame));
+        if (reached_main) break;
+      }
+      if (reached_main) break;  // what runs before main is noise to the reader
     }
     // Past the last frame with a source line lie the C library's thread and process
     // entry points; keep them only if nothing has a line.

@@ -10,7 +10,8 @@
 // restrack::tracker CMake target adds -fno-omit-frame-pointer to its consumers in
 // tracking builds, so their frames are complete; for code built without frame
 // pointers, RESTRACK_OPTIONS=capture=dwarf unwinds with the DWARF tables instead
-// (microseconds per trace; see docs/PERFORMANCE.md).
+// (microseconds per trace; see docs/PERFORMANCE.md). Symbolization reads the DWARF
+// debug information with elfutils' libdw.
 #pragma once
 
 #include <cstdint>
@@ -48,7 +49,9 @@ std::span<const std::uintptr_t> trace_addresses(TraceId id) noexcept;
 // library frames they called through) dropped, at most trace_depth frames.
 std::vector<Frame> symbolize_trace(TraceId id) noexcept;
 
-// Symbolizes one address (cached per address for the life of the process).
-Frame symbolize_address(std::uintptr_t address) noexcept;
+// Symbolizes one return address: the frames of the call it returns from, innermost
+// first — several when that call sits in functions inlined into one another. Cached per
+// address for the life of the process.
+std::vector<Frame> symbolize_address(std::uintptr_t address) noexcept;
 
 RESTRACK_NAMESPACE_END
