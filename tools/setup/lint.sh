@@ -16,7 +16,8 @@ mapfile -t units < <(printf '%s\n' "${sources[@]}" | grep -E '\.cc$' |
   grep -vE '^tests/(consumer|tracker/abi_mismatch_probe)' |
   while read -r f; do grep -q "\"file\": \"$PWD/$f\"" "$build/compile_commands.json" && echo "$f"; done)
 echo "lint: clang-tidy on ${#units[@]} files"
-# GCC ships libbacktrace's header in its private include directory.
+# GCC ships libbacktrace's header (used by the Boost.Stacktrace reference benchmark) in
+# its private include directory.
 gcc_include=$(dirname "$(g++ -print-libgcc-file-name)")/include
 printf '%s\n' "${units[@]}" | xargs -P 2 -n 4 clang-tidy -p "$build" --quiet \
   --extra-arg="-idirafter$gcc_include" 2>/dev/null
