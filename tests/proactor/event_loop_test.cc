@@ -181,9 +181,10 @@ TEST_F(EventLoopTest, ExceptionEscapingACallbackIsLoggedAndTheLoopGoesOn) {
   });
   loop.run_forever();
   EXPECT_TRUE(later_ran);
-  EXPECT_EQ(log.lines(), (std::vector<std::string>{"error: exception in callback scheduled at " +
-                                                   std::string(where.file) + ":" +
-                                                   std::to_string(where.line) + ": boom"}));
+  EXPECT_EQ(log.lines(),
+            (std::vector<std::string>{"error: exception in callback scheduled at " +
+                                      std::string(where.file) + ":" + std::to_string(where.line) +
+                                      ": std::runtime_error: boom"}));
 }
 
 TEST_F(EventLoopTest, DebugModeLogsACallbackAtLeastAsSlowAsTheThreshold) {

@@ -154,9 +154,10 @@ TEST_F(FutureTaskTest, Rule4CancellingATaskCancelsTheOperationItAwaits) {
   Task<std::string> task = loop.create_task(receive(loop, sockets.first));
   run_one_iteration();
   ASSERT_EQ(fake.observations().submitted.size(), 1u);
-  const restrack::OperationKey key = fake.observations().submitted[0];
+  const restrack::internal::OperationKey key = fake.observations().submitted[0];
   task.cancel();
-  EXPECT_EQ(fake.observations().cancel_requests, (std::vector<restrack::OperationKey>{key}));
+  EXPECT_EQ(fake.observations().cancel_requests,
+            (std::vector<restrack::internal::OperationKey>{key}));
   EXPECT_EQ(loop.operations_in_flight(), 1u);  // rule 1: still the backend's until reaped
   EXPECT_THROW(loop.run_until_complete(task), CancelledError);
   EXPECT_EQ(loop.operations_in_flight(), 0u);

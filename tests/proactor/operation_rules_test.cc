@@ -30,8 +30,8 @@ namespace {
 
 using restrack::CancelledError;
 using restrack::Future;
-using restrack::OperationKey;
 using restrack::Task;
+using restrack::internal::OperationKey;
 
 class OperationRulesTest : public FakeLoopTest {
  protected:
@@ -209,9 +209,9 @@ TEST_F(OperationRulesTest, Rule8ShortSendIsResubmittedWithTheRemainder) {
   fake.complete(last_submitted(), 4);
   run_one_iteration();
   ASSERT_EQ(fake.observations().submitted.size(), 2u);
-  const restrack::Operation* remainder = fake.find(last_submitted());
+  const restrack::internal::Operation* remainder = fake.find(last_submitted());
   ASSERT_NE(remainder, nullptr);
-  EXPECT_EQ(remainder->buffer.substr(remainder->offset), "456789");
+  EXPECT_EQ(remainder->buffer.view(remainder->buffer.size()).substr(remainder->offset), "456789");
   EXPECT_FALSE(sent.done());
   fake.complete(last_submitted(), 6);
   run_one_iteration();

@@ -15,11 +15,11 @@
 
 #include "capture.h"
 #include "loop_fixture.h"
-#include "restrack/proactor/backend.h"
 #include "restrack/proactor/errors.h"
 #include "restrack/proactor/event_loop.h"
 #include "restrack/proactor/future.h"
 #include "restrack/proactor/socket.h"
+#include "uring_backend.h"
 
 namespace restrack_test {
 namespace {
@@ -78,12 +78,13 @@ TEST(UringBackendTest, UnclosedUringLoopWarnsNamingItsBackend) {
 }
 
 TEST(UringBackendTest, Rule10SubmittingToAClosedBackendThrowsAClearError) {
-  std::unique_ptr<restrack::Backend> backend = restrack::make_uring_backend();
-  backend->close();
-  auto operation = std::make_unique<restrack::Operation>(
-      restrack::OperationType::recv, 0, nullptr, std::make_shared<restrack::FutureState<int>>());
+  restrack::internal::UringBackend backend{restrack::UringOptions{}};
+  backend.close();
+  int completions = 0;
+  int abandons = 0;
+  auto operation = std::make_unique<CountingOperation>(0, &completions, &abandons);
   try {
-    backend->submit(std::move(operation));
+    backend.submit(std::move(operation));
     FAIL() << "expected LoopClosedError";
   } catch (const restrack::LoopClosedError& error) {
     EXPECT_STREQ(error.what(),
