@@ -178,13 +178,16 @@ void EventLoop::close() {
   guard_.close();
 }
 
-Future<void> EventLoop::sleep(Clock::duration delay) {
+Future<void> EventLoop::sleep(Clock::duration delay, CallSite where) {
   auto state = std::make_shared<SleepState>(*this);
-  state->timer = call_later(delay, [weak = std::weak_ptr<SleepState>(state)] {
-    if (std::shared_ptr<SleepState> sleeping = weak.lock(); sleeping && !sleeping->done()) {
-      sleeping->set_result();
-    }
-  });
+  state->timer = call_later(
+      delay,
+      [weak = std::weak_ptr<SleepState>(state)] {
+        if (std::shared_ptr<SleepState> sleeping = weak.lock(); sleeping && !sleeping->done()) {
+          sleeping->set_result();
+        }
+      },
+      where);
   return Future<void>(std::move(state));
 }
 

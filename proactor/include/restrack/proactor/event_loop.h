@@ -158,7 +158,7 @@ class EventLoop {
   T run_until_complete(Task<T> task, CallSite where = CallSite::current()) {
     const auto& state = internal::TaskAccess::state(task);
     if (!internal::TaskAccess::started(*state)) internal::TaskAccess::start(*state, *this, where);
-    task.add_done_callback([this] { stop(); });
+    task.add_done_callback([this] { stop(); }, where);
     run_forever();
     if (!task.done()) throw std::logic_error("event loop stopped before the task completed");
     return task.take_result();
@@ -186,7 +186,7 @@ class EventLoop {
   }
 
   // A future that completes after `delay`; cancelling it cancels the timer.
-  Future<void> sleep(Clock::duration delay);
+  Future<void> sleep(Clock::duration delay, CallSite where = CallSite::current());
 
   // Replaces the exception handler (null restores the default). The handler runs on the
   // loop's thread; an exception escaping it is logged and dropped.

@@ -33,6 +33,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <type_traits>
 #include <utility>
 
 #include "restrack/config.h"
@@ -160,12 +161,27 @@ class StateAwaiter {
 };
 
 template <class T>
+struct IsTask : std::false_type {};
+template <class T>
+struct IsTask<Task<T>> : std::true_type {};
+
+template <class T>
 class TaskPromiseBase {
  public:
   Task<T> get_return_object();
   std::suspend_always initial_suspend() noexcept { return {}; }
   std::suspend_always final_suspend() noexcept { return {}; }
   void unhandled_exception() noexcept { TaskAccess::fail(*state_, std::current_exception()); }
+
+  // Every co_await in a task passes through here, with the default argument evaluated at
+  // the co_await itself: a task started by being awaited is named by that line.
+  template <class Awaitable>
+  Awaitable&& await_transform(Awaitable&& awaitable, CallSite where = CallSite::current()) {
+    if constexpr (IsTask<std::remove_cvref_t<Awaitable>>::value) {
+      TaskAccess::start_on_running_loop(*TaskAccess::state(awaitable), where);
+    }
+    return std::forward<Awaitable>(awaitable);
+  }
 
  protected:
   TaskState<T>* state_ = nullptr;
@@ -205,8 +221,9 @@ class Task {
   std::exception_ptr exception() const noexcept { return state_->exception(); }
 
   // Awaiting a task that was not started starts it on the awaiting task's loop, named by
-  // the line of the co_await in slow-callback logs. Not inlined, so that the return
-  // address is that line.
+  // the line of the co_await in slow-callback logs (a task's co_await reaches here
+  // already started, see TaskPromiseBase::await_transform; from other coroutines the
+  // return address names the awaiting code, hence no inlining).
   [[gnu::noinline]] internal::StateAwaiter<internal::TaskState<T>> operator co_await() const {
     internal::TaskAccess::start_on_running_loop(
         *state_, CallSite::from_return_address(__builtin_return_address(0)));
