@@ -3,6 +3,7 @@
 #pragma once
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
 
@@ -72,6 +73,19 @@ class TrackerTest : public ::testing::Test {
 };
 
 // "tests/tracker/<file>:<line>" as traces print it.
+// What a descriptor refers to (device and inode), to tell later whether the descriptor
+// number still names that object — restrack's symbolizer may reuse a closed number.
+struct FileIdentity {
+  dev_t device = 0;
+  ino_t inode = 0;
+  bool operator==(const FileIdentity&) const = default;
+};
+inline FileIdentity identity_of(int fd) {
+  struct stat info {};
+  if (::fstat(fd, &info) != 0) return {};
+  return {info.st_dev, info.st_ino};
+}
+
 inline std::string at(const char* file, int line) {
   return std::string(file) + ":" + std::to_string(line);
 }

@@ -197,8 +197,8 @@ TEST_F(SuppressionsTest, BadLinesAreNamedWithFileAndLineAndTheRestApply) {
 TEST_F(SuppressionsTest, UnreadableFileIsNamedAndNothingIsSuppressed) {
   EXPECT_FALSE(restrack::apply_options("suppressions=/nonexistent/restrack.supp"));
   EXPECT_EQ(logged(),
-            "restrack: cannot read suppressions file '/nonexistent/restrack.supp'; continuing "
-            "without suppressions\n");
+            "restrack: cannot read suppressions file '/nonexistent/restrack.supp' (No such file "
+            "or directory); continuing without suppressions\n");
   leak();
   EXPECT_EQ(captured_.texts().size(), 1u);
 }

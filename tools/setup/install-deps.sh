@@ -8,7 +8,7 @@ packages=(
   cmake ninja-build g++ ccache pkg-config git clang-format clang-tidy
   libabsl-dev libspdlog-dev
   libboost1.81-dev libboost-stacktrace1.81-dev libboost-json1.81-dev
-  liburing-dev libdw-dev
+  liburing-dev libdw-dev libre2-dev
   libgtest-dev libgmock-dev libbenchmark-dev
 )
 

@@ -18,8 +18,13 @@ struct UnwindState {
 
 _Unwind_Reason_Code collect_frame(_Unwind_Context* context, void* arg) {
   auto* state = static_cast<UnwindState*>(arg);
-  const auto ip = static_cast<std::uintptr_t>(_Unwind_GetIP(context));
+  int before_instruction = 0;
+  auto ip = static_cast<std::uintptr_t>(_Unwind_GetIPInfo(context, &before_instruction));
   if (ip == 0) return _URC_END_OF_STACK;
+  // A frame interrupted by a signal holds the address of the interrupted instruction
+  // itself, not a return address. Every trace is symbolized at "address - 1" (the call
+  // instruction of a return address), so store the address one past it.
+  if (before_instruction != 0) ++ip;
   if (state->skip > 0) {
     --state->skip;
     return _URC_NO_REASON;

@@ -13,6 +13,10 @@ __attribute__((noinline, no_sanitize("address", "hwaddress"))) int capture_frame
     std::uintptr_t* out, int max_frames, int skip) noexcept {
   const StackBounds bounds = current_stack_bounds();
   auto frame = reinterpret_cast<std::uintptr_t>(__builtin_frame_address(0));
+  // Our own frame outside the thread's stack: this code runs on a stack of its own (a
+  // fiber, a ucontext), whose extent restrack cannot know. Say so rather than return an
+  // empty trace that looks like tracing was off.
+  if (bounds.high != 0 && (frame < bounds.low || frame >= bounds.high)) return -1;
   int count = 0;
   while (count < max_frames) {
     if (frame % sizeof(std::uintptr_t) != 0) break;

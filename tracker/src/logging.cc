@@ -1,6 +1,5 @@
 #include "logging.h"
 
-#include <absl/synchronization/mutex.h>
 #include <spdlog/sinks/base_sink.h>
 #include <spdlog/spdlog.h>
 
@@ -51,11 +50,11 @@ spdlog::logger& named_logger(std::string_view name, spdlog::level::level_enum le
                              std::string_view pattern) noexcept {
   // A handful of names; each is resolved once and kept for the life of the process.
   struct Table {
-    absl::Mutex mutex;
+    std::mutex mutex;
     std::vector<std::pair<std::string, std::shared_ptr<spdlog::logger>>> loggers;
   };
   static NoDestructor<Table> table;
-  absl::MutexLock lock(&table->mutex);
+  std::lock_guard lock(table->mutex);
   for (const auto& [known, logger] : table->loggers) {
     if (known == name) return *logger;
   }

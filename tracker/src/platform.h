@@ -1,5 +1,6 @@
-// The narrow interface to the operating system. Each function is implemented once per
-// platform in platform/*_<platform>.cc; the build picks the files.
+// Internal: the narrow interface to the operating system — the bottom layer of the
+// tracker. Each function is implemented once per platform in platform/*_<platform>.cc;
+// the build picks the files. Nothing here calls into the rest of the tracker.
 #pragma once
 
 #include "restrack/config.h"
@@ -11,7 +12,7 @@
 RESTRACK_NAMESPACE_BEGIN
 namespace internal {
 
-// OS id of the calling thread (gettid on Linux); cached per thread.
+// OS id of the calling thread (gettid on Linux); cached per thread, renewed after fork.
 std::uint32_t current_thread_id() noexcept;
 
 // A cheap monotonic clock in nanoseconds; millisecond resolution is enough for ages.
@@ -24,16 +25,25 @@ struct StackBounds {
 };
 StackBounds current_stack_bounds() noexcept;
 
-// The module (executable or shared object) containing `address`, and its load base.
+// The module (executable or shared object) containing `address`: its path, load base and
+// build id (hex of the GNU build-id note; empty when it has none).
 struct ModuleInfo {
   std::string path;
   std::uintptr_t base = 0;
+  std::string build_id;
 };
 ModuleInfo module_of(std::uintptr_t address) noexcept;
+
+// Changes whenever a module is loaded or unloaded; cheap to call.
+std::uint64_t module_generation() noexcept;
 
 // True for the C library's frames that run static destructors and atexit handlers at
 // process exit.
 bool is_process_exit_frame(std::string_view function) noexcept;
+
+// True for the frames that run a translation unit's file-scope initializers
+// (__static_initialization_and_destruction_0, _GLOBAL__sub_I_...).
+bool is_static_initializer_frame(std::string_view function) noexcept;
 
 // Process id, for "%p" in report paths.
 int current_process_id() noexcept;
@@ -41,8 +51,17 @@ int current_process_id() noexcept;
 // Writes bytes straight to standard error, bypassing every buffer.
 void write_stderr(const char* data, std::size_t size) noexcept;
 
-// Ends the process with `status` at once, after flushing C stdio.
-[[noreturn]] void exit_immediately(int status) noexcept;
+// Gives the processor to another thread (spin-lock back-off).
+void yield_thread() noexcept;
+
+// Runs `prepare` before fork() in the forking thread, `parent` after it in the parent
+// and `child` in the child (pthread_atfork).
+void register_fork_handlers(void (*prepare)(), void (*parent)(), void (*child)()) noexcept;
+
+// Ends the process with `status` after the exit handlers still pending have run: called
+// from an exit handler, it lets the handlers registered before it (LeakSanitizer's check
+// among them) run, then exits with `status`.
+[[noreturn]] void exit_with_status(int status) noexcept;
 
 }  // namespace internal
 RESTRACK_NAMESPACE_END

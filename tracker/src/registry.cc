@@ -1,38 +1,81 @@
-// The registry of open resources: the guards themselves, linked into one of 64 sharded
-// intrusive lists. Opening a resource allocates nothing; each thread starts on its own
-// shard, so threads rarely contend. The registry is never destroyed.
+#include "registry.h"
+
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
+#include <cstdlib>
 #include <mutex>
 
-#include "capture.h"
+#include "logging.h"
 #include "no_destructor.h"
 #include "platform.h"
-#include "restrack/diagnostic.h"
-#include "restrack/guard.h"
-#include "restrack/live.h"
-#include "runtime.h"
 #include "spin_lock.h"
-#include "stack_depot.h"
 
 RESTRACK_NAMESPACE_BEGIN
 namespace internal {
 namespace {
 
-constexpr int kShards = 64;
+constexpr std::uint32_t kChunkEntries = 4096;
+constexpr std::uint32_t kMaxChunks = 1024;  // 4 M slots per shard
+constexpr std::uint32_t kMaxShards = 4096;
+constexpr std::uint64_t kJournalSize = 4096;  // recent opens per shard, for opened_since
+constexpr int kShardShift = 48;
+constexpr std::uint64_t kLocalMask = (std::uint64_t{1} << kShardShift) - 1;
+// A query holds a shard's lock for at most this many describe calls (or entries looked
+// at), so that the shard's own thread never waits long.
+constexpr int kDescribesPerHold = 64;
+constexpr std::uint32_t kEntriesPerHold = 16384;
+
+struct Entry {
+  RegistryNode* node;  // null: free
+  std::uint64_t serial;
+};
+
+struct JournalEntry {
+  std::uint32_t slot;
+  std::uint64_t serial;
+};
 
 struct alignas(64) Shard {
+  explicit Shard(std::uint16_t shard_index) : index(shard_index) {}
+
+  Entry& at(std::uint32_t slot) noexcept {
+    return chunks[slot / kChunkEntries][slot % kChunkEntries];
+  }
+
+  // A slot for a new entry; false when memory or slots run out.
+  bool allocate(std::uint32_t& slot) noexcept {
+    if (!free.empty()) {
+      slot = free.back();
+      free.pop_back();
+      return true;
+    }
+    const std::uint32_t chunk = used / kChunkEntries;
+    if (chunk >= kMaxChunks) return false;
+    if (chunks[chunk] == nullptr) {
+      chunks[chunk] = static_cast<Entry*>(std::calloc(kChunkEntries, sizeof(Entry)));
+      if (chunks[chunk] == nullptr) return false;
+    }
+    slot = used++;
+    return true;
+  }
+
   SpinLock lock;
-  RegistryNode head;  // sentinel of a circular list
-  std::atomic<std::size_t> count{0};
-  Shard() { head.prev = head.next = &head; }
+  const std::uint16_t index;
+  std::atomic<std::uint64_t> serial{0};  // written under `lock`; read by snapshots
+  std::atomic<std::size_t> live{0};      // written under `lock`; read by live_count
+  std::uint32_t used = 0;                // slots handed out so far
+  std::vector<std::uint32_t> free;
+  JournalEntry* journal = nullptr;
+  Entry* chunks[kMaxChunks] = {};
 };
 
 struct Registry {
-  Shard shards[kShards];
-  std::atomic<std::uint64_t> last_serial{0};
-  std::atomic<std::uint32_t> next_shard{0};
+  std::mutex pool_mutex;  // creating and recycling shards
+  std::atomic<Shard*> shards[kMaxShards] = {};
+  std::atomic<std::uint32_t> count{0};
+  std::vector<Shard*> unowned;  // guarded by pool_mutex: shards of threads that ended
+  std::uint32_t next_shared = 0;
 };
 
 Registry& registry() noexcept {
@@ -40,36 +83,102 @@ Registry& registry() noexcept {
   return *instance;
 }
 
-std::uint8_t shard_for_this_thread() noexcept {
-  static thread_local int shard = -1;
-  if (shard < 0) {
-    shard =
-        static_cast<int>(registry().next_shard.fetch_add(1, std::memory_order_relaxed) % kShards);
+thread_local Shard* tls_shard = nullptr;
+// The shard whose lock this thread holds (a query describing a resource): a describe
+// callback that opens or closes a resource on it must not wait for itself.
+thread_local Shard* tls_locked = nullptr;
+
+class ShardLock {
+ public:
+  explicit ShardLock(Shard& shard) noexcept
+      : shard_(tls_locked == &shard ? nullptr : &shard), previous_(tls_locked) {
+    if (shard_ != nullptr) {
+      shard_->lock.lock();
+      tls_locked = shard_;
+    }
   }
-  return static_cast<std::uint8_t>(shard);
+  ~ShardLock() {
+    if (shard_ != nullptr) {
+      tls_locked = previous_;
+      shard_->lock.unlock();
+    }
+  }
+  ShardLock(const ShardLock&) = delete;
+  ShardLock& operator=(const ShardLock&) = delete;
+
+ private:
+  Shard* shard_;
+  Shard* previous_;
+};
+
+// Hands the thread's shard on when the thread ends; resources it opened stay registered.
+struct ShardRelease {
+  ~ShardRelease() {
+    Shard* shard = std::exchange(tls_shard, nullptr);
+    if (shard == nullptr) return;
+    Registry& reg = registry();
+    std::lock_guard lock(reg.pool_mutex);
+    try {
+      reg.unowned.push_back(shard);
+    } catch (...) {
+    }
+  }
+};
+thread_local ShardRelease tls_release;
+
+}  // namespace
+
+// Defined by exit.cc; referencing it makes the linker keep the tracker's lifetime object
+// (start-up and exit report) in every program that opens a tracked resource.
+extern const bool kLifetimeLinked;
+
+namespace {
+
+Shard* acquire_shard() noexcept {
+  if (!kLifetimeLinked) return nullptr;
+  Registry& reg = registry();
+  Shard* shard = nullptr;
+  {
+    std::lock_guard lock(reg.pool_mutex);
+    if (!reg.unowned.empty()) {
+      shard = reg.unowned.back();
+      reg.unowned.pop_back();
+    } else if (const std::uint32_t count = reg.count.load(std::memory_order_relaxed);
+               count < kMaxShards) {
+      shard = new (std::nothrow) Shard(static_cast<std::uint16_t>(count));
+      if (shard != nullptr) {
+        shard->journal = static_cast<JournalEntry*>(std::calloc(kJournalSize, sizeof(JournalEntry)));
+        reg.shards[count].store(shard, std::memory_order_release);
+        reg.count.store(count + 1, std::memory_order_release);
+      }
+    }
+    if (shard == nullptr) {
+      // More threads alive at once than shards: share one (its lock keeps it correct).
+      const std::uint32_t count = reg.count.load(std::memory_order_relaxed);
+      if (count == 0) return nullptr;
+      shard = reg.shards[reg.next_shared++ % count].load(std::memory_order_relaxed);
+    }
+  }
+  tls_shard = shard;
+  static_cast<void>(&tls_release);  // registers the hand-on at thread end
+  return shard;
 }
 
-void link(Shard& shard, RegistryNode& node) noexcept {
-  node.next = &shard.head;
-  node.prev = shard.head.prev;
-  shard.head.prev->next = &node;
-  shard.head.prev = &node;
-  // Written only under the shard lock; the atomic is for live_count's lock-free read.
-  shard.count.store(shard.count.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+Shard* shard_at(std::uint16_t index) noexcept {
+  return registry().shards[index].load(std::memory_order_acquire);
 }
 
-void unlink(Shard& shard, RegistryNode& node) noexcept {
-  node.prev->next = node.next;
-  node.next->prev = node.prev;
-  node.prev = node.next = nullptr;
-  shard.count.store(shard.count.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
+std::uint64_t composite(const Shard& shard, std::uint64_t local) noexcept {
+  return (std::uint64_t{shard.index} << kShardShift) | local;
 }
 
-void unregister(RegistryNode& node) noexcept {
-  Shard& shard = registry().shards[node.shard];
-  std::lock_guard<SpinLock> lock(shard.lock);
-  unlink(shard, node);
+std::int64_t start_ns() noexcept {
+  static const std::int64_t start = coarse_now_ns();
+  return start;
 }
+
+thread_local int tls_describing = 0;
+thread_local bool tls_describe_misbehaved = false;
 
 std::string fallback_description(const RegistryNode& node) {
   char buffer[64];
@@ -77,135 +186,255 @@ std::string fallback_description(const RegistryNode& node) {
   return std::string(node.kind != nullptr ? node.kind->name : "resource") + buffer;
 }
 
-std::chrono::nanoseconds age_of(const RegistryNode& node) noexcept {
-  return std::chrono::nanoseconds(coarse_now_ns() - node.opened_at_ns);
+ResourceInfo info_of(const Entry& entry, const Shard& shard, std::int64_t now_ns) {
+  const RegistryNode& node = *entry.node;
+  ResourceInfo info;
+  info.kind = node.kind->name;
+  // Described under the shard lock: the owner cannot be closed or destroyed meanwhile,
+  // since both unregister through this lock.
+  info.description = describe_node(node);
+  info.allocation_trace = node.trace;
+  info.thread_id = node.thread_id;
+  info.age = std::chrono::nanoseconds(now_ns - (start_ns() + std::int64_t{node.opened_at_ms} * 1'000'000));
+  info.serial = composite(shard, entry.serial);
+  info.owner = node.owner;
+  return info;
 }
 
-Diagnostic diagnostic_for(const RegistryNode& node, DiagnosticType type) noexcept {
-  Diagnostic diagnostic;
-  diagnostic.type = type;
-  diagnostic.kind = node.kind != nullptr ? node.kind->name : std::string_view("resource");
-  diagnostic.allocation_trace = node.trace;
-  diagnostic.first_close_trace = intern_trace(node.close_frames, node.close_frame_count);
-  diagnostic.thread_id = node.thread_id;
-  diagnostic.age = age_of(node);
-  diagnostic.serial = node.serial;
-  return diagnostic;
+// Every open entry of `shard` newer than `threshold`, a locked batch at a time.
+void scan_shard(Shard& shard, std::uint64_t threshold, std::int64_t now_ns,
+                const std::function<void(std::vector<ResourceInfo>&)>& visit) {
+  std::uint32_t next = 0;
+  while (true) {
+    std::vector<ResourceInfo> batch;
+    bool finished = false;
+    {
+      ShardLock lock(shard);
+      const std::uint32_t end = shard.used;
+      const std::uint32_t stop = end - next > kEntriesPerHold ? next + kEntriesPerHold : end;
+      for (; next < stop && batch.size() < kDescribesPerHold; ++next) {
+        const Entry& entry = shard.at(next);
+        if (entry.node == nullptr || entry.serial <= threshold) continue;
+        batch.push_back(info_of(entry, shard, now_ns));
+      }
+      finished = next >= end;
+    }
+    if (!batch.empty()) visit(batch);
+    if (finished) return;
+  }
+}
+
+// The entries opened after `threshold` through the shard's journal, when it still reaches
+// back that far: a cost in proportion to what was opened since. False otherwise.
+bool scan_journal(Shard& shard, std::uint64_t threshold, std::int64_t now_ns,
+                  const std::function<void(std::vector<ResourceInfo>&)>& visit) {
+  std::vector<JournalEntry> recent;
+  {
+    ShardLock lock(shard);
+    const std::uint64_t last = shard.serial.load(std::memory_order_relaxed);
+    if (last - threshold > kJournalSize || shard.journal == nullptr) return false;
+    recent.reserve(last - threshold);
+    for (std::uint64_t serial = threshold + 1; serial <= last; ++serial) {
+      recent.push_back(shard.journal[serial % kJournalSize]);
+    }
+  }
+  for (std::size_t next = 0; next < recent.size();) {
+    std::vector<ResourceInfo> batch;
+    {
+      ShardLock lock(shard);
+      for (; next < recent.size() && batch.size() < kDescribesPerHold; ++next) {
+        const Entry& entry = shard.at(recent[next].slot);
+        // Still the open it journaled, not a later one in a reused slot.
+        if (entry.node == nullptr || entry.serial != recent[next].serial) continue;
+        batch.push_back(info_of(entry, shard, now_ns));
+      }
+    }
+    if (!batch.empty()) visit(batch);
+  }
+  return true;
 }
 
 }  // namespace
 
-std::string describe_node(const RegistryNode& node) noexcept {
+std::uint32_t registry_now_ms() noexcept {
+  return static_cast<std::uint32_t>((coarse_now_ns() - start_ns()) / 1'000'000);
+}
+
+std::int64_t age_ns(std::uint32_t opened_at_ms) noexcept {
+  return coarse_now_ns() - (start_ns() + std::int64_t{opened_at_ms} * 1'000'000);
+}
+
+void register_node(RegistryNode& node) noexcept {
+  if (tls_describing > 0) tls_describe_misbehaved = true;
+  Shard* shard = tls_shard != nullptr ? tls_shard : acquire_shard();
+  if (shard == nullptr) {
+    node.state.store(GuardState::disabled, std::memory_order_relaxed);
+    return;
+  }
+  ShardLock lock(*shard);
+  std::uint32_t slot = 0;
+  if (!shard->allocate(slot)) {
+    node.state.store(GuardState::disabled, std::memory_order_relaxed);
+    return;
+  }
+  const std::uint64_t serial = shard->serial.load(std::memory_order_relaxed) + 1;
+  Entry& entry = shard->at(slot);
+  entry.node = &node;
+  entry.serial = serial;
+  if (shard->journal != nullptr) shard->journal[serial % kJournalSize] = JournalEntry{slot, serial};
+  shard->live.store(shard->live.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  shard->serial.store(serial, std::memory_order_release);
+  node.shard = shard->index;
+  node.slot = slot;
+  node.state.store(GuardState::open, std::memory_order_relaxed);
+}
+
+bool unregister_node(RegistryNode& node, GuardState next, TraceId close_trace) noexcept {
+  if (node.state.load(std::memory_order_relaxed) != GuardState::open) return false;
+  if (tls_describing > 0) tls_describe_misbehaved = true;
+  Shard* shard = shard_at(node.shard);
+  if (shard == nullptr) return false;
+  ShardLock lock(*shard);
+  // Checked again under the lock: of two threads closing at once, one unregisters and
+  // the other finds it closed.
+  if (node.state.load(std::memory_order_relaxed) != GuardState::open) return false;
+  Entry& entry = shard->at(node.slot);
+  entry.node = nullptr;
+  entry.serial = 0;
   try {
-    if (node.describe != nullptr) return node.describe(node.owner);
-    return fallback_description(node);
+    shard->free.push_back(node.slot);
   } catch (...) {
+    // Out of memory: the slot is lost, nothing else.
+  }
+  shard->live.store(shard->live.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
+  node.close_trace = close_trace;
+  node.state.store(next, std::memory_order_relaxed);
+  return true;
+}
+
+void move_registration(RegistryNode& to, RegistryNode& from, const void* new_owner) noexcept {
+  const auto copy_fields = [&] {
+    to.kind = from.kind;
+    to.owner = new_owner;
+    to.describe = from.describe;
+    to.trace = from.trace;
+    to.close_trace = from.close_trace;
+    to.thread_id = from.thread_id;
+    to.opened_at_ms = from.opened_at_ms;
+    to.slot = from.slot;
+    to.shard = from.shard;
+  };
+  if (from.state.load(std::memory_order_relaxed) == GuardState::open) {
+    if (Shard* shard = shard_at(from.shard)) {
+      ShardLock lock(*shard);
+      if (from.state.load(std::memory_order_relaxed) == GuardState::open) {
+        // Everything a query reads changes under the lock, the owner pointer included.
+        copy_fields();
+        shard->at(from.slot).node = &to;
+        to.state.store(GuardState::open, std::memory_order_relaxed);
+        from.state.store(GuardState::idle, std::memory_order_relaxed);
+        from.trace = kNoTrace;
+        from.close_trace = kNoTrace;
+        return;
+      }
+    }
+  }
+  copy_fields();
+  to.state.store(from.state.load(std::memory_order_relaxed), std::memory_order_relaxed);
+  from.state.store(GuardState::idle, std::memory_order_relaxed);
+  from.trace = kNoTrace;
+  from.close_trace = kNoTrace;
+}
+
+std::uint64_t serial_of(const RegistryNode& node) noexcept {
+  if (node.state.load(std::memory_order_relaxed) != GuardState::open) return 0;
+  Shard* shard = shard_at(node.shard);
+  if (shard == nullptr) return 0;
+  ShardLock lock(*shard);
+  if (node.state.load(std::memory_order_relaxed) != GuardState::open) return 0;
+  return composite(*shard, shard->at(node.slot).serial);
+}
+
+std::string describe_node(const RegistryNode& node) noexcept {
+  ++tls_describing;
+  const bool outer = tls_describing == 1;
+  if (outer) tls_describe_misbehaved = false;
+  std::string text;
+  bool failed = false;
+  try {
+    text = node.describe != nullptr ? node.describe(node.owner) : fallback_description(node);
+  } catch (...) {
+    failed = true;
+  }
+  --tls_describing;
+  const bool misbehaved = outer && tls_describe_misbehaved;
+  if (failed || misbehaved) {
+    if (misbehaved) {
+      static std::atomic<bool> said{false};
+      if (!said.exchange(true)) {
+        log_error("the describe callback of a " +
+                  std::string(node.kind != nullptr ? node.kind->name : "resource") +
+                  " opened or closed a tracked resource; describe callbacks must only read "
+                  "their owner (reported as <kind at address> instead)");
+      }
+    }
     try {
       return fallback_description(node);
     } catch (...) {
       return {};
     }
   }
+  return text;
 }
 
-void open_node(RegistryNode& node, const Kind& kind, const void* owner, DescribeFn describe,
-               int library_frames) noexcept {
-  if (node.state == GuardState::open) unregister(node);
-  node.kind = &kind;
-  node.owner = owner;
-  node.describe = describe;
-  node.close_frame_count = 0;
-  const HotSettings settings = hot_settings();
-  if (!settings.enabled) {
-    node.trace = kNoTrace;
-    node.state = GuardState::disabled;
-    return;
-  }
-  // Skip open_node's own frame: it is always restrack's.
-  if (settings.trace_depth > 0) {
-    const int extra = library_frames < 0 ? 0 : library_frames;
-    const int depth = settings.trace_depth + extra;
-    node.trace =
-        capture_with_depth(depth < kMaxTraceDepth ? depth : kMaxTraceDepth, settings.capture, 1);
-  } else {
-    node.trace = kNoTrace;
-  }
-  node.thread_id = current_thread_id();
-  node.opened_at_ns = coarse_now_ns();
-  node.shard = shard_for_this_thread();
-  node.state = GuardState::open;
+std::vector<std::uint64_t> shard_serials() noexcept {
   Registry& reg = registry();
-  Shard& shard = reg.shards[node.shard];
-  std::lock_guard<SpinLock> lock(shard.lock);
-  // Taken under the shard lock, so a node is visible in the live set no later than any
-  // snapshot that counts it as opened.
-  node.serial = reg.last_serial.fetch_add(1, std::memory_order_relaxed) + 1;
-  link(shard, node);
+  std::vector<std::uint64_t> serials;
+  try {
+    const std::uint32_t count = reg.count.load(std::memory_order_acquire);
+    serials.resize(count);
+    for (std::uint32_t i = 0; i < count; ++i) {
+      serials[i] = reg.shards[i].load(std::memory_order_acquire)->serial.load(std::memory_order_acquire);
+    }
+  } catch (...) {
+  }
+  return serials;
 }
 
-bool close_node(RegistryNode& node) noexcept {
-  switch (node.state) {
-    case GuardState::open: {
-      if (node.trace != kNoTrace) {
-        // Skip close_node's own frame. Always by frame pointers: six frames cost a few
-        // nanoseconds, where the DWARF unwinder costs a microsecond.
-        node.close_frame_count =
-            static_cast<std::uint8_t>(capture_frame_pointers(node.close_frames, kCloseFrames, 1));
+void for_each_live(const std::vector<std::uint64_t>* since,
+                   const std::function<void(std::vector<ResourceInfo>&)>& visit) noexcept {
+  try {
+    Registry& reg = registry();
+    const std::int64_t now_ns = coarse_now_ns();
+    const std::uint32_t count = reg.count.load(std::memory_order_acquire);
+    for (std::uint32_t i = 0; i < count; ++i) {
+      Shard& shard = *reg.shards[i].load(std::memory_order_acquire);
+      std::uint64_t threshold = 0;
+      if (since != nullptr) {
+        if (i < since->size()) threshold = (*since)[i];
+        if (scan_journal(shard, threshold, now_ns, visit)) continue;
       }
-      unregister(node);
-      node.state = GuardState::closed;
-      return true;
+      scan_shard(shard, threshold, now_ns, visit);
     }
-    case GuardState::disabled:
-      node.state = GuardState::idle;
-      return true;
-    case GuardState::closed: {
-      Diagnostic diagnostic = diagnostic_for(node, DiagnosticType::closed_twice);
-      diagnostic.description = describe_node(node);
-      diagnostic.site_trace = capture_site();
-      dispatch(diagnostic);
-      return false;
-    }
-    case GuardState::idle:
-      return false;
+  } catch (...) {
+    // Out of memory: what was visited stands.
   }
-  return false;
 }
 
-void report_use_after_close(const RegistryNode& node) noexcept {
-  Diagnostic diagnostic = diagnostic_for(node, DiagnosticType::used_after_close);
-  diagnostic.description = describe_node(node);
-  diagnostic.site_trace = capture_site();
-  dispatch(diagnostic);
+void lock_registry_for_fork() noexcept {
+  Registry& reg = registry();
+  reg.pool_mutex.lock();
+  const std::uint32_t count = reg.count.load(std::memory_order_acquire);
+  for (std::uint32_t i = 0; i < count; ++i) reg.shards[i].load(std::memory_order_relaxed)->lock.lock();
 }
 
-void report_unclosed(RegistryNode& node, std::string description, DiagnosticType type) noexcept {
-  if (node.state != GuardState::open) return;
-  unregister(node);
-  node.state = GuardState::closed;
-  Diagnostic diagnostic = diagnostic_for(node, type);
-  diagnostic.description = std::move(description);
-  diagnostic.site_trace = capture_site();
-  dispatch(diagnostic);
-}
-
-void move_node(RegistryNode& to, RegistryNode& from, const void* new_owner) noexcept {
-  if (to.state == GuardState::open) unregister(to);
-  if (from.state == GuardState::open) {
-    Shard& shard = registry().shards[from.shard];
-    std::lock_guard<SpinLock> lock(shard.lock);
-    to = from;
-    to.prev->next = &to;
-    to.next->prev = &to;
-  } else {
-    to = from;
-    to.prev = to.next = nullptr;
+void unlock_registry_after_fork() noexcept {
+  Registry& reg = registry();
+  const std::uint32_t count = reg.count.load(std::memory_order_acquire);
+  for (std::uint32_t i = count; i > 0; --i) {
+    reg.shards[i - 1].load(std::memory_order_relaxed)->lock.unlock();
   }
-  to.owner = new_owner;
-  from.prev = from.next = nullptr;
-  from.state = GuardState::idle;
-  from.trace = kNoTrace;
-  from.close_frame_count = 0;
+  reg.pool_mutex.unlock();
 }
 
 }  // namespace internal
@@ -214,58 +443,55 @@ void move_node(RegistryNode& to, RegistryNode& from, const void* new_owner) noex
 
 namespace {
 
-template <class Filter>
-std::vector<ResourceInfo> collect(Filter filter) noexcept {
+std::vector<ResourceInfo> collect(const std::vector<std::uint64_t>* since) noexcept {
   std::vector<ResourceInfo> result;
+  internal::for_each_live(since, [&](std::vector<ResourceInfo>& batch) {
+    for (ResourceInfo& info : batch) result.push_back(std::move(info));
+  });
   try {
-    internal::Registry& reg = internal::registry();
-    const std::int64_t now = internal::coarse_now_ns();
-    for (internal::Shard& shard : reg.shards) {
-      std::lock_guard<internal::SpinLock> lock(shard.lock);
-      for (internal::RegistryNode* node = shard.head.next; node != &shard.head; node = node->next) {
-        if (!filter(*node)) continue;
-        ResourceInfo info;
-        info.kind = node->kind->name;
-        // Describing under the shard lock: the owner cannot be closed or destroyed
-        // meanwhile, since both unregister through this lock.
-        info.description = internal::describe_node(*node);
-        info.allocation_trace = node->trace;
-        info.thread_id = node->thread_id;
-        info.age = std::chrono::nanoseconds(now - node->opened_at_ns);
-        info.serial = node->serial;
-        info.owner = node->owner;
-        result.push_back(std::move(info));
-      }
-    }
-    std::sort(result.begin(), result.end(),
-              [](const ResourceInfo& a, const ResourceInfo& b) { return a.serial < b.serial; });
+    std::sort(result.begin(), result.end(), [](const ResourceInfo& a, const ResourceInfo& b) {
+      if (a.age != b.age) return a.age > b.age;
+      return a.serial < b.serial;
+    });
   } catch (...) {
-    // Out of memory: return what was gathered.
   }
   return result;
 }
 
 }  // namespace
 
-std::vector<ResourceInfo> live_resources() noexcept {
-  return collect([](const internal::RegistryNode&) { return true; });
-}
+std::vector<ResourceInfo> live_resources() noexcept { return collect(nullptr); }
 
 std::size_t live_count() noexcept {
+  internal::Registry& reg = internal::registry();
   std::size_t total = 0;
-  for (internal::Shard& shard : internal::registry().shards) {
-    total += shard.count.load(std::memory_order_relaxed);
+  const std::uint32_t count = reg.count.load(std::memory_order_acquire);
+  for (std::uint32_t i = 0; i < count; ++i) {
+    total += reg.shards[i].load(std::memory_order_acquire)->live.load(std::memory_order_relaxed);
   }
   return total;
 }
 
 Snapshot Snapshot::take() noexcept {
-  return Snapshot(internal::registry().last_serial.load(std::memory_order_acquire));
+  Snapshot snapshot;
+  try {
+    snapshot.shard_serials_ =
+        std::make_shared<const std::vector<std::uint64_t>>(internal::shard_serials());
+  } catch (...) {
+  }
+  return snapshot;
 }
 
 std::vector<ResourceInfo> Snapshot::opened_since() const noexcept {
-  const std::uint64_t since = serial_;
-  return collect([since](const internal::RegistryNode& node) { return node.serial > since; });
+  static const std::vector<std::uint64_t> kNothing;
+  return collect(shard_serials_ != nullptr ? shard_serials_.get() : &kNothing);
+}
+
+bool Snapshot::precedes(std::uint64_t serial) const noexcept {
+  const auto shard = static_cast<std::size_t>(serial >> internal::kShardShift);
+  const std::uint64_t local = serial & internal::kLocalMask;
+  if (shard_serials_ == nullptr || shard >= shard_serials_->size()) return true;
+  return local > (*shard_serials_)[shard];
 }
 
 RESTRACK_NAMESPACE_END

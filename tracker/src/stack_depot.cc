@@ -1,3 +1,10 @@
+// The stack depot: an open-addressing hash table of pointers to immutable trace records.
+//
+// Lookups take no lock at any size: they read the current table and probe it linearly.
+// Inserts take one lock; when the table is half full they build a table twice the size
+// and publish it. Old tables are kept (readers may still be probing them), like every
+// record: the depot never frees anything, so a TraceId and the frames it names stay valid
+// for the life of the process. Record ids index a two-level array of chunks.
 #include "stack_depot.h"
 
 #include <atomic>
@@ -13,7 +20,6 @@ namespace internal {
 namespace {
 
 struct TraceRecord {
-  TraceRecord* next;  // bucket chain; written before the record is published
   std::uint64_t hash;
   std::uint32_t count;
   TraceId id;
@@ -35,31 +41,50 @@ std::uint64_t hash_frames(const std::uintptr_t* frames, int count) noexcept {
   return h ^ (h >> 32);
 }
 
+bool same(const TraceRecord* record, std::uint64_t hash, const std::uintptr_t* frames,
+          int count) noexcept {
+  return record->hash == hash && record->count == static_cast<std::uint32_t>(count) &&
+         std::memcmp(record->frames, frames, static_cast<std::size_t>(count) * sizeof(std::uintptr_t)) == 0;
+}
+
+struct Table {
+  std::size_t mask;  // capacity - 1 (a power of two)
+  std::atomic<TraceRecord*> slots[1];
+};
+
 class StackDepot {
  public:
+  StackDepot() noexcept { table_.store(new_table(kInitialCapacity), std::memory_order_release); }
+
   TraceId intern(const std::uintptr_t* frames, int count) noexcept {
     if (count <= 0) return kNoTrace;
     const std::uint64_t hash = hash_frames(frames, count);
-    std::atomic<TraceRecord*>& bucket = buckets_[hash & (kBuckets - 1)];
-    if (TraceRecord* found = find(bucket.load(std::memory_order_acquire), hash, frames, count)) {
+    if (TraceRecord* found = find(*table_.load(std::memory_order_acquire), hash, frames, count)) {
       return found->id;
     }
-    std::lock_guard<SpinLock> lock(locks_[hash % kLocks]);
-    TraceRecord* head = bucket.load(std::memory_order_acquire);
-    if (TraceRecord* found = find(head, hash, frames, count)) return found->id;
-    const TraceId id = next_id_.fetch_add(1, std::memory_order_relaxed);
+    std::lock_guard<SpinLock> lock(insert_lock_);
+    Table* table = table_.load(std::memory_order_relaxed);
+    if (table == nullptr) return kNoTrace;
+    if (TraceRecord* found = find(*table, hash, frames, count)) return found->id;
+    const TraceId id = next_id_;
     if (id >= kMaxTraces) return kNoTrace;
-    const std::size_t bytes =
+    const std::size_t record_bytes =
         sizeof(TraceRecord) + (static_cast<std::size_t>(count) - 1) * sizeof(std::uintptr_t);
-    auto* record = static_cast<TraceRecord*>(allocate(bytes));
-    if (record == nullptr) return kNoTrace;
-    record->next = head;
+    auto* record = static_cast<TraceRecord*>(allocate(record_bytes));
+    if (record == nullptr || !publish_id(id, record)) return kNoTrace;
     record->hash = hash;
     record->count = static_cast<std::uint32_t>(count);
     record->id = id;
     std::memcpy(record->frames, frames, static_cast<std::size_t>(count) * sizeof(std::uintptr_t));
-    if (!publish_id(id, record)) return kNoTrace;
-    bucket.store(record, std::memory_order_release);
+    // By id first: whoever finds the record in the table may ask for its frames at once.
+    chunk(id)[id % kChunkSize].store(record, std::memory_order_release);
+    if (2 * (size_ + 1) > table->mask + 1) {
+      Table* bigger = grow(*table);
+      if (bigger != nullptr) table = bigger;
+    }
+    place(*table, record);
+    ++next_id_;
+    ++size_;
     return id;
   }
 
@@ -72,73 +97,100 @@ class StackDepot {
     return {record->frames, record->count};
   }
 
-  std::uint32_t size() const noexcept {
-    const TraceId next = next_id_.load(std::memory_order_relaxed);
-    return (next < kMaxTraces ? next : kMaxTraces) - 1;
+  DepotStats stats() noexcept {
+    std::lock_guard<SpinLock> lock(insert_lock_);
+    return DepotStats{size_, bytes_};
   }
 
+  // The arena and the tables, as they were before fork(): the child's lock is free.
+  void lock() noexcept { insert_lock_.lock(); }
+  void unlock() noexcept { insert_lock_.unlock(); }
+
  private:
-  static constexpr std::size_t kBuckets = 1 << 16;
-  static constexpr std::size_t kLocks = 64;
+  static constexpr std::size_t kInitialCapacity = 1 << 12;
   static constexpr std::size_t kChunkSize = 4096;
-  static constexpr std::size_t kMaxChunks = 1024;
-  static constexpr TraceId kMaxTraces = kChunkSize * kMaxChunks;
+  static constexpr std::size_t kMaxChunks = 4096;
+  static constexpr TraceId kMaxTraces = kChunkSize * kMaxChunks - 1;  // below kTraceWalkStopped
   static constexpr std::size_t kArenaBlock = 1 << 20;
 
-  static TraceRecord* find(TraceRecord* record, std::uint64_t hash, const std::uintptr_t* frames,
+  static TraceRecord* find(const Table& table, std::uint64_t hash, const std::uintptr_t* frames,
                            int count) noexcept {
-    for (; record != nullptr; record = record->next) {
-      if (record->hash == hash && record->count == static_cast<std::uint32_t>(count) &&
-          std::memcmp(record->frames, frames,
-                      static_cast<std::size_t>(count) * sizeof(std::uintptr_t)) == 0) {
-        return record;
-      }
+    for (std::size_t i = hash & table.mask;; i = (i + 1) & table.mask) {
+      TraceRecord* record = table.slots[i].load(std::memory_order_acquire);
+      if (record == nullptr) return nullptr;
+      if (same(record, hash, frames, count)) return record;
     }
-    return nullptr;
+  }
+
+  static void place(Table& table, TraceRecord* record) noexcept {
+    std::size_t i = record->hash & table.mask;
+    while (table.slots[i].load(std::memory_order_relaxed) != nullptr) i = (i + 1) & table.mask;
+    table.slots[i].store(record, std::memory_order_release);
+  }
+
+  Table* new_table(std::size_t capacity) noexcept {
+    const std::size_t table_bytes =
+        sizeof(Table) + (capacity - 1) * sizeof(std::atomic<TraceRecord*>);
+    // calloc: zero pages are free until touched, so a large table costs what it holds.
+    auto* table = static_cast<Table*>(std::calloc(1, table_bytes));
+    if (table == nullptr) return nullptr;
+    table->mask = capacity - 1;
+    bytes_ += table_bytes;
+    return table;
+  }
+
+  // Rehashes into a table twice the size and publishes it. Readers still probing the old
+  // table find every record there too; the old table is never freed.
+  Table* grow(const Table& old) noexcept {
+    Table* bigger = new_table(2 * (old.mask + 1));
+    if (bigger == nullptr) return nullptr;
+    for (std::size_t i = 0; i <= old.mask; ++i) {
+      if (TraceRecord* record = old.slots[i].load(std::memory_order_relaxed)) place(*bigger, record);
+    }
+    table_.store(bigger, std::memory_order_release);
+    return bigger;
   }
 
   // Bump allocation from blocks that are never returned: traces live forever.
-  void* allocate(std::size_t bytes) noexcept {
-    std::lock_guard<SpinLock> lock(arena_lock_);
-    bytes = (bytes + 15) & ~std::size_t{15};
-    if (arena_left_ < bytes) {
-      const std::size_t block = bytes > kArenaBlock ? bytes : kArenaBlock;
+  void* allocate(std::size_t record_bytes) noexcept {
+    record_bytes = (record_bytes + 15) & ~std::size_t{15};
+    if (arena_left_ < record_bytes) {
+      const std::size_t block = record_bytes > kArenaBlock ? record_bytes : kArenaBlock;
       arena_next_ = static_cast<unsigned char*>(std::malloc(block));
       if (arena_next_ == nullptr) {
         arena_left_ = 0;
         return nullptr;
       }
       arena_left_ = block;
+      bytes_ += block;
     }
     void* result = arena_next_;
-    arena_next_ += bytes;
-    arena_left_ -= bytes;
+    arena_next_ += record_bytes;
+    arena_left_ -= record_bytes;
     return result;
   }
 
-  bool publish_id(TraceId id, TraceRecord* record) noexcept {
+  std::atomic<TraceRecord*>* chunk(TraceId id) noexcept {
+    return chunks_[id / kChunkSize].load(std::memory_order_relaxed);
+  }
+
+  bool publish_id(TraceId id, TraceRecord*) noexcept {
     std::atomic<std::atomic<TraceRecord*>*>& slot = chunks_[id / kChunkSize];
-    std::atomic<TraceRecord*>* chunk = slot.load(std::memory_order_acquire);
-    if (chunk == nullptr) {
-      std::lock_guard<SpinLock> lock(chunk_lock_);
-      chunk = slot.load(std::memory_order_acquire);
-      if (chunk == nullptr) {
-        chunk = static_cast<std::atomic<TraceRecord*>*>(
-            std::calloc(kChunkSize, sizeof(std::atomic<TraceRecord*>)));
-        if (chunk == nullptr) return false;
-        slot.store(chunk, std::memory_order_release);
-      }
-    }
-    chunk[id % kChunkSize].store(record, std::memory_order_release);
+    if (slot.load(std::memory_order_relaxed) != nullptr) return true;
+    auto* fresh = static_cast<std::atomic<TraceRecord*>*>(
+        std::calloc(kChunkSize, sizeof(std::atomic<TraceRecord*>)));
+    if (fresh == nullptr) return false;
+    bytes_ += kChunkSize * sizeof(std::atomic<TraceRecord*>);
+    slot.store(fresh, std::memory_order_release);
     return true;
   }
 
-  std::atomic<TraceRecord*> buckets_[kBuckets] = {};
-  SpinLock locks_[kLocks];
-  std::atomic<TraceId> next_id_{1};
+  std::atomic<Table*> table_{nullptr};
+  SpinLock insert_lock_;  // inserts, growth, the arena and the statistics
+  TraceId next_id_ = 1;
+  std::size_t size_ = 0;
+  std::size_t bytes_ = 0;
   std::atomic<std::atomic<TraceRecord*>*> chunks_[kMaxChunks] = {};
-  SpinLock chunk_lock_;
-  SpinLock arena_lock_;
   unsigned char* arena_next_ = nullptr;
   std::size_t arena_left_ = 0;
 };
@@ -156,7 +208,11 @@ TraceId intern_trace(const std::uintptr_t* frames, int count) noexcept {
 
 std::span<const std::uintptr_t> depot_frames(TraceId id) noexcept { return depot().frames(id); }
 
-std::uint32_t depot_size() noexcept { return depot().size(); }
+void lock_depot_for_fork() noexcept { depot().lock(); }
+void unlock_depot_after_fork() noexcept { depot().unlock(); }
 
 }  // namespace internal
+
+DepotStats depot_stats() noexcept { return internal::depot().stats(); }
+
 RESTRACK_NAMESPACE_END

@@ -1,7 +1,8 @@
-// StackDepot: the process-wide store of interned traces. Identical traces are stored
-// once and named by a small TraceId; lookups of a known trace take no lock. The depot is
-// never destroyed and never frees a trace, so a TraceId and the span it resolves to stay
-// valid for the life of the process, during static destruction too.
+// Internal: StackDepot, the process-wide store of interned traces. Identical traces are
+// stored once and named by a small TraceId; lookups of a known trace take no lock, at any
+// size (the table grows). The depot is never destroyed and never frees a trace, so a
+// TraceId and the span it resolves to stay valid for the life of the process, during
+// static destruction too.
 #pragma once
 
 #include "restrack/config.h"
@@ -14,14 +15,16 @@
 RESTRACK_NAMESPACE_BEGIN
 namespace internal {
 
-// Interns `frames`; returns kNoTrace for an empty trace or when the depot is full.
+// Interns `frames`; returns kNoTrace for an empty trace or when memory runs out.
 TraceId intern_trace(const std::uintptr_t* frames, int count) noexcept;
 
 // The frames of an interned trace; empty for kNoTrace or an unknown id.
 std::span<const std::uintptr_t> depot_frames(TraceId id) noexcept;
 
-// Number of distinct traces stored.
-std::uint32_t depot_size() noexcept;
+// Held across fork() (registry.cc installs the handlers), so the child never inherits a
+// lock some other thread of the parent held.
+void lock_depot_for_fork() noexcept;
+void unlock_depot_after_fork() noexcept;
 
 }  // namespace internal
 RESTRACK_NAMESPACE_END

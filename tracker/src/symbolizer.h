@@ -1,5 +1,5 @@
-// Symbolization of return addresses, behind one function so the method can change per
-// platform (platform/symbolizer_libdw.cc on Linux).
+// Internal: symbolization of return addresses, behind one function so the method can
+// change per platform and build (platform/symbolizer_libdw.cc on Linux).
 #pragma once
 
 #include <cstdint>
@@ -12,12 +12,20 @@
 RESTRACK_NAMESPACE_BEGIN
 namespace internal {
 
-// For each return address, the frames of the call it returns from, innermost first:
-// more than one when that call sits in functions inlined into one another. Fills only
-// function (demangled), file and line. Addresses are symbolized in one batch so that the
-// debug information is opened once, and closed again before returning: restrack holds no
-// descriptor of its own between reports. Called with the symbolizer lock held.
-std::vector<std::vector<Frame>> symbolize_return_addresses(
+struct SymbolizedAddress {
+  // The frames of the call the address returns from, innermost first: more than one when
+  // that call sits in functions inlined into one another. Only function (demangled),
+  // file and line are filled.
+  std::vector<Frame> frames;
+  // False when the module's symbols could not be read this time (descriptors exhausted,
+  // file briefly missing): the result must not be cached.
+  bool final = true;
+};
+
+// Symbolizes `return_addresses` in one batch. The backend keeps its session between
+// calls and refreshes its view of the process's modules only when one was loaded or
+// unloaded (module_generation()). Called with the symbol cache's lock held.
+std::vector<SymbolizedAddress> symbolize_return_addresses(
     std::span<const std::uintptr_t> return_addresses) noexcept;
 
 }  // namespace internal

@@ -33,14 +33,6 @@ void TrackedFd::take_guard(TrackedFd& other) noexcept {
 #endif
 }
 
-void TrackedFd::remember_closed(int fd) noexcept {
-#if RESTRACK_TRACKING
-  closed_fd_ = fd;
-#else
-  (void)fd;
-#endif
-}
-
 TrackedFd& TrackedFd::operator=(TrackedFd&& other) noexcept {
   if (this != &other) {
     if (fd_ >= 0) {
@@ -68,7 +60,9 @@ int TrackedFd::close() noexcept {
     return EBADF;
   }
   const int fd = fd_;
-  remember_closed(fd);
+#if RESTRACK_TRACKING
+  closed_fd_ = fd;
+#endif
   guard_.close();
   fd_ = -1;
   // Linux releases the descriptor even when close(2) fails, so it is never retried.
@@ -78,7 +72,8 @@ int TrackedFd::close() noexcept {
 int TrackedFd::release() noexcept {
   const int fd = fd_;
   if (fd_ >= 0) {
-    guard_.close();
+    // Given away, not closed: a later get() or close() on the empty handle is no misuse.
+    guard_.forget();
     fd_ = -1;
   }
   return fd;

@@ -11,7 +11,10 @@
 
 #include "ledger.h"
 #include "report.h"
+#include "key_value.h"
+#include "logging.h"
 #include "restrack/live.h"
+#include "restrack/report.h"
 
 RESTRACK_NAMESPACE_BEGIN
 namespace gtest {
@@ -43,7 +46,9 @@ class LeakListener final : public ::testing::EmptyTestEventListener {
     Ledger::instance().enter(Scope::suite);
   }
 
-  void OnTestStart(const ::testing::TestInfo& /*test*/) override {
+  void OnTestStart(const ::testing::TestInfo& test) override {
+    // The JSON report blames what happens from here on this test.
+    set_report_label(std::string(test.test_suite_name()) + '.' + test.name());
     test_start_ = Snapshot::take();
     Ledger::instance().enter(Scope::test);
   }
@@ -54,6 +59,7 @@ class LeakListener final : public ::testing::EmptyTestEventListener {
     std::vector<ResourceInfo> left_open = test_start_.opened_since();
     ledger.claim(left_open);
     std::vector<Diagnostic> warnings = ledger.leave(Scope::test, Scope::suite);
+    set_report_label("");
     if (allows_leaks(*test.result())) return;
 
     const std::string name = std::string(test.test_suite_name()) + '.' + test.name();
@@ -119,43 +125,32 @@ class LeakListener final : public ::testing::EmptyTestEventListener {
   Snapshot test_start_ = Snapshot::take();
 };
 
-std::string_view trimmed(std::string_view text) {
-  const auto first = text.find_first_not_of(' ');
-  if (first == std::string_view::npos) return {};
-  return text.substr(first, text.find_last_not_of(' ') - first + 1);
-}
-
-// Applies RESTRACK_GTEST_OPTIONS on top of `options`, reporting each bad pair on stderr.
+// Applies RESTRACK_GTEST_OPTIONS on top of `options`, naming each bad pair on the
+// `restrack` logger, with the tracker's own key=value parser.
 ListenerOptions with_environment(ListenerOptions options) {
   const char* text = std::getenv("RESTRACK_GTEST_OPTIONS");
   if (text == nullptr) return options;
-  std::string_view rest(text);
-  while (!rest.empty()) {
-    const std::string_view pair = rest.substr(0, rest.find(':'));
-    rest.remove_prefix(std::min(rest.size(), pair.size() + 1));
-    if (pair.empty()) continue;
-    const auto equals = pair.find('=');
-    const std::string_view key = pair.substr(0, equals);
-    const std::string_view value =
-        equals == std::string_view::npos ? std::string_view() : pair.substr(equals + 1);
-    if (key == "report_only" && (value == "0" || value == "1")) {
+  std::vector<std::string> errors;
+  for (const restrack::internal::KeyValue& item : restrack::internal::split_key_values(text)) {
+    const std::string_view key = item.key;
+    const std::string_view value = item.value;
+    if (!item.has_value) {
+      errors.push_back(restrack::internal::no_value_message(item));
+    } else if (key == "report_only" && (value == "0" || value == "1")) {
       options.report_only = value == "1";
     } else if (key == "ignore_kinds") {
       options.ignore_kinds.clear();
-      std::string_view kinds = value;
-      while (!kinds.empty()) {
-        const std::string_view kind = kinds.substr(0, kinds.find(','));
-        kinds.remove_prefix(std::min(kinds.size(), kind.size() + 1));
-        if (!trimmed(kind).empty()) options.ignore_kinds.emplace_back(trimmed(kind));
+      for (std::string_view kind : restrack::internal::split_list(value)) {
+        options.ignore_kinds.emplace_back(kind);
       }
     } else if (key == "report_only") {
-      std::fprintf(stderr,
-                   "restrack: RESTRACK_GTEST_OPTIONS: report_only must be 0 or 1, not '%.*s'\n",
-                   static_cast<int>(value.size()), value.data());
+      errors.push_back("report_only must be 0 or 1, not " + restrack::internal::quoted(value));
     } else {
-      std::fprintf(stderr, "restrack: RESTRACK_GTEST_OPTIONS: unknown key '%.*s'\n",
-                   static_cast<int>(key.size()), key.data());
+      errors.push_back("unknown key " + restrack::internal::quoted(key));
     }
+  }
+  for (const std::string& error : errors) {
+    restrack::internal::log_error("RESTRACK_GTEST_OPTIONS: " + error);
   }
   return options;
 }

@@ -6,7 +6,7 @@
 #include <cstdio>
 #include <utility>
 
-#include "restrack/options.h"
+#include "restrack/suppressions.h"
 
 RESTRACK_NAMESPACE_BEGIN
 namespace gtest::internal {
@@ -16,20 +16,6 @@ namespace {
 bool ignored(std::string_view kind, const ListenerOptions& options) {
   return std::find(options.ignore_kinds.begin(), options.ignore_kinds.end(), kind) !=
          options.ignore_kinds.end();
-}
-
-std::string left_open_entry(const ResourceInfo& resource, std::string_view how_left) {
-  std::string entry = format_location(resource.allocation_trace);
-  entry += ": ResourceWarning: ";
-  entry += resource.kind;
-  entry += ' ';
-  entry += how_left;
-  entry += " <";
-  entry += resource.description;
-  entry += ">\nObject allocated at (most recent call first):\n";
-  entry += format_trace(resource.allocation_trace);
-  if (entry.ends_with('\n')) entry.pop_back();
-  return entry;
 }
 
 }  // namespace
@@ -54,7 +40,7 @@ std::vector<std::string> entries(const Leaks& leaks, std::string_view how_left) 
     result.push_back(format_diagnostic(warning));
   }
   for (const ResourceInfo& resource : leaks.left_open) {
-    result.push_back(left_open_entry(resource, how_left));
+    result.push_back(format_open_resource(resource, how_left));
   }
   return result;
 }

@@ -5,13 +5,14 @@ TestResource::TestResource(const char* name, const restrack::Kind& kind) : name_
 }
 
 TestResource::~TestResource() {
-  if (guard_.is_open()) {
+  if (open_) {
     guard_.release_and_warn([]() noexcept {});  // marker: TestResource destroyed
   }
 }
 
 void TestResource::close() {
   guard_.close();  // marker: TestResource closes
+  open_ = false;
 }
 
 void TestResource::use() const {

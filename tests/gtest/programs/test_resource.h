@@ -27,5 +27,6 @@ class TestResource {
   static std::string describe(const void* self);
 
   std::string name_;
+  bool open_ = true;
   restrack::ResourceGuard guard_;
 };

@@ -5,7 +5,7 @@
 // through the `restrack` spdlog logger (stderr unless you change its sinks), the JSON
 // report collects it, the GoogleTest listener fails the running test with it, and your
 // own tools can subscribe too. Which records are dispatched at all is decided by the
-// `action` option and the suppressions (restrack/options.h).
+// `action` option and the suppressions (restrack/options.h, restrack/suppressions.h).
 //
 // The text a user reads (format_diagnostic):
 //
@@ -29,12 +29,14 @@
 
 RESTRACK_NAMESPACE_BEGIN
 
+struct ResourceInfo;
+
 enum class DiagnosticType : std::uint8_t {
   unclosed,                   // destroyed while still open; restrack closed it
   closed_twice,               // close() on an already closed resource
   used_after_close,           // an operation on a closed resource
   open_at_exit,               // still open when the process exits (report_at_exit=1)
-  destroyed_pending,          // destroyed while its work was pending (a task); restrack released it
+  destroyed_pending,          // destroyed while its work was pending (a task)
   exception_never_retrieved,  // a task failed and was destroyed before anyone saw its error
 };
 
@@ -51,35 +53,40 @@ struct Diagnostic {
   TraceId site_trace = kNoTrace;         // where it was destroyed / closed again / used
   std::uint64_t thread_id = 0;           // OS id of the thread that opened it
   std::chrono::nanoseconds age{0};       // time from open to this report
-  std::uint64_t serial = 0;              // order of the open among all opens (see Snapshot)
+  std::uint64_t serial = 0;              // the open's serial (see ResourceInfo::serial)
 };
 
 // Receives dispatched diagnostics. Called on the thread where the problem happened,
-// possibly during static destruction; must not throw and must not block for long.
-// Handlers may be called concurrently from several threads.
+// possibly during static destruction, possibly from several threads at once; must not
+// throw and must not block for long. No tracker lock is held while it runs, so it may
+// close or open tracked resources, add or remove handlers (itself included), or exit the
+// process. A diagnostic raised by a handler on its own thread is dispatched once the
+// handlers of the current one have returned; more than 64 waiting on one thread are
+// dropped and counted (DiagnosticCounts::dropped).
 class DiagnosticHandler {
  public:
   virtual ~DiagnosticHandler() = default;
   virtual void on_diagnostic(const Diagnostic& diagnostic) noexcept = 0;
 };
 
-// Installs a handler. The handler must stay alive until it is removed.
+// Installs a handler (at most 32). The handler must stay alive until it is removed.
 void add_handler(DiagnosticHandler* handler) noexcept;
-// Removes a handler; after return it is no longer called.
+// Removes a handler; after return it is no longer called (a dispatch on another thread
+// that is calling it is waited for, unless it is the caller's own).
 void remove_handler(DiagnosticHandler* handler) noexcept;
 
 // Turns the default handler (the `restrack` logger) on or off. Tests that capture
 // diagnostics with their own handler switch it off to keep stderr quiet.
 void set_default_output(bool enabled) noexcept;
 
-// The full ResourceWarning text for a diagnostic, without a trailing newline.
+// The full ResourceWarning text for a diagnostic, without a trailing newline. Control
+// characters in the description are escaped (\n, \t, \xHH), so one warning stays one
+// block of text.
 std::string format_diagnostic(const Diagnostic& diagnostic) noexcept;
 
-// Dispatches a problem found after a resource was closed — a task whose exception nobody
-// retrieved — about a resource of `kind` allocated at `allocation_trace`; where it is
-// reported from is captured here. Does nothing when tracking is compiled out.
-void report_diagnostic(DiagnosticType type, const Kind& kind, std::string description,
-                       TraceId allocation_trace) noexcept;
+// The same text for a resource that is still open, with `how` in place of the problem:
+// "socket left open by test Net.Connects" — located at its allocation site.
+std::string format_open_resource(const ResourceInfo& resource, std::string_view how) noexcept;
 
 // The "  #0 function at file:line" lines of a trace, each ending in '\n'; empty for
 // kNoTrace. A frame without line information reads "  #1 function in module+0xOFFSET".
@@ -94,18 +101,20 @@ std::string format_location(TraceId id) noexcept;
 // __builtin_return_address): "src/app.cc:42", or "<unknown>".
 std::string format_return_address_location(std::uintptr_t return_address) noexcept;
 
+// Dispatches a problem found after a resource was closed — a task whose exception nobody
+// retrieved — about a resource of `kind` allocated at `allocation_trace`; where it is
+// reported from is captured here. Does nothing when tracking is compiled out.
+void report_diagnostic(DiagnosticType type, const Kind& kind, std::string description,
+                       TraceId allocation_trace) noexcept;
+
 // Number of diagnostics dispatched with action=error since start (or the last reset).
 std::uint64_t error_count() noexcept;
-// The location of the first frame of user code at a return address (from
-// __builtin_return_address): "src/app.cc:42", or "<unknown>".
-std::string format_return_address_location(std::uintptr_t return_address) noexcept;
-
-// Number of diagnostics dispatched, suppressed, and skipped by action=once.
 struct DiagnosticCounts {
   std::uint64_t dispatched = 0;
   std::uint64_t suppressed = 0;
   std::uint64_t repeated = 0;  // not dispatched because action=once saw the site before
   std::uint64_t errors = 0;
+  std::uint64_t dropped = 0;  // raised inside handlers beyond what could wait (see above)
 };
 DiagnosticCounts diagnostic_counts() noexcept;
 void reset_diagnostic_counts() noexcept;

@@ -1,8 +1,10 @@
 // restrack/guard.h — ResourceGuard, the member that makes an object a tracked resource.
 //
 // Put a ResourceGuard in any class that owns something that must be closed. Call open()
-// once the constructor has acquired the resource, close() when the user closes it, and in
-// the destructor release_and_warn() if it is still open:
+// once the constructor has acquired the resource and close() when the user closes it; in
+// the destructor, if the resource is still open, release it through release_and_warn().
+// The owner decides from its own state whether its resource is open — never from the
+// guard, which keeps no state at all when tracking is compiled out:
 //
 //   class Connection {
 //    public:
@@ -12,25 +14,36 @@
 //       });
 //     }
 //     ~Connection() {
-//       if (fd_ >= 0) guard_.release_and_warn([&]() noexcept { ::close(fd_); });
+//       if (fd_ >= 0) guard_.release_and_warn([this]() noexcept { ::close(fd_); });
 //     }
-//     void close() { if (guard_.close()) { ::close(fd_); fd_ = -1; } }
-//     void send(std::string_view data) { guard_.check_use(); ... }
+//     void close() {
+//       guard_.close();  // a second close() reports "closed twice"
+//       if (fd_ >= 0) ::close(std::exchange(fd_, -1));
+//     }
+//     void send(std::string_view data) {
+//       guard_.check_use();  // reports "used after close"
+//       ...
+//     }
 //    private:
 //     int fd_;
 //     [[no_unique_address]] restrack::ResourceGuard guard_;
 //   };
 //
 // open() records the resource in the live set with the allocation trace. close() removes
-// it; closing twice reports "closed twice" with both traces. release_and_warn() takes the
-// description, lets the owner release the OS resource directly (it must never re-enter an
-// event loop or call user callbacks), and then reports "unclosed". A guard destroyed
-// while still open reports too, as a safety net for owners that forget.
+// it; closing again reports "closed twice" with both traces. release_and_warn() takes the
+// description, unregisters the resource, lets the owner release the OS resource directly
+// (it must never re-enter an event loop or call user callbacks), and then reports
+// "unclosed". A guard destroyed while still open reports too, as a safety net for owners
+// that forget.
 //
 // The describe callback builds the text between < and >. It is called when a report or a
 // live-set query needs it, possibly from another thread while the owner is open, so it
-// must only read state that does not change while the resource is open. If it throws,
-// the report falls back to "<kind at 0xADDRESS>".
+// must only read state that does not change while the resource is open, and must not
+// open or close tracked resources (one that does is caught and described as
+// "<kind at 0xADDRESS>"). If it throws, the report falls back to "<kind at 0xADDRESS>".
+//
+// Kinds are kept by address: pass one with static storage duration. A temporary Kind does
+// not compile.
 //
 // With RESTRACK_TRACKING=0 ResourceGuard is an empty class whose members do nothing
 // (release_and_warn still calls the release function), so [[no_unique_address]] makes it
@@ -38,6 +51,7 @@
 #pragma once
 
 #include <string>
+#include <type_traits>
 #include <utility>
 
 #include "restrack/config.h"
@@ -56,9 +70,9 @@ class ResourceGuard {
   constexpr ResourceGuard() noexcept = default;
   ResourceGuard(const ResourceGuard&) = delete;
   ResourceGuard& operator=(const ResourceGuard&) = delete;
-  ~ResourceGuard() {
-    if (node_.state == internal::GuardState::open) {
-      internal::report_unclosed(node_, internal::describe_node(node_));
+  RESTRACK_ALWAYS_INLINE ~ResourceGuard() {
+    if (node_.state.load(std::memory_order_relaxed) == internal::GuardState::open) {
+      internal::release_and_report(node_, nullptr, nullptr, DiagnosticType::unclosed);
     }
   }
 
@@ -69,54 +83,65 @@ class ResourceGuard {
   // event loop dispatching a task, say: that many more frames are captured, so that the
   // user's frames beyond them still fit in trace_depth (library frames are dropped from
   // the trace the user reads either way).
-  void open(const Kind& kind, const void* owner, DescribeFn describe = nullptr,
-            int library_frames = 0) noexcept {
+  RESTRACK_ALWAYS_INLINE void open(const Kind& kind, const void* owner,
+                                   DescribeFn describe = nullptr,
+                                   int library_frames = 0) noexcept {
     internal::open_node(node_, kind, owner, describe, library_frames);
   }
+  void open(const Kind&& kind, const void* owner, DescribeFn describe = nullptr,
+            int library_frames = 0) = delete;
 
-  // Unregisters the resource. Returns true if it was open, so the caller releases the OS
-  // resource; false if it was already closed (reported as "closed twice") or never
-  // opened (not reported).
-  bool close() noexcept { return internal::close_node(node_); }
+  // Unregisters the resource. Reports "closed twice" if it was closed before (also when
+  // two threads race to close it); does nothing for a guard never opened.
+  RESTRACK_ALWAYS_INLINE void close() noexcept { internal::close_node(node_); }
 
-  // True between open() and close().
-  bool is_open() const noexcept {
-    return node_.state == internal::GuardState::open ||
-           node_.state == internal::GuardState::disabled;
-  }
+  // Unregisters the resource without closing it: the owner gave its OS resource away
+  // (TrackedFd::release()). The guard becomes as if never opened.
+  RESTRACK_ALWAYS_INLINE void forget() noexcept { internal::forget_node(node_); }
 
   // Reports "used after close" if the resource was closed. Call it at the top of every
   // operation on the owner.
-  void check_use() const noexcept {
-    if (node_.state == internal::GuardState::closed) internal::report_use_after_close(node_);
+  RESTRACK_ALWAYS_INLINE void check_use() const noexcept {
+    if (node_.state.load(std::memory_order_relaxed) == internal::GuardState::closed) {
+      internal::report_use_after_close(node_);
+    }
   }
 
-  // For the owner's destructor when the resource is still open: takes the description,
-  // calls `release` (which must not throw), unregisters and reports "unclosed" — or, with
-  // DiagnosticType::destroyed_pending, "<kind> was destroyed but it is pending" (a task
-  // whose work had not finished).
+  // For the owner's destructor (or assignment) when the resource is still open: takes
+  // the description, unregisters, calls `release` (which must not throw), and reports
+  // "unclosed" — or, with DiagnosticType::destroyed_pending, "<kind> was destroyed but
+  // it is pending" (a task whose work had not finished). On a guard that is not open it
+  // only calls `release`.
   template <class Release>
-  void release_and_warn(Release&& release,
-                        DiagnosticType type = DiagnosticType::unclosed) noexcept {
-    if (node_.state != internal::GuardState::open) {
+  RESTRACK_ALWAYS_INLINE void release_and_warn(
+      Release&& release, DiagnosticType type = DiagnosticType::unclosed) noexcept {
+    if (node_.state.load(std::memory_order_relaxed) != internal::GuardState::open) {
       std::forward<Release>(release)();
-      node_.state = internal::GuardState::closed;
+      if (node_.state.load(std::memory_order_relaxed) == internal::GuardState::disabled) {
+        internal::close_node(node_);
+      }
       return;
     }
-    std::string description = internal::describe_node(node_);
-    std::forward<Release>(release)();
-    internal::report_unclosed(node_, std::move(description), type);
+    using Fn = std::remove_reference_t<Release>;
+    internal::release_and_report(
+        node_, [](void* context) noexcept { (*static_cast<Fn*>(context))(); },
+        const_cast<void*>(static_cast<const void*>(&release)), type);
   }
 
   // The allocation trace recorded by open(), or kNoTrace.
   TraceId allocation_trace() const noexcept {
-    return node_.state == internal::GuardState::open ? node_.trace : kNoTrace;
+    return node_.state.load(std::memory_order_relaxed) == internal::GuardState::open
+               ? node_.trace
+               : kNoTrace;
   }
 
   // Takes over `other`'s registration (for the owner's move operations); `other` becomes
-  // idle. `new_owner` replaces the owner pointer given to describe.
+  // idle. `new_owner` replaces the owner pointer given to describe. If this guard is
+  // still open, its resource is lost by the assignment: it is reported as "unclosed"
+  // (release the OS resource before, as TrackedFd's move assignment does). Moving a guard
+  // onto itself does nothing.
   void move_from(ResourceGuard& other, const void* new_owner) noexcept {
-    internal::move_node(node_, other.node_, new_owner);
+    if (&other != this) internal::move_node(node_, other.node_, new_owner);
   }
 
  private:
@@ -132,8 +157,10 @@ class ResourceGuard {
   ResourceGuard(const ResourceGuard&) = delete;
   ResourceGuard& operator=(const ResourceGuard&) = delete;
   void open(const Kind&, const void*, DescribeFn = nullptr, int = 0) noexcept {}
-  bool close() noexcept { return true; }
-  bool is_open() const noexcept { return false; }
+  void open(const Kind&& kind, const void* owner, DescribeFn describe = nullptr,
+            int library_frames = 0) = delete;
+  void close() noexcept {}
+  void forget() noexcept {}
   void check_use() const noexcept {}
   template <class Release>
   void release_and_warn(Release&& release, DiagnosticType = DiagnosticType::unclosed) noexcept {

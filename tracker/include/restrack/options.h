@@ -13,7 +13,7 @@
 //   trace_depth     0..64 frames per trace, 0 = none     16
 //   capture         fp | dwarf                           fp
 //   action          ignore | warn | once | error | abort warn
-//   report          path of a JSON report written at exit ("%p" = pid)   (none)
+//   report          path of a JSON report written at exit ("%p" = pid, "%%" = %)  (none)
 //   report_at_exit  0 | 1: list resources still open at exit             0
 //   exit_code       0..255: exit status forced at exit when an error was counted; 0 = never
 //   suppressions    path of a suppressions file                          (none)
@@ -22,11 +22,8 @@
 // per allocation site and kind of problem; error dispatches each and counts it as a
 // failure (see exit_code); abort dispatches and then calls std::abort().
 //
-// Suppressions file: one rule per line, `#` starts a comment.
-//   kind:NAME     never report resources of this kind ("kind:event loop")
-//   site:REGEX    never report a resource whose allocation trace has a frame, written
-//                 "function at file:line", in which REGEX (ECMAScript) finds a match
-// A line that is neither is reported with its file and line number and skipped.
+// Suppressions files are described in restrack/suppressions.h; the JSON report in
+// restrack/report.h.
 #pragma once
 
 #include <string>
@@ -40,6 +37,10 @@ RESTRACK_NAMESPACE_BEGIN
 
 enum class Action { ignore, warn, once, error, abort };
 enum class CaptureMethod { frame_pointer, dwarf };
+
+// The option values: "ignore", "warn", "once", "error", "abort"; "fp", "dwarf".
+std::string_view to_string(Action action) noexcept;
+std::string_view to_string(CaptureMethod method) noexcept;
 
 struct Options {
   bool enabled = true;
@@ -62,23 +63,14 @@ Options parse_options(std::string_view text, const Options& base, std::vector<st
 // The settings in force. The first call anywhere in the tracker reads RESTRACK_OPTIONS.
 Options current_options() noexcept;
 
-// Replaces the settings in force and (re)loads the suppressions file. Problems with the
-// suppressions file are logged, one message each, and the valid rules still apply.
-// Returns false if any were found.
+// Replaces the settings in force and (re)loads the suppressions file. Values out of
+// range, a report path with a NUL byte, and problems with the suppressions file are
+// logged, one message each; the affected setting keeps its value and the valid rules
+// still apply. Returns false if any were found.
 bool set_options(const Options& options) noexcept;
 
 // set_options(parse_options(text, current_options(), ...)), logging each problem.
 // Returns false if any were found.
 bool apply_options(std::string_view text) noexcept;
-
-// True if the suppressions in force cover a resource of `kind` allocated at
-// `allocation_trace` (for tools that report live resources themselves, such as the
-// GoogleTest listener).
-bool is_suppressed(std::string_view kind, TraceId allocation_trace) noexcept;
-
-// Writes the JSON report now to `path` ("%p" expanded). Returns false, after logging one
-// message naming the path, if it cannot be written. The at-exit report uses the same
-// writer.
-bool write_report(std::string_view path) noexcept;
 
 RESTRACK_NAMESPACE_END

@@ -14,6 +14,7 @@
 // debug information with elfutils' libdw.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <span>
 #include <string>
@@ -23,9 +24,12 @@
 
 RESTRACK_NAMESPACE_BEGIN
 
-// Identifies an interned trace. kNoTrace means "not captured".
+// Identifies an interned trace. kNoTrace means "not captured" (trace_depth=0, tracking
+// off); kTraceWalkStopped means the frame-pointer walk could not start because the code
+// runs on a stack the thread does not own (a fiber or ucontext stack): use capture=dwarf.
 using TraceId = std::uint32_t;
 inline constexpr TraceId kNoTrace = 0;
+inline constexpr TraceId kTraceWalkStopped = 0xFFFF'FFFFu;
 
 // One symbolized frame. Fields that could not be resolved are empty (or 0).
 struct Frame {
@@ -46,8 +50,16 @@ TraceId capture_trace() noexcept;
 std::span<const std::uintptr_t> trace_addresses(TraceId id) noexcept;
 
 // The trace as the user reads it: restrack's own leading frames (and the standard
-// library frames they called through) dropped, at most trace_depth frames.
+// library frames they called through) dropped, at most trace_depth frames, ending at
+// main (or at a file-scope initializer, shown as "<static initializer>").
 std::vector<Frame> symbolize_trace(TraceId id) noexcept;
+
+// What the process-wide trace depot holds (never freed: it only grows).
+struct DepotStats {
+  std::size_t traces = 0;  // distinct traces interned
+  std::size_t bytes = 0;   // memory the depot has taken from the system
+};
+DepotStats depot_stats() noexcept;
 
 // Symbolizes one return address: the frames of the call it returns from, innermost
 // first — several when that call sits in functions inlined into one another. Cached per

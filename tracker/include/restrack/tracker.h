@@ -7,5 +7,7 @@
 #include "restrack/kind.h"
 #include "restrack/live.h"
 #include "restrack/options.h"
+#include "restrack/report.h"
+#include "restrack/suppressions.h"
 #include "restrack/trace.h"
 #include "restrack/tracked_fd.h"

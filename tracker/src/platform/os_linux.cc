@@ -1,5 +1,6 @@
 // Linux implementation of platform.h.
 #include <dlfcn.h>
+#include <elf.h>
 #include <link.h>
 #include <pthread.h>
 #include <sched.h>
@@ -7,22 +8,82 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <cerrno>
 #include <climits>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 
+#include "no_destructor.h"
 #include "platform.h"
-#include "spin_lock.h"
 
 RESTRACK_NAMESPACE_BEGIN
 namespace internal {
+namespace {
+
+thread_local std::uint32_t cached_thread_id = 0;
+
+// dladdr names the main program by argv[0], which may be relative; a report read on
+// another machine needs the real path.
+const std::string& main_program_path() {
+  static NoDestructor<std::string> path([] {
+    char buffer[PATH_MAX];
+    const ssize_t n = ::readlink("/proc/self/exe", buffer, sizeof buffer - 1);
+    return std::string(buffer, n > 0 ? static_cast<std::size_t>(n) : 0);
+  }());
+  return *path;
+}
+
+// The GNU build-id note of the loaded module `map`, as hex, read from its PT_NOTE
+// segments in memory.
+std::string build_id_of(const link_map* map) {
+  struct Search {
+    const link_map* map;
+    std::string id;
+  } search{map, {}};
+  dl_iterate_phdr(
+      [](dl_phdr_info* info, std::size_t, void* data) -> int {
+        auto* wanted = static_cast<Search*>(data);
+        const char* name = wanted->map->l_name != nullptr ? wanted->map->l_name : "";
+        if (info->dlpi_addr != wanted->map->l_addr ||
+            std::strcmp(info->dlpi_name != nullptr ? info->dlpi_name : "", name) != 0) {
+          return 0;
+        }
+        for (int i = 0; i < info->dlpi_phnum; ++i) {
+          const ElfW(Phdr)& segment = info->dlpi_phdr[i];
+          if (segment.p_type != PT_NOTE) continue;
+          const auto* note = reinterpret_cast<const unsigned char*>(info->dlpi_addr + segment.p_vaddr);
+          const unsigned char* end = note + segment.p_memsz;
+          while (note + sizeof(ElfW(Nhdr)) <= end) {
+            const auto* header_of_note = reinterpret_cast<const ElfW(Nhdr)*>(note);
+            const unsigned char* owner = note + sizeof(ElfW(Nhdr));
+            const unsigned char* desc = owner + ((header_of_note->n_namesz + 3) & ~3u);
+            if (header_of_note->n_type == NT_GNU_BUILD_ID && header_of_note->n_namesz == 4 &&
+                std::memcmp(owner, "GNU", 4) == 0) {
+              static constexpr char kHex[] = "0123456789abcdef";
+              for (unsigned j = 0; j < header_of_note->n_descsz; ++j) {
+                wanted->id += kHex[desc[j] >> 4];
+                wanted->id += kHex[desc[j] & 15];
+              }
+              return 1;
+            }
+            note = desc + ((header_of_note->n_descsz + 3) & ~3u);
+          }
+        }
+        return 1;
+      },
+      &search);
+  return search.id;
+}
+
+}  // namespace
 
 void yield_thread() noexcept { sched_yield(); }
 
 std::uint32_t current_thread_id() noexcept {
-  static thread_local std::uint32_t id = 0;
-  if (id == 0) id = static_cast<std::uint32_t>(::syscall(SYS_gettid));
-  return id;
+  if (cached_thread_id == 0) cached_thread_id = static_cast<std::uint32_t>(::syscall(SYS_gettid));
+  return cached_thread_id;
 }
 
 std::int64_t coarse_now_ns() noexcept {
@@ -50,21 +111,6 @@ StackBounds current_stack_bounds() noexcept {
   return bounds;
 }
 
-namespace {
-
-// dladdr names the main program by argv[0], which may be relative; a report read on
-// another machine needs the real path.
-const std::string& main_program_path() {
-  static const std::string* path = [] {
-    char buffer[PATH_MAX];
-    ssize_t n = ::readlink("/proc/self/exe", buffer, sizeof buffer - 1);
-    return new std::string(buffer, n > 0 ? static_cast<std::size_t>(n) : 0);
-  }();
-  return *path;
-}
-
-}  // namespace
-
 ModuleInfo module_of(std::uintptr_t address) noexcept {
   ModuleInfo info;
   Dl_info dl{};
@@ -80,10 +126,25 @@ ModuleInfo module_of(std::uintptr_t address) noexcept {
     } else if (dl.dli_fname != nullptr) {
       info.path = dl.dli_fname;
     }
+    if (map != nullptr) info.build_id = build_id_of(map);
   } catch (...) {
     info.path.clear();
   }
   return info;
+}
+
+std::uint64_t module_generation() noexcept {
+  // glibc counts loads and unloads in every dl_phdr_info it hands out.
+  std::uint64_t generation = 0;
+  dl_iterate_phdr(
+      [](dl_phdr_info* info, std::size_t size, void* data) -> int {
+        if (size >= offsetof(dl_phdr_info, dlpi_subs) + sizeof info->dlpi_subs) {
+          *static_cast<std::uint64_t*>(data) = (info->dlpi_adds << 32) ^ info->dlpi_subs;
+        }
+        return 1;
+      },
+      &generation);
+  return generation;
 }
 
 bool is_process_exit_frame(std::string_view function) noexcept {
@@ -92,11 +153,17 @@ bool is_process_exit_frame(std::string_view function) noexcept {
          function == "_dl_fini";
 }
 
+bool is_static_initializer_frame(std::string_view function) noexcept {
+  // GCC and Clang name a translation unit's initializer these ways.
+  return function.starts_with("__static_initialization_and_destruction_0") ||
+         function.starts_with("_GLOBAL__sub_I_") || function.starts_with("__cxx_global_var_init");
+}
+
 int current_process_id() noexcept { return static_cast<int>(::getpid()); }
 
 void write_stderr(const char* data, std::size_t size) noexcept {
   while (size > 0) {
-    ssize_t n = ::write(STDERR_FILENO, data, size);
+    const ssize_t n = ::write(STDERR_FILENO, data, size);
     if (n < 0) {
       if (errno == EINTR) continue;
       return;
@@ -106,9 +173,18 @@ void write_stderr(const char* data, std::size_t size) noexcept {
   }
 }
 
-void exit_immediately(int status) noexcept {
+void register_fork_handlers(void (*prepare)(), void (*parent)(), void (*child)()) noexcept {
+  pthread_atfork(prepare, parent, [] {
+    cached_thread_id = 0;  // the child's thread has an id of its own
+  });
+  pthread_atfork(nullptr, nullptr, child);
+}
+
+void exit_with_status(int status) noexcept {
+  // Called from an exit handler: glibc runs the handlers still pending (registered before
+  // this one), then ends the process with the new status.
   std::fflush(nullptr);
-  ::_exit(status);
+  std::exit(status);
 }
 
 }  // namespace internal

@@ -2,16 +2,24 @@
 // GCC 12's own copy) loses the lines of a whole translation unit's functions when an
 // inline function is emitted in several units and the linker keeps one copy — the
 // everyday case of templates and in-class member functions; libdw does not.
+//
+// The session (Dwfl) is kept for the life of the process: opening the modules and
+// indexing their debug information is the expensive part of a first report, and a
+// program that reports once tends to report again. It is rebuilt only when a module was
+// loaded or unloaded since the last report, or when the last attempt failed.
 #include <cxxabi.h>
 #include <dwarf.h>
 #include <elfutils/libdw.h>
 #include <elfutils/libdwfl.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <cstdlib>
 #include <memory>
 #include <string>
 
+#include "no_destructor.h"
+#include "platform.h"
 #include "symbolizer.h"
 
 RESTRACK_NAMESPACE_BEGIN
@@ -28,31 +36,101 @@ std::string demangle(const char* name) {
   return result;
 }
 
-// A session over the modules of this process as mapped now; nullptr if unavailable.
-Dwfl* open_session() {
-  static const Dwfl_Callbacks callbacks = {dwfl_linux_proc_find_elf, dwfl_standard_find_debuginfo,
-                                           nullptr, nullptr};
-  Dwfl* session = dwfl_begin(&callbacks);
-  if (session == nullptr) return nullptr;
-  dwfl_report_begin(session);
-  const int failed = dwfl_linux_proc_report(session, ::getpid());
-  dwfl_report_end(session, nullptr, nullptr);
-  if (failed != 0) {
-    dwfl_end(session);
-    return nullptr;
+// The files a session opens stay open while it lives: never hand them to child
+// processes. elfutils opens them without O_CLOEXEC, so the callbacks set it.
+int close_on_exec(int fd) {
+  if (fd >= 0) {
+    const int flags = ::fcntl(fd, F_GETFD);
+    if (flags >= 0) ::fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
   }
-  return session;
+  return fd;
+}
+
+int find_elf(Dwfl_Module* module, void** user_data, const char* module_name, Dwarf_Addr base,
+             char** file_name, Elf** elf) {
+  return close_on_exec(
+      dwfl_linux_proc_find_elf(module, user_data, module_name, base, file_name, elf));
+}
+
+int find_debuginfo(Dwfl_Module* module, void** user_data, const char* module_name,
+                   Dwarf_Addr base, const char* file_name, const char* debuglink_file,
+                   GElf_Word debuglink_crc, char** debuginfo_file_name) {
+  return close_on_exec(dwfl_standard_find_debuginfo(module, user_data, module_name, base, file_name,
+                                                    debuglink_file, debuglink_crc,
+                                                    debuginfo_file_name));
+}
+
+struct Session {
+  Dwfl* dwfl = nullptr;
+  std::uint64_t generation = 0;
+  bool valid = false;
+};
+
+// The session over the modules of this process as mapped now; null if unavailable.
+Dwfl* current_session() {
+  static NoDestructor<Session> session;  // reports run during static destruction too
+  const std::uint64_t generation = module_generation();
+  if (session->valid && session->generation == generation) return session->dwfl;
+  static const Dwfl_Callbacks callbacks = {find_elf, find_debuginfo, nullptr, nullptr};
+  if (session->dwfl == nullptr) session->dwfl = dwfl_begin(&callbacks);
+  if (session->dwfl == nullptr) return nullptr;
+  dwfl_report_begin(session->dwfl);
+  const int failed = dwfl_linux_proc_report(session->dwfl, ::getpid());
+  dwfl_report_end(session->dwfl, nullptr, nullptr);
+  session->valid = failed == 0;
+  session->generation = generation;
+  return session->valid ? session->dwfl : nullptr;
+}
+
+// "ns::Class::" for the function an inlined call names: the scopes around its
+// declaration (through DW_AT_abstract_origin and DW_AT_specification).
+std::string enclosing_scopes(Dwarf_Die* scope) {
+  Dwarf_Die origin_storage;
+  Dwarf_Die declaration_storage;
+  Dwarf_Attribute attribute;
+  Dwarf_Die* origin = scope;
+  if (dwarf_attr(origin, DW_AT_abstract_origin, &attribute) != nullptr) {
+    origin = dwarf_formref_die(&attribute, &origin_storage);
+  }
+  if (origin != nullptr && dwarf_attr(origin, DW_AT_specification, &attribute) != nullptr) {
+    origin = dwarf_formref_die(&attribute, &declaration_storage);
+  }
+  if (origin == nullptr) return {};
+  Dwarf_Die* parents = nullptr;
+  const int count = dwarf_getscopes_die(origin, &parents);
+  std::string prefix;
+  // parents[0] is the function itself; outer scopes follow.
+  for (int i = count - 1; i >= 1; --i) {
+    switch (dwarf_tag(&parents[i])) {
+      case DW_TAG_namespace:
+      case DW_TAG_class_type:
+      case DW_TAG_structure_type:
+      case DW_TAG_union_type: {
+        const char* name = dwarf_diename(&parents[i]);
+        prefix += name != nullptr ? name : "(anonymous namespace)";
+        prefix += "::";
+        break;
+      }
+      default:
+        break;
+    }
+  }
+  std::free(parents);
+  return prefix;
 }
 
 // The function a scope DIE names: its linkage name demangled (parameters included),
-// else its plain name; an inlined call names the function through its abstract origin.
+// else its plain name qualified by its namespaces and classes (GCC gives functions that
+// were only ever inlined no linkage name); an inlined call names the function through
+// its abstract origin.
 std::string scope_name(Dwarf_Die* scope) {
   Dwarf_Attribute attribute;
   const char* linkage =
       dwarf_formstring(dwarf_attr_integrate(scope, DW_AT_linkage_name, &attribute));
   if (linkage != nullptr) return demangle(linkage);
   const char* name = dwarf_formstring(dwarf_attr_integrate(scope, DW_AT_name, &attribute));
-  return name != nullptr ? name : std::string();
+  if (name == nullptr) return {};
+  return enclosing_scopes(scope) + name;
 }
 
 void add(std::vector<Frame>& frames, std::uintptr_t address, std::string function, const char* file,
@@ -64,12 +142,20 @@ void add(std::vector<Frame>& frames, std::uintptr_t address, std::string functio
   frame.line = line > 0 ? static_cast<unsigned>(line) : 0;
 }
 
-void symbolize_one(Dwfl* dwfl, std::uintptr_t return_address, std::vector<Frame>& frames) {
+void symbolize_one(Dwfl* dwfl, std::uintptr_t return_address, SymbolizedAddress& result) {
+  std::vector<Frame>& frames = result.frames;
   // A return address points after the call; the byte before it belongs to the call
   // itself, whose line is the one the user wants.
   const Dwarf_Addr call = return_address - 1;
   Dwfl_Module* module = dwfl_addrmodule(dwfl, call);
   if (module == nullptr) return;
+  Dwarf_Addr elf_bias = 0;
+  if (dwfl_module_getelf(module, &elf_bias) == nullptr) {
+    // The module is mapped but its file could not be opened now (EMFILE, ENFILE):
+    // worth another try later.
+    result.final = false;
+    return;
+  }
   const char* file = nullptr;
   int line = 0;
   if (Dwfl_Line* source = dwfl_module_getsrc(module, call)) {
@@ -106,16 +192,18 @@ void symbolize_one(Dwfl* dwfl, std::uintptr_t return_address, std::vector<Frame>
 
 }  // namespace
 
-std::vector<std::vector<Frame>> symbolize_return_addresses(
+std::vector<SymbolizedAddress> symbolize_return_addresses(
     std::span<const std::uintptr_t> return_addresses) noexcept {
-  std::vector<std::vector<Frame>> result;
+  std::vector<SymbolizedAddress> result;
   try {
     result.resize(return_addresses.size());
-    // dwfl_end closes every file the session opened.
-    const std::unique_ptr<Dwfl, void (*)(Dwfl*)> dwfl(open_session(), dwfl_end);
-    if (dwfl == nullptr) return result;
+    Dwfl* dwfl = current_session();
+    if (dwfl == nullptr) {
+      for (SymbolizedAddress& address : result) address.final = false;
+      return result;
+    }
     for (std::size_t i = 0; i < return_addresses.size(); ++i) {
-      symbolize_one(dwfl.get(), return_addresses[i], result[i]);
+      symbolize_one(dwfl, return_addresses[i], result[i]);
     }
   } catch (...) {
     // Out of memory: what was symbolized.

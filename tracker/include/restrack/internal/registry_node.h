@@ -1,9 +1,13 @@
 // restrack/internal/registry_node.h — implementation detail of ResourceGuard.
 //
-// Not part of the API: the layout may change in any release. A guard is itself the node
-// of an intrusive list in the registry, so opening a resource allocates nothing.
+// Not part of the API: the layout may change in any release (RESTRACK_ABI_VERSION
+// changes with it). A guard is the registry's record of its resource: opening fills it
+// and puts a pointer to it into a slot of the opening thread's registry shard, so opening
+// a resource allocates nothing of its own. At most 64 bytes, since every tracked object
+// carries one.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <string>
 
@@ -18,41 +22,38 @@ namespace internal {
 using DescribeFn = std::string (*)(const void* owner);
 
 enum class GuardState : std::uint8_t {
-  idle,      // never opened, or moved from
+  idle,      // never opened, moved from, or forgotten (release())
   open,      // registered in the live set
   closed,    // closed explicitly or by the owner's destructor
   disabled,  // opened while tracking was switched off at run time (enabled=0)
 };
 
-// Innermost frames of the close() call, kept in the node: only a misuse report reads
-// them, so they are interned then instead of on every close.
-inline constexpr int kCloseFrames = 6;
-
 struct RegistryNode {
-  RegistryNode* prev = nullptr;
-  RegistryNode* next = nullptr;
   const Kind* kind = nullptr;
   const void* owner = nullptr;
   DescribeFn describe = nullptr;
-  std::uint64_t serial = 0;
-  std::int64_t opened_at_ns = 0;
-  std::uint32_t thread_id = 0;
-  TraceId trace = kNoTrace;
-  std::uintptr_t close_frames[kCloseFrames] = {};
-  std::uint8_t close_frame_count = 0;
-  std::uint8_t shard = 0;
-  GuardState state = GuardState::idle;
+  TraceId trace = kNoTrace;        // allocation trace
+  TraceId close_trace = kNoTrace;  // interned at close; read only by misuse reports
+  std::uint32_t thread_id = 0;     // OS id of the opening thread
+  std::uint32_t opened_at_ms = 0;  // coarse clock, milliseconds since the tracker started
+  std::uint32_t slot = 0;          // index in the shard while open
+  std::uint16_t shard = 0;         // registry shard while open
+  // Written under the shard lock; read without it by the owner's own checks.
+  std::atomic<GuardState> state{GuardState::idle};
 };
+
+// Every guard pays for this record: keep it small (docs/PERFORMANCE.md).
+static_assert(sizeof(RegistryNode) <= 64, "a guard must stay within one cache line");
 
 void open_node(RegistryNode& node, const Kind& kind, const void* owner, DescribeFn describe,
                int library_frames) noexcept;
-bool close_node(RegistryNode& node) noexcept;
+void close_node(RegistryNode& node) noexcept;
+void forget_node(RegistryNode& node) noexcept;
 void report_use_after_close(const RegistryNode& node) noexcept;
-// Unregisters an open node and reports it as `type` (unclosed or destroyed_pending);
-// `description` was taken while the resource was still intact.
-void report_unclosed(RegistryNode& node, std::string description,
-                     DiagnosticType type = DiagnosticType::unclosed) noexcept;
-std::string describe_node(const RegistryNode& node) noexcept;
+// Reports an open node as `type` (unclosed or destroyed_pending): takes its description,
+// unregisters it, calls `release(context)` to free the OS resource, then dispatches.
+void release_and_report(RegistryNode& node, void (*release)(void*) noexcept, void* context,
+                        DiagnosticType type) noexcept;
 void move_node(RegistryNode& to, RegistryNode& from, const void* new_owner) noexcept;
 
 }  // namespace internal
