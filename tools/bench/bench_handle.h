@@ -17,7 +17,8 @@ constexpr restrack::Kind kBenchHandle{"bench handle"};
 struct GuardedHandle {
   explicit GuardedHandle(int value) : fd(value) { guard.open(kBenchHandle, this); }
   void close() {
-    if (guard.close()) fd = -1;
+    guard.close();
+    fd = -1;
   }
   int fd;
   [[no_unique_address]] restrack::ResourceGuard guard;
