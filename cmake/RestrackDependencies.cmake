@@ -1,11 +1,18 @@
 # Every dependency comes from the distribution's packages (tools/setup/install-deps.sh).
 include_guard(GLOBAL)
 
+# On Windows (cmake/toolchain-mingw-w64.cmake) they come from the prefix that
+# tools/setup/install-windows-deps.sh cross-builds from Debian's source packages.
 find_package(absl CONFIG REQUIRED)
 find_package(spdlog CONFIG REQUIRED)
-find_package(Boost 1.81 CONFIG REQUIRED COMPONENTS json)
+if(WIN32)
+  # Boost header-only, with targets of the same names as on Linux.
+  include(RestrackWindowsBoost)
+else()
+  find_package(Boost 1.81 CONFIG REQUIRED COMPONENTS json)
+  find_package(PkgConfig REQUIRED)
+endif()
 find_package(Threads REQUIRED)
-find_package(PkgConfig REQUIRED)
 if(CMAKE_SYSTEM_NAME STREQUAL "Linux")
   # Symbolization reads DWARF with elfutils' libdw (docs/design.md).
   pkg_check_modules(LIBDW REQUIRED IMPORTED_TARGET libdw)
