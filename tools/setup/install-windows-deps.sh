@@ -229,6 +229,8 @@ else
     other=${other%/}
     [ "$other" != "$prefix" ] || continue
     if [ ! -f "$other/.complete" ] || [ -n "$(find "$other" -maxdepth 0 -mtime +7)" ]; then
+      # A Wine server still running in it would otherwise outlive its prefix.
+      WINEPREFIX=$other/wine wineserver -k </dev/null >/dev/null 2>&1 9>&- || true
       rm -rf "$other" "$other.log"
     fi
   done

@@ -16,10 +16,11 @@ case ${1:-} in
       echo "wine-server: no WINEPREFIX at $WINEPREFIX; run tools/setup/install-windows-deps.sh" >&2
       exit 1
     fi
-    # -p: persistent, it stays up after the last program exits. Exit status 2 means a
-    # server for this prefix is already running, which is what we want.
+    # -p300: it stays up until five minutes after the last program exits (a server
+    # forgotten by an interrupted run goes away by itself). Exit status 2 means a server
+    # for this prefix is already running, which is what we want.
     status=0
-    wineserver -p </dev/null >/dev/null 2>&1 || status=$?
+    wineserver -p300 </dev/null >/dev/null 2>&1 || status=$?
     if [ $status -ne 0 ] && [ $status -ne 2 ]; then
       echo "wine-server: wineserver -p failed with status $status" >&2
       exit 1
