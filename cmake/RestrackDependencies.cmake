@@ -1,16 +1,23 @@
 # Every dependency comes from the distribution's packages (tools/setup/install-deps.sh).
 include_guard(GLOBAL)
 
+# On Windows (cmake/toolchain-mingw-w64.cmake) they come from the prefix that
+# tools/setup/install-windows-deps.sh cross-builds from Debian's source packages.
 find_package(absl CONFIG REQUIRED)
 find_package(spdlog CONFIG REQUIRED)
 find_package(Threads REQUIRED)
-find_package(PkgConfig REQUIRED)
-if(RESTRACK_BUILD_TESTS OR RESTRACK_BUILD_TOOLS OR RESTRACK_BUILD_BENCHMARKS)
-  # Reading JSON reports back (tests, restrack-report); the library writes its own.
-  find_package(Boost 1.81 CONFIG REQUIRED COMPONENTS json)
+if(WIN32)
+  # Boost header-only, with targets of the same names as on Linux.
+  include(RestrackWindowsBoost)
+else()
+  find_package(PkgConfig REQUIRED)
+  if(RESTRACK_BUILD_TESTS OR RESTRACK_BUILD_TOOLS OR RESTRACK_BUILD_BENCHMARKS)
+    # Reading JSON reports back (tests, restrack-report); the library writes its own.
+    find_package(Boost 1.81 CONFIG REQUIRED COMPONENTS json)
+  endif()
+  # Suppression rules match with RE2: linear time and bounded stack, whatever the pattern.
+  pkg_check_modules(RE2 REQUIRED IMPORTED_TARGET re2)
 endif()
-# Suppression rules match with RE2: linear time and bounded stack, whatever the pattern.
-pkg_check_modules(RE2 REQUIRED IMPORTED_TARGET re2)
 if(CMAKE_SYSTEM_NAME STREQUAL "Linux")
   # Symbolization reads DWARF with elfutils' libdw (docs/design.md).
   pkg_check_modules(LIBDW REQUIRED IMPORTED_TARGET libdw)

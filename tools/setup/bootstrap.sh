@@ -1,20 +1,22 @@
 #!/usr/bin/env bash
-# The README's two commands:
-#   tools/setup/bootstrap.sh demo   install what is missing, build and run restrack-demo
-#   tools/setup/bootstrap.sh test   install what is missing, build and run every test
+# The README's two commands, and the Windows one (docs/windows.md):
+#   tools/setup/bootstrap.sh demo      install what is missing, build and run restrack-demo
+#   tools/setup/bootstrap.sh test      install what is missing, build and run every test
+#   tools/setup/bootstrap.sh windows   the same for Windows: cross-build with mingw-w64,
+#                                      run the tests under Wine
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 what=${1:-}
 case "$what" in
-  demo | test) ;;
+  demo | test) tools/setup/install-deps.sh ;;
+  windows) tools/setup/install-windows-deps.sh ;;
   *)
-    echo "usage: tools/setup/bootstrap.sh demo|test" >&2
+    echo "usage: tools/setup/bootstrap.sh demo|test|windows" >&2
     exit 2
     ;;
 esac
 
-tools/setup/install-deps.sh
 case "$what" in
   demo)
     cmake --workflow --preset demo
@@ -22,5 +24,10 @@ case "$what" in
     ;;
   test)
     cmake --workflow --preset debug
+    ;;
+  windows)
+    tools/setup/wine-server.sh start
+    trap 'tools/setup/wine-server.sh stop' EXIT
+    cmake --workflow --preset windows
     ;;
 esac
