@@ -6,7 +6,9 @@ RESTRACK_NAMESPACE_BEGIN
 namespace internal {
 
 spdlog::logger& proactor_logger() noexcept {
-  static spdlog::logger& logger = named_logger("restrack.proactor");
+  // Info level: a closing loop's progress reports (rule 10) are shown by default.
+  static spdlog::logger& logger =
+      named_logger("restrack.proactor", spdlog::level::info, "[restrack.proactor] %l: %v");
   return logger;
 }
 

@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "log.h"
+#include "no_destructor.h"
 #include "restrack/diagnostic.h"
 
 RESTRACK_NAMESPACE_BEGIN
@@ -96,7 +97,7 @@ namespace {
 // (and in the live set) so leak checkers and debuggers can still find them. Never
 // destroyed.
 std::vector<Operation*>& deliberately_leaked() {
-  static auto* const leaked = new std::vector<Operation*>();
+  static NoDestructor<std::vector<Operation*>> leaked;
   return *leaked;
 }
 

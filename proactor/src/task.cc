@@ -91,6 +91,20 @@ void TaskBase::step() {
 
 void TaskBase::wait_on(std::shared_ptr<FutureBase> future) {
   if (future.get() == this) throw std::logic_error(name_ + " awaits itself");
+  // A task awaiting a task that (through others) awaits it would never finish, and the
+  // tasks would keep each other alive for ever: refuse the await that closes the cycle.
+  const auto* first = dynamic_cast<const TaskBase*>(future.get());
+  for (const TaskBase* link = first; link != nullptr;
+       link = dynamic_cast<const TaskBase*>(link->awaiting_.get())) {
+    if (link->awaiting_.get() != this) continue;
+    std::string message = name_ + " awaits " + first->name_;
+    for (const TaskBase* step = first; step != link;) {
+      step = dynamic_cast<const TaskBase*>(step->awaiting_.get());
+      message += ", which awaits " + step->name_;
+    }
+    message += ", which awaits " + name_;
+    throw std::logic_error(message + ": a cycle of tasks awaiting each other never finishes");
+  }
   awaiting_ = std::move(future);
   awaiting_->add_done_callback(
       [weak = weak_from_this()] {

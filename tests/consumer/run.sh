@@ -33,4 +33,13 @@ cmake -S "$source_dir/tests/consumer" -B "$work/pkg" "${common[@]}" \
   -DCMAKE_PREFIX_PATH="$work/prefix" >/dev/null
 cmake --build "$work/pkg" >/dev/null
 check "$work/pkg/consumer"
+
+echo "== headers alone: the installed mode without the CMake targets"
+# restrack/config.h takes the mode from the installed restrack/build_config.h.
+expected=1
+case "$build_type" in Release | MinSizeRel) expected=0 ;; esac
+echo '#include "restrack/tracker.h"
+static_assert(RESTRACK_TRACKING == EXPECTED, "the installed mode");
+int main() {}' >"$work/mode.cc"
+c++ -std=c++20 -fsyntax-only -DEXPECTED=$expected -I"$work/prefix/include" "$work/mode.cc"
 echo "consumer projects: both ways work"

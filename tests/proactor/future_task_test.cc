@@ -3,6 +3,8 @@
 // while pending.
 #include <algorithm>
 #include <chrono>
+#include <map>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -450,6 +452,65 @@ TEST_F(FutureTaskTest, TaskAwaitingItselfFailsWithAClearError) {
     FAIL() << "expected std::logic_error";
   } catch (const std::logic_error& error) {
     EXPECT_EQ(std::string(error.what()), task.name() + " awaits itself");
+  }
+}
+
+Task<int> await_through_gate(Task<int>* other, Future<int> gate) {
+  co_await gate;
+  co_return co_await *other;
+}
+
+TEST_F(FutureTaskTest, TasksAwaitingEachOtherAreRefusedWhenTheCycleWouldClose) {
+  Task<int> first;
+  Task<int> second;
+  Future<int> first_gate = Future<int>::create(loop);
+  Future<int> second_gate = Future<int>::create(loop);
+  first = loop.create_task(await_through_gate(&second, first_gate));
+  second = loop.create_task(await_through_gate(&first, second_gate));
+  run_one_iteration();
+  first_gate.set_result(0);  // first now awaits second
+  run_one_iteration();
+  run_one_iteration();
+  second_gate.set_result(0);  // second would await first: the await that closes the cycle
+  const std::string cycle = second.name() + " awaits " + first.name() + ", which awaits " +
+                            second.name() + ": a cycle of tasks awaiting each other never finishes";
+  try {
+    loop.run_until_complete(second);
+    FAIL() << "expected the cycle to be refused";
+  } catch (const std::logic_error& error) {
+    EXPECT_EQ(std::string(error.what()), cycle);
+  }
+  // The task that was waiting gets the error too, and both are done: nothing leaks.
+  EXPECT_THROW(loop.run_until_complete(first), std::logic_error);
+}
+
+TEST_F(FutureTaskTest, WaitForWithTheLongestTimeoutWaitsForTheTask) {
+  EXPECT_EQ(loop.run_until_complete(restrack::wait_for(sleep_then_return(loop, 1ms, 7),
+                                                       EventLoop::Clock::duration::max())),
+            7);
+}
+
+Task<int> pending_forever(EventLoop& loop) {
+  co_await loop.sleep(1h);
+  co_return 0;
+}
+
+TEST_F(FutureTaskTest, PendingTasksClearedFromNestedContainersAreReportedAtTheUsersLine) {
+  // The standard library's frames between the user's line and the task's destructor are
+  // many in an unoptimized build; the report still reaches the user's line.
+  DiagnosticRecorder diagnostics;
+  std::map<int, std::vector<std::optional<Task<int>>>> tasks;
+  tasks[1].emplace_back(loop.create_task(pending_forever(loop)));
+  tasks[2].emplace_back(loop.create_task(pending_forever(loop)));
+  run_one_iteration();
+  tasks.clear();
+  const int clear_line = __LINE__ - 1;
+  const std::vector<RecordedDiagnostic> recorded = diagnostics.recorded();
+  ASSERT_EQ(recorded.size(), 2u);
+  for (const RecordedDiagnostic& diagnostic : recorded) {
+    EXPECT_EQ(diagnostic.text.substr(0, diagnostic.text.find(": ")),
+              "tests/proactor/future_task_test.cc:" + std::to_string(clear_line))
+        << diagnostic.text;
   }
 }
 

@@ -2,6 +2,7 @@
 // of rules 4, 8, 10 and 13.
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -242,6 +243,44 @@ TEST_F(UringLoopTest, Rule11PendingAcceptIsCancelledAtCloseAndTakesNoLaterConnec
   ASSERT_EQ(::poll(&readable, 1, 5000), 1);
   restrack::TrackedFd connection(::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC),
                                  restrack::kinds::socket);
+  EXPECT_TRUE(connection.is_open());
+  connection.close();
+  client.close();
+  listener.close();
+}
+
+TEST_F(UringLoopTest, ForkedChildCannotUseOrDrainTheParentsLoop) {
+  restrack::TrackedFd listener = restrack::listen_on(restrack::SocketAddress::ipv4("127.0.0.1", 0));
+  Future<restrack::TrackedFd> accepted = restrack::sock_accept(loop, listener);
+  loop.stop();
+  loop.run_forever();  // the accept is in the kernel's hands
+  const pid_t child = ::fork();
+  if (child == 0) {
+    // The child's copy of the loop refuses to run, and closing it leaves the parent's
+    // operations alone.
+    int status = 0;
+    try {
+      loop.run_forever();
+      status = 1;
+    } catch (const std::logic_error& error) {
+      const std::string expected =
+          "restrack: cannot run: this event loop's io_uring ring was set up by process ";
+      if (std::string(error.what()).rfind(expected, 0) != 0) status = 2;
+    }
+    loop.close();
+    ::_exit(status);
+  }
+  int status = -1;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+  // The parent's accept is still pending and takes the next connection.
+  restrack::TrackedFd client = restrack::open_socket(AF_INET, SOCK_STREAM);
+  const restrack::SocketAddress address = restrack::local_address(listener);
+  const int connected = ::connect(client.get(), address.get(), address.length());
+  ASSERT_TRUE(connected == 0 || errno == EINPROGRESS);
+  run_until(loop, [&] { return accepted.done(); });
+  restrack::TrackedFd connection = accepted.take_result();
   EXPECT_TRUE(connection.is_open());
   connection.close();
   client.close();

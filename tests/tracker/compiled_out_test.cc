@@ -41,4 +41,37 @@ TEST(CompiledOutTest, NothingIsRegisteredAndLeaksAreClosedSilently) {
   EXPECT_EQ(restrack::diagnostic_counts().dispatched, 0u);
 }
 
+// The owner pattern of restrack/guard.h behaves as with tracking on (regression_test.cc):
+// the owner's own state decides, so closing twice releases once in both modes.
+constexpr restrack::Kind kWidget{"widget"};
+struct Connection {
+  explicit Connection(int* releases) : releases_(releases) { guard_.open(kWidget, this); }
+  ~Connection() {
+    if (open_) guard_.release_and_warn([this]() noexcept { ++*releases_; });
+  }
+  void close() {
+    guard_.close();
+    if (open_) {
+      open_ = false;
+      ++*releases_;
+    }
+  }
+  int* releases_;
+  bool open_ = true;
+  [[no_unique_address]] restrack::ResourceGuard guard_;
+};
+
+TEST(CompiledOutTest, OwnerClosingTwiceReleasesOnce) {
+  int releases = 0;
+  {
+    Connection connection(&releases);
+    connection.close();
+    connection.close();
+  }
+  EXPECT_EQ(releases, 1);
+  int leaked = 0;
+  { Connection connection(&leaked); }
+  EXPECT_EQ(leaked, 1);  // the destructor still releases
+}
+
 }  // namespace

@@ -13,7 +13,7 @@ std::size_t index_of(Scope scope) { return static_cast<std::size_t>(scope); }
 }  // namespace
 
 Ledger& Ledger::instance() {
-  static Ledger* const ledger = new Ledger();
+  static restrack::internal::NoDestructor<Ledger> ledger;
   return *ledger;
 }
 

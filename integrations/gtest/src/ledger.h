@@ -8,6 +8,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "no_destructor.h"
 #include "restrack/config.h"
 #include "restrack/diagnostic.h"
 #include "restrack/gtest/listener.h"
@@ -46,6 +47,7 @@ class Ledger final : public DiagnosticHandler {
   void on_diagnostic(const Diagnostic& diagnostic) noexcept override;
 
  private:
+  friend class restrack::internal::NoDestructor<Ledger>;
   Ledger() = default;
 
   // Never call into the tracker while holding it: the tracker may be dispatching to

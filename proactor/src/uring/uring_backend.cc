@@ -5,8 +5,12 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <pthread.h>
+
+#include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <mutex>
 #include <stdexcept>
 #include <string>
 #include <system_error>
@@ -56,6 +60,17 @@ std::string setup_failure_message(int error) {
 
 sockaddr* as_sockaddr(sockaddr_storage& storage) { return reinterpret_cast<sockaddr*>(&storage); }
 
+// Counts the forks this process is a child of: a backend remembers the count it was set
+// up under, so telling a forked child costs a load, not a getpid() on every submit.
+std::atomic<unsigned> fork_generation{0};
+
+unsigned current_fork_generation() {
+  static std::once_flag registered;
+  std::call_once(registered,
+                 [] { ::pthread_atfork(nullptr, nullptr, [] { fork_generation.fetch_add(1); }); });
+  return fork_generation.load(std::memory_order_relaxed);
+}
+
 }  // namespace
 
 UringBackend::UringBackend(const UringOptions& options) : options_(options) {
@@ -81,6 +96,24 @@ UringBackend::UringBackend(const UringOptions& options) : options_(options) {
     io_uring_queue_exit(&ring_);
     throw std::system_error(error, std::system_category(), "eventfd for the loop's wake-up");
   }
+  owner_pid_ = ::getpid();
+  owner_generation_ = current_fork_generation();
+  // A forked child does not share the ring's memory: it cannot submit into, or reap from,
+  // the parent's queues even by accident.
+  io_uring_ring_dontfork(&ring_);
+}
+
+bool UringBackend::in_forked_child() const noexcept {
+  return fork_generation.load(std::memory_order_relaxed) != owner_generation_;
+}
+
+void UringBackend::refuse_in_forked_child(const char* what) const {
+  if (!in_forked_child()) return;
+  throw std::logic_error("restrack: cannot " + std::string(what) +
+                         ": this event loop's io_uring ring was set up by process " +
+                         std::to_string(owner_pid_) + ", and process " +
+                         std::to_string(::getpid()) +
+                         " is a child forked from it; create a new EventLoop in the child");
 }
 
 UringBackend::~UringBackend() {
@@ -89,11 +122,17 @@ UringBackend::~UringBackend() {
   } catch (const std::exception& error) {
     proactor_logger().error("closing the io_uring backend failed: {}", error.what());
   }
-  io_uring_queue_exit(&ring_);
+  if (in_forked_child()) {
+    // The ring's memory is the parent's (not mapped here); only our descriptors go.
+    ::close(ring_.ring_fd);
+  } else {
+    io_uring_queue_exit(&ring_);
+  }
   ::close(wake_fd_);
 }
 
 Submission UringBackend::submit(std::unique_ptr<Operation> operation) {
+  refuse_in_forked_child("submit an operation");
   if (closed_) {
     throw LoopClosedError(
         "io_uring backend is closed: no operation can be submitted after close()");
@@ -111,6 +150,7 @@ Submission UringBackend::submit(std::unique_ptr<Operation> operation) {
 }
 
 void UringBackend::cancel(OperationKey key) {
+  refuse_in_forked_child("cancel an operation");
   Operation* operation = table_.find(key);
   // Rule 4: cancelling a completed operation, or twice, is harmless.
   if (operation == nullptr || operation->cancel_requested) return;
@@ -123,6 +163,7 @@ void UringBackend::cancel(OperationKey key) {
 
 void UringBackend::poll(std::chrono::nanoseconds timeout,
                         std::vector<std::unique_ptr<Operation>>& completed) {
+  refuse_in_forked_child("run");
   // Rule 12: a new wake-up read only once the previous one has completed.
   if (!wake_armed_ && !closed_) arm_wake_read();
   wait(timeout);
@@ -130,6 +171,9 @@ void UringBackend::poll(std::chrono::nanoseconds timeout,
 }
 
 void UringBackend::wake() noexcept {
+  // The eventfd is shared with the parent after fork(): waking it from a child would only
+  // wake the parent's loop.
+  if (in_forked_child()) return;
   const std::uint64_t one = 1;
   // The counter saturates long before it could fail; a lost write still leaves it > 0.
   static_cast<void>(::write(wake_fd_, &one, sizeof one));
@@ -138,6 +182,17 @@ void UringBackend::wake() noexcept {
 void UringBackend::close() {
   if (closed_) return;
   closed_ = true;
+  if (in_forked_child()) {
+    // The operations in flight are the parent's: cancelling or reaping them here would
+    // take them from it. Leave them (their memory too) and say so once.
+    proactor_logger().error(
+        "restrack: event loop closed in process {}, a child forked from process {} that set up "
+        "its io_uring ring: its {} operations in flight are left to the parent",
+        ::getpid(), owner_pid_, table_.size());
+    table_.leak_all();
+    static_cast<void>(wake_value_.release());
+    return;
+  }
   if (wake_armed_) {
     reserve_entry();
     io_uring_sqe* sqe = take_entry();

@@ -40,6 +40,10 @@ class UringBackend final : public Backend {
   // For tests: submission entries prepared but not yet handed to the kernel.
   unsigned unsubmitted_entries_for_test() noexcept;
 
+  // True in a child forked from the process that set the ring up: the ring is not this
+  // process's to use.
+  bool in_forked_child() const noexcept;
+
   // The largest submission queue the kernel accepts (IORING_MAX_ENTRIES).
   static constexpr unsigned kMaxQueueDepth = 32768;
 
@@ -55,7 +59,12 @@ class UringBackend final : public Backend {
   void wait(std::chrono::nanoseconds timeout);
   void reap(std::vector<std::unique_ptr<Operation>>& completed);
 
+  // Throws std::logic_error naming both processes in a forked child.
+  void refuse_in_forked_child(const char* what) const;
+
   UringOptions options_;
+  int owner_pid_ = 0;              // the process that set the ring up
+  unsigned owner_generation_ = 0;  // forks counted when it did (see in_forked_child)
   io_uring ring_{};
   unsigned features_ = 0;
   int wake_fd_ = -1;

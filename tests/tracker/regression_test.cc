@@ -1,0 +1,466 @@
+// Regression tests for bugs a close read and an adversarial run found (issues 7 and 8):
+// each failed before its fix. Child-process cases are in reliability_test.cc.
+#include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <barrier>
+#include <boost/json.hpp>
+#include <climits>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <optional>
+#include <thread>
+#include <vector>
+
+#include "capture.h"
+#include "symbolize.h"
+
+namespace {
+
+using restrack_test::at;
+using restrack_test::TrackerTest;
+using RegressionTest = TrackerTest;
+
+constexpr restrack::Kind kWidget{"widget"};
+
+restrack::TrackedFd open_null() { return restrack::TrackedFd(::open("/dev/null", O_RDONLY)); }
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// ---- Issue 7 ---------------------------------------------------------------------------
+
+TEST_F(RegressionTest, ResourceIsUnregisteredBeforeItsOwnerReleasesIt) {
+  // A live-set query during the release (from any thread) must not describe a resource
+  // whose OS handle is already gone.
+  std::vector<std::string> seen_while_releasing;
+  {
+    restrack::ResourceGuard guard;
+    guard.open(kWidget, nullptr);
+    guard.release_and_warn([&]() noexcept {
+      for (const restrack::ResourceInfo& info : restrack::live_resources()) {
+        if (info.kind == "widget") seen_while_releasing.emplace_back(info.kind);
+      }
+    });
+  }
+  EXPECT_TRUE(seen_while_releasing.empty());
+  EXPECT_EQ(captured_.texts().size(), 1u);
+}
+
+TEST_F(RegressionTest, HugeLibraryFrameCountStillCapturesATrace) {
+  restrack::ResourceGuard guard;
+  guard.open(kWidget, nullptr, nullptr, INT_MAX);  // trace_depth + INT_MAX must not wrap
+  EXPECT_NE(guard.allocation_trace(), restrack::kNoTrace);
+  guard.close();
+}
+
+std::size_t diagnostics_in_report() {
+  const std::string path = ::testing::TempDir() + "regression_report_" + std::to_string(::getpid());
+  EXPECT_TRUE(restrack::write_report(path));
+  const boost::json::value report = boost::json::parse(read_file(path));
+  std::remove(path.c_str());
+  return report.at("diagnostics").as_array().size();
+}
+
+TEST_F(RegressionTest, ReportKeepsDiagnosticsOnlyWhileAReportIsConfigured) {
+  const std::size_t before = diagnostics_in_report();
+  { restrack::TrackedFd unnoticed = open_null(); }  // no report= set: not kept
+  EXPECT_EQ(diagnostics_in_report(), before);
+  ASSERT_TRUE(restrack::apply_options("report=" + ::testing::TempDir() + "unused.json"));
+  { restrack::TrackedFd kept = open_null(); }
+  EXPECT_EQ(diagnostics_in_report(), before + 1);
+  EXPECT_EQ(captured_.texts().size(), 2u);
+}
+
+// The owner pattern of restrack/guard.h; compiled_out_test.cc runs the same with
+// tracking compiled out, where the guard knows nothing.
+struct Connection {
+  explicit Connection(int* releases) : releases_(releases) { guard_.open(kWidget, this); }
+  ~Connection() {
+    if (open_) guard_.release_and_warn([this]() noexcept { ++*releases_; });
+  }
+  void close() {
+    guard_.close();
+    if (open_) {
+      open_ = false;
+      ++*releases_;
+    }
+  }
+  int* releases_;
+  bool open_ = true;
+  restrack::ResourceGuard guard_;
+};
+
+TEST_F(RegressionTest, OwnerClosingTwiceReleasesOnceAndIsReported) {
+  int releases = 0;
+  {
+    Connection connection(&releases);
+    connection.close();
+    connection.close();
+  }
+  EXPECT_EQ(releases, 1);
+  ASSERT_EQ(captured_.records().size(), 1u);
+  EXPECT_EQ(captured_.records()[0].type, restrack::DiagnosticType::closed_twice);
+}
+
+sigjmp_buf escape_from_trap;
+restrack::TraceId trap_trace = restrack::kNoTrace;
+void capture_in_handler(int) {
+  trap_trace = restrack::capture_trace();
+  siglongjmp(escape_from_trap, 1);
+}
+
+__attribute__((noinline)) void trap_here(volatile int* marker) {
+  *marker = 1;
+  __builtin_trap();  // kTrapLine
+}
+constexpr int kTrapLine = __LINE__ - 2;
+
+TEST_F(RegressionTest, DwarfTraceThroughASignalNamesTheInterruptedLine) {
+  ASSERT_TRUE(restrack::apply_options("capture=dwarf:trace_depth=8"));
+  struct sigaction action {};
+  struct sigaction previous {};
+  action.sa_handler = capture_in_handler;
+  sigemptyset(&action.sa_mask);
+  ASSERT_EQ(::sigaction(SIGILL, &action, &previous), 0);
+  volatile int marker = 0;
+  if (sigsetjmp(escape_from_trap, 1) == 0) trap_here(&marker);
+  ::sigaction(SIGILL, &previous, nullptr);
+  bool named = false;
+  for (const restrack::Frame& frame : restrack::symbolize_trace(trap_trace)) {
+    if (frame.function == "(anonymous namespace)::trap_here(int volatile*)") {
+      EXPECT_EQ(frame.line, static_cast<unsigned>(kTrapLine)) << restrack::format_trace(trap_trace);
+      named = true;
+    }
+  }
+  EXPECT_TRUE(named) << restrack::format_trace(trap_trace);
+}
+
+std::vector<restrack::TrackedFd> descriptors;
+
+TEST_F(RegressionTest, HandleEmplacedIntoAVectorIsTracedFromTheCaller) {
+  ASSERT_TRUE(restrack::apply_options("trace_depth=2"));
+  descriptors.emplace_back(::open("/dev/null", O_RDONLY));  // kEmplaceLine
+  const int emplace_line = __LINE__ - 1;
+  descriptors.clear();  // destroyed unclosed
+  const int clear_line = __LINE__ - 1;
+  ASSERT_EQ(captured_.texts().size(), 1u);
+  const std::string text = captured_.texts()[0];
+  EXPECT_EQ(text.substr(0, text.find(':', text.find(':') + 1)), at(__FILE__, clear_line)) << text;
+  EXPECT_NE(text.find("  #0 (anonymous "
+                      "namespace)::RegressionTest_HandleEmplacedIntoAVectorIsTracedFromTheCaller_"
+                      "Test::TestBody() at " +
+                      at(__FILE__, emplace_line)),
+            std::string::npos)
+      << text;
+}
+
+// How GCC and Clang spell the frames of standard-library machinery: each must be seen as
+// the library's, whatever its return type looks like.
+TEST(FrameFilterTest, QualifiedNamesOfStandardLibraryShapes) {
+  using restrack::internal::qualified_name;
+  const std::pair<std::string_view, std::string_view> shapes[] = {
+      {"decltype (::new ((void*)(0)) restrack::TrackedFd((declval<int>)())) "
+       "std::construct_at<restrack::TrackedFd, int>(restrack::TrackedFd*, int&&)",
+       "std::construct_at<restrack::TrackedFd, int>"},
+      {"void std::vector<restrack::TrackedFd, std::allocator<restrack::TrackedFd> >::"
+       "_M_realloc_insert<int>(__gnu_cxx::__normal_iterator<restrack::TrackedFd*, "
+       "std::vector<restrack::TrackedFd> >, int&&)",
+       "std::vector<restrack::TrackedFd, std::allocator<restrack::TrackedFd> >::"
+       "_M_realloc_insert<int>"},
+      {"std::unique_ptr<Widget, std::default_delete<Widget> > std::make_unique<Widget, int>(int&&)",
+       "std::make_unique<Widget, int>"},
+      {"std::_Function_handler<void (), main::{lambda()#1}>::_M_invoke(std::_Any_data const&)",
+       "std::_Function_handler<void (), main::{lambda()#1}>::_M_invoke"},
+      {"void std::__invoke_impl<void, main::{lambda()#1}&>(std::__invoke_other, "
+       "main::{lambda()#1}&)",
+       "std::__invoke_impl<void, main::{lambda()#1}&>"},
+      {"std::optional<restrack::TrackedFd>::reset()", "std::optional<restrack::TrackedFd>::reset"},
+      {"decltype(auto) std::__do_visit<void, std::__detail::__variant::_Variant_storage<false, "
+       "int, Widget>::_M_reset()::{lambda(auto:1&&)#1}, std::variant<int, Widget>&>"
+       "(std::__detail::__variant::_Variant_storage<false, int, Widget>::_M_reset()::"
+       "{lambda(auto:1&&)#1}&&, std::variant<int, Widget>&)",
+       "std::__do_visit<void, std::__detail::__variant::_Variant_storage<false, int, Widget>::"
+       "_M_reset()::{lambda(auto:1&&)#1}, std::variant<int, Widget>&>"},
+      {"std::__n4861::coroutine_handle<void>::resume() const",
+       "std::__n4861::coroutine_handle<void>::resume"},
+      {"std::__1::vector<Widget, std::__1::allocator<Widget> >::__push_back_slow_path<Widget>"
+       "(Widget&&)",  // Clang with libc++
+       "std::__1::vector<Widget, std::__1::allocator<Widget> >::__push_back_slow_path<Widget>"},
+      {"void std::_Destroy<restrack::TrackedFd>(restrack::TrackedFd*)",
+       "std::_Destroy<restrack::TrackedFd>"},
+      {"std::basic_ostream<char, std::char_traits<char> >& std::operator<< "
+       "<std::char_traits<char> >(std::basic_ostream<char, std::char_traits<char> >&, char const*)",
+       "std::operator<< <std::char_traits<char> >"},
+      {"main::{lambda()#1}::operator()() const", "main::{lambda()#1}::operator()"},
+      {"(anonymous namespace)::open_client(restrack::SocketAddress const&)",
+       "(anonymous namespace)::open_client"},
+      {"std::string make_name(int)", "make_name"},
+      {"main", "main"},
+  };
+  for (const auto& [signature, name] : shapes) {
+    EXPECT_EQ(qualified_name(signature), name) << signature;
+  }
+}
+
+// ---- Issue 8 ---------------------------------------------------------------------------
+
+class RemovingItself final : public restrack::DiagnosticHandler {
+ public:
+  void on_diagnostic(const restrack::Diagnostic&) noexcept override {
+    ++calls;
+    restrack::remove_handler(this);
+  }
+  int calls = 0;
+};
+
+TEST_F(RegressionTest, HandlerMayRemoveItselfWhileItRuns) {
+  RemovingItself handler;
+  restrack::add_handler(&handler);
+  { restrack::TrackedFd leaked = open_null(); }
+  { restrack::TrackedFd leaked = open_null(); }
+  EXPECT_EQ(handler.calls, 1);
+  EXPECT_EQ(captured_.texts().size(), 2u);
+}
+
+struct Owned {
+  Owned() { guard.open(kWidget, this); }
+  Owned(Owned&& other) noexcept { guard.move_from(other.guard, this); }
+  Owned& operator=(Owned&& other) noexcept {
+    guard.move_from(other.guard, this);
+    return *this;
+  }
+  ~Owned() {
+    guard.release_and_warn([]() noexcept {});
+  }
+  restrack::ResourceGuard guard;
+};
+
+TEST_F(RegressionTest, SelfMoveAssignmentOfAnOwnerKeepsItOpen) {
+  Owned owned;
+  Owned& same = owned;
+  owned = std::move(same);
+  EXPECT_NE(owned.guard.allocation_trace(), restrack::kNoTrace);
+  EXPECT_TRUE(captured_.texts().empty());
+  owned.guard.close();
+}
+
+TEST_F(RegressionTest, MovingOntoAnOpenGuardReportsTheResourceItHeld) {
+  Owned overwritten;
+  Owned replacement;
+  overwritten = std::move(replacement);
+  ASSERT_EQ(captured_.records().size(), 1u);
+  EXPECT_EQ(captured_.records()[0].type, restrack::DiagnosticType::unclosed);
+  overwritten.guard.close();
+}
+
+TEST_F(RegressionTest, TwoThreadsClosingOneGuardGiveOneClosedTwice) {
+  // A user race; the tracker survives it and says so, every time.
+  for (int round = 0; round < 200; ++round) {
+    restrack::ResourceGuard guard;
+    guard.open(kWidget, nullptr);
+    std::barrier start(2);
+    std::thread other([&] {
+      start.arrive_and_wait();
+      guard.close();
+    });
+    start.arrive_and_wait();
+    guard.close();
+    other.join();
+  }
+  EXPECT_EQ(captured_.records().size(), 200u);
+  for (const restrack::Diagnostic& record : captured_.records()) {
+    EXPECT_EQ(record.type, restrack::DiagnosticType::closed_twice);
+  }
+}
+
+TEST_F(RegressionTest, DescribeThatOpensAResourceFallsBackInsteadOfSpinning) {
+  struct Opener {
+    Opener() {
+      guard.open(kWidget, this, [](const void*) {
+        restrack::TrackedFd inner = open_null();
+        inner.close();
+        return std::string("never shown");
+      });
+    }
+    restrack::ResourceGuard guard;
+  } opener;
+  const std::vector<restrack::ResourceInfo> live = restrack::live_resources();
+  bool listed = false;
+  for (const restrack::ResourceInfo& info : live) {
+    if (info.owner == &opener) {
+      listed = true;
+      EXPECT_EQ(info.description.substr(0, 10), "widget at ") << info.description;
+    }
+  }
+  EXPECT_TRUE(listed);
+  EXPECT_NE(logged().find("the describe callback of a widget opened or closed a tracked resource"),
+            std::string::npos)
+      << logged();
+  opener.guard.close();
+}
+
+TEST_F(RegressionTest, ReleasedHandleIsEmptyNotClosed) {
+  restrack::TrackedFd fd = open_null();
+  const int raw = fd.release();
+  EXPECT_EQ(fd.get(), -1);
+  EXPECT_EQ(fd.close(), EBADF);
+  ::close(raw);
+  EXPECT_TRUE(captured_.texts().empty());
+}
+
+class SuppressionsRegressionTest : public TrackerTest {
+ protected:
+  std::string write_rules(const std::string& text) {
+    path_ = ::testing::TempDir() + "regression_suppressions_" + std::to_string(::getpid());
+    std::ofstream(path_) << text;
+    return path_;
+  }
+  void TearDown() override {
+    std::remove(path_.c_str());
+    TrackerTest::TearDown();
+  }
+  std::string path_;
+};
+
+void leak_handle() { restrack::TrackedFd leaked = open_null(); }
+
+TEST_F(SuppressionsRegressionTest, PatternThatBacktracksForeverWithRegexMatchesAtOnce) {
+  // With std::regex, (a+)+$ against a long run of 'a' followed by 'b' never finishes.
+  ASSERT_TRUE(
+      restrack::apply_options("trace_depth=4:suppressions=" + write_rules("site:(a+)+$\n")));
+  leak_handle();
+  EXPECT_EQ(captured_.texts().size(), 1u);  // not suppressed, and done
+}
+
+TEST_F(SuppressionsRegressionTest, AnyFrameRuleRunsOnASmallStack) {
+  // std::regex recursed per character: ".*" overflowed a 512 KiB stack on long frames.
+  ASSERT_TRUE(restrack::apply_options("trace_depth=4:suppressions=" + write_rules("site:.*\n")));
+  std::size_t reported = 1;
+  pthread_attr_t attributes;
+  pthread_attr_init(&attributes);
+  pthread_attr_setstacksize(&attributes, 512 * 1024);
+  pthread_t thread;
+  ASSERT_EQ(pthread_create(
+                &thread, &attributes,
+                [](void* count) -> void* {
+                  const std::size_t before = restrack::diagnostic_counts().suppressed;
+                  leak_handle();
+                  *static_cast<std::size_t*>(count) =
+                      restrack::diagnostic_counts().suppressed - before;
+                  return nullptr;
+                },
+                &reported),
+            0);
+  pthread_join(thread, nullptr);
+  pthread_attr_destroy(&attributes);
+  EXPECT_EQ(reported, 1u);  // one suppressed
+  EXPECT_TRUE(captured_.texts().empty());
+}
+
+TEST_F(SuppressionsRegressionTest, PatternNestedTooDeepIsRejectedWithItsFileAndLine) {
+  const std::string rules = "kind:pipe\nsite:" + std::string(30'000, '(') + "\n";
+  EXPECT_FALSE(restrack::apply_options("suppressions=" + write_rules(rules)));
+  EXPECT_NE(logged().find("restrack: " + path_ + ":2: bad regular expression '((("),
+            std::string::npos)
+      << logged().substr(0, 300);
+  EXPECT_NE(logged().find("); rule skipped\n"), std::string::npos);
+}
+
+TEST_F(SuppressionsRegressionTest, DirectoryIsNamedLikeAnyUnreadableFile) {
+  EXPECT_FALSE(restrack::apply_options("suppressions=/tmp"));
+  EXPECT_EQ(logged(),
+            "restrack: cannot read suppressions file '/tmp' (it is a directory); continuing "
+            "without suppressions\n");
+}
+
+class ReportPathTest : public TrackerTest {
+ protected:
+  void SetUp() override {
+    TrackerTest::SetUp();
+    directory_ = ::testing::TempDir() + "regression_reports_" + std::to_string(::getpid());
+    ::mkdir(directory_.c_str(), 0700);
+    ASSERT_TRUE(restrack::apply_options("report=" + directory_ + "/configured.json"));
+    leak_handle();
+  }
+  void TearDown() override {
+    std::filesystem::remove_all(directory_);
+    TrackerTest::TearDown();
+  }
+  std::string directory_;
+};
+
+TEST_F(ReportPathTest, SymbolicLinkIsFollowedAndKept) {
+  const std::string target = directory_ + "/target.json";
+  const std::string link = directory_ + "/link.json";
+  ASSERT_EQ(::symlink("target.json", link.c_str()), 0);
+  ASSERT_TRUE(restrack::write_report(link));
+  struct stat info {};
+  ASSERT_EQ(::lstat(link.c_str(), &info), 0);
+  EXPECT_TRUE(S_ISLNK(info.st_mode));
+  EXPECT_EQ(boost::json::parse(read_file(target)).at("version").as_int64(), 2);
+}
+
+TEST_F(ReportPathTest, FifoIsWrittenIntoNotReplaced) {
+  const std::string fifo = directory_ + "/report.fifo";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  std::string received;
+  std::thread reader([&] { received = read_file(fifo); });
+  // The writer opens without blocking: wait until the reader is there.
+  bool written = false;
+  for (int attempt = 0; attempt < 500 && !written; ++attempt) {
+    written = restrack::write_report(fifo);
+    if (!written) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  reader.join();
+  EXPECT_TRUE(written);
+  struct stat info {};
+  ASSERT_EQ(::lstat(fifo.c_str(), &info), 0);
+  EXPECT_TRUE(S_ISFIFO(info.st_mode));
+  // The whole report came through the FIFO, its last diagnostic the one of SetUp.
+  const boost::json::value report = boost::json::parse(received);
+  const boost::json::array& diagnostics = report.at("diagnostics").as_array();
+  ASSERT_FALSE(diagnostics.empty());
+  EXPECT_EQ(diagnostics.back().at("type").as_string(), "unclosed");
+}
+
+TEST_F(ReportPathTest, NameAtTheFileSystemLimitIsWritten) {
+  const std::string name = directory_ + "/" + std::string(NAME_MAX - 5, 'r') + ".json";
+  EXPECT_TRUE(restrack::write_report(name));
+  EXPECT_EQ(boost::json::parse(read_file(name)).at("version").as_int64(), 2);
+}
+
+TEST_F(ReportPathTest, UnwritablePathIsNamedWithTheSystemsReason) {
+  EXPECT_FALSE(restrack::write_report(directory_ + "/missing/report.json"));
+  EXPECT_EQ(logged(), "restrack: cannot write report file '" + directory_ +
+                          "/missing/report.json' (No such file or directory)\n");
+}
+
+TEST_F(ReportPathTest, DoublePercentIsALiteralPercent) {
+  EXPECT_TRUE(restrack::write_report(directory_ + "/100%%-%p.json"));
+  EXPECT_EQ(
+      boost::json::parse(read_file(directory_ + "/100%-" + std::to_string(::getpid()) + ".json"))
+          .at("version")
+          .as_int64(),
+      2);
+}
+
+TEST_F(ReportPathTest, PathWithANulByteIsRefused) {
+  restrack::Options options = restrack::current_options();
+  const std::string before = options.report;
+  options.report = std::string("/tmp/a\0b.json", 13);
+  EXPECT_FALSE(restrack::set_options(options));
+  EXPECT_EQ(restrack::current_options().report, before);
+  EXPECT_EQ(logged(), "restrack: report path contains a NUL byte; report setting unchanged\n");
+}
+
+}  // namespace
