@@ -6,6 +6,7 @@ set -euo pipefail
 
 packages=(
   cmake ninja-build g++ ccache pkg-config git clang-format clang-tidy
+  clang libclang-rt-14-dev
   libabsl-dev libspdlog-dev
   libboost1.81-dev libboost-stacktrace1.81-dev libboost-json1.81-dev
   liburing-dev libdw-dev libre2-dev
