@@ -1,0 +1,190 @@
+// How the tracker's costs grow with the program (issue 9): threads, live resources,
+// distinct traces, new allocation sites. Results and commands: docs/PERFORMANCE.md.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <random>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "bench_handle.h"
+#include "capture.h"
+#include "restrack/tracker.h"
+#include "stack_depot.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using restrack_bench::GuardedHandle;
+
+constexpr int kCallDepth = 40;
+
+void set_options(const char* text) { restrack::apply_options(text); }
+
+// ---- Threads: open+close per thread at 1..16 threads --------------------------------
+
+// Every thread opens and closes its own handles; items_per_second is the total, so the
+// throughput per thread is items_per_second / threads.
+template <class Body>
+void per_thread(benchmark::State& state, Body body) {
+  auto run = [&] {
+    for (auto _ : state) body();
+  };
+  restrack_bench::at_depth(kCallDepth, run);
+  state.SetItemsProcessed(state.iterations());
+}
+
+struct UntrackedHandle {
+  explicit UntrackedHandle(int value) : fd(value) {}
+  void close() { fd = -1; }
+  int fd;
+};
+
+void BM_Threads_OpenClose(benchmark::State& state) {
+  per_thread(state, [] {
+    GuardedHandle handle(7);
+    benchmark::DoNotOptimize(handle.fd);
+    handle.close();
+  });
+}
+void BM_Threads_Floor(benchmark::State& state) {
+  per_thread(state, [] {
+    std::uintptr_t frames[restrack::internal::kMaxCaptureFrames];
+    const int count = restrack::internal::capture_frame_pointers(frames, 18, 0);
+    benchmark::DoNotOptimize(restrack::internal::intern_trace(frames, count));
+  });
+}
+void BM_Threads_Untracked(benchmark::State& state) {
+  per_thread(state, [] {
+    UntrackedHandle handle(7);
+    benchmark::DoNotOptimize(handle.fd);
+    handle.close();
+    benchmark::DoNotOptimize(handle.fd);
+  });
+}
+
+void depth16(const benchmark::State&) { set_options("trace_depth=16"); }
+void depth0(const benchmark::State&) { set_options("trace_depth=0"); }
+
+BENCHMARK(BM_Threads_OpenClose)
+    ->Name("BM_Threads_OpenClose/depth16")
+    ->Setup(depth16)
+    ->ThreadRange(1, 16)
+    ->UseRealTime();
+BENCHMARK(BM_Threads_OpenClose)
+    ->Name("BM_Threads_OpenClose/depth0")
+    ->Setup(depth0)
+    ->ThreadRange(1, 16)
+    ->UseRealTime();
+BENCHMARK(BM_Threads_Floor)->ThreadRange(1, 16)->UseRealTime();
+BENCHMARK(BM_Threads_Untracked)->ThreadRange(1, 16)->UseRealTime();
+
+// ---- One million live resources -------------------------------------------------------
+
+constexpr std::size_t kMillion = 1'000'000;
+
+std::vector<std::unique_ptr<GuardedHandle>> open_many(std::size_t count) {
+  std::vector<std::unique_ptr<GuardedHandle>> handles;
+  handles.reserve(count);
+  for (std::size_t i = 0; i < count; ++i) handles.push_back(std::make_unique<GuardedHandle>(7));
+  return handles;
+}
+
+// Closes a million open handles in random order: each close touches handles and slots
+// the cache has long forgotten.
+void BM_CloseRandomOrder_1M(benchmark::State& state) {
+  set_options("trace_depth=16");
+  std::mt19937 random(42);
+  for (auto _ : state) {
+    state.PauseTiming();
+    std::vector<std::unique_ptr<GuardedHandle>> handles = open_many(kMillion);
+    std::shuffle(handles.begin(), handles.end(), random);
+    state.ResumeTiming();
+    for (std::unique_ptr<GuardedHandle>& handle : handles) handle->close();
+    state.PauseTiming();
+    handles.clear();
+    state.ResumeTiming();
+  }
+  state.counters["ns_per_close"] = benchmark::Counter(
+      static_cast<double>(state.iterations() * kMillion), benchmark::Counter::kIsRate |
+                                                               benchmark::Counter::kInvert);
+}
+BENCHMARK(BM_CloseRandomOrder_1M)->Unit(benchmark::kMillisecond)->Iterations(3);
+
+// A query over a million live resources while another thread opens and closes: the
+// longest single open+close of that thread is what a query makes it wait.
+void BM_LiveResourcesWhileOpening_1M(benchmark::State& state) {
+  set_options("trace_depth=2");
+  std::vector<std::unique_ptr<GuardedHandle>> handles = open_many(kMillion);
+  std::atomic<bool> stop{false};
+  std::atomic<std::int64_t> longest_ns{0};
+  std::thread opener([&] {
+    // Warm: the thread's own shard exists before the queries start.
+    { GuardedHandle warm(1); warm.close(); }
+    while (!stop.load(std::memory_order_relaxed)) {
+      const Clock::time_point start = Clock::now();
+      GuardedHandle handle(7);
+      handle.close();
+      const std::int64_t took =
+          std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start).count();
+      if (took > longest_ns.load(std::memory_order_relaxed)) longest_ns.store(took);
+    }
+  });
+  std::size_t listed = 0;
+  for (auto _ : state) listed = restrack::live_resources().size();
+  stop = true;
+  opener.join();
+  for (auto& handle : handles) handle->close();
+  state.counters["listed"] = static_cast<double>(listed);
+  state.counters["longest_open_close_us"] = static_cast<double>(longest_ns.load()) / 1000.0;
+}
+BENCHMARK(BM_LiveResourcesWhileOpening_1M)->Unit(benchmark::kMillisecond)->Iterations(3);
+
+// Snapshot::opened_since() with a million live resources, none opened since: its cost
+// follows what is new, not what is live.
+void BM_OpenedSinceNothingNew(benchmark::State& state) {
+  set_options("trace_depth=2");
+  std::vector<std::unique_ptr<GuardedHandle>> handles =
+      open_many(static_cast<std::size_t>(state.range(0)));
+  const restrack::Snapshot snapshot = restrack::Snapshot::take();
+  for (auto _ : state) benchmark::DoNotOptimize(snapshot.opened_since());
+  for (auto& handle : handles) handle->close();
+}
+BENCHMARK(BM_OpenedSinceNothingNew)->Arg(1000)->Arg(kMillion)->Unit(benchmark::kMicrosecond);
+
+// ---- The depot at a million distinct traces -------------------------------------------
+
+// Hits on 50 traces, with `range(0)` other distinct traces in the depot: a flat cost is the
+// goal. Synthetic traces of 18 frames, as a depth-16 open interns.
+void BM_DepotHits(benchmark::State& state) {
+  static std::size_t filled = 0;
+  const auto wanted = static_cast<std::size_t>(state.range(0));
+  std::uintptr_t frames[18];
+  for (; filled < wanted; ++filled) {
+    for (int i = 0; i < 18; ++i) frames[i] = 0x400000 + filled * 64 + static_cast<std::uintptr_t>(i);
+    restrack::internal::intern_trace(frames, 18);
+  }
+  std::vector<std::array<std::uintptr_t, 18>> hot(50);
+  for (std::size_t t = 0; t < hot.size(); ++t) {
+    for (int i = 0; i < 18; ++i) hot[t][i] = 0x7f0000000000 + t * 128 + static_cast<std::uintptr_t>(i);
+    restrack::internal::intern_trace(hot[t].data(), 18);
+  }
+  std::size_t next = 0;
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(restrack::internal::intern_trace(hot[next].data(), 18));
+    next = next + 1 == hot.size() ? 0 : next + 1;
+  }
+  state.counters["depot_traces"] = static_cast<double>(restrack::depot_stats().traces);
+  state.counters["depot_MiB"] = static_cast<double>(restrack::depot_stats().bytes) / (1 << 20);
+}
+BENCHMARK(BM_DepotHits)->Arg(50)->Arg(100'000)->Arg(kMillion);
+
+}  // namespace
+
+BENCHMARK_MAIN();
