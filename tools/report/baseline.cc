@@ -9,6 +9,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "merge.h"
+
 namespace restrack::report {
 namespace {
 
@@ -16,20 +18,7 @@ namespace json = boost::json;
 
 constexpr std::string_view kSchema = "restrack-report-baseline";
 
-// The member `key` of entry `index` as a string, or an error naming its path.
-bool string_member(const json::object& entry, std::string_view key, std::size_t index,
-                   std::string& out, std::string& error) {
-  const json::value* value = entry.if_contains(key);
-  if (value == nullptr || !value->is_string()) {
-    error = "$.sites[" + std::to_string(index) + "]." + std::string(key) +
-            (value == nullptr ? ": missing" : ": expected a string");
-    return false;
-  }
-  out = std::string(value->get_string());
-  return true;
-}
-
-bool parse(const std::string& text, std::vector<FixedSite>& sites, std::string& error) {
+bool parse(const std::string& text, std::vector<FixedSite>& entries, std::string& error) {
   json::error_code ec;
   const json::value root = json::parse(text, ec);
   if (ec) {
@@ -51,24 +40,36 @@ bool parse(const std::string& text, std::vector<FixedSite>& sites, std::string& 
     error = "$.version: this restrack-report reads baseline version 1";
     return false;
   }
-  const json::value* array = object->if_contains("sites");
+  const json::value* array = object->if_contains("traces");
   if (array == nullptr || !array->is_array()) {
-    error = "$.sites: expected an array";
+    error = "$.traces: expected an array";
     return false;
   }
   for (std::size_t i = 0; i < array->get_array().size(); ++i) {
+    const std::string at = "$.traces[" + std::to_string(i) + "]";
     const json::object* entry = array->get_array()[i].if_object();
     if (entry == nullptr) {
-      error = "$.sites[" + std::to_string(i) + "]: expected an object";
+      error = at + ": expected an object";
       return false;
     }
-    FixedSite& site = sites.emplace_back();
-    if (!string_member(*entry, "fingerprint", i, site.fingerprint, error) ||
-        !string_member(*entry, "type", i, site.type, error) ||
-        !string_member(*entry, "kind", i, site.kind, error) ||
-        !string_member(*entry, "function", i, site.function, error) ||
-        !string_member(*entry, "file", i, site.file, error)) {
-      return false;
+    FixedSite& site = entries.emplace_back();
+    for (auto [key, out] : {std::pair{"fingerprint", &site.fingerprint},
+                            std::pair{"type", &site.type}, std::pair{"kind", &site.kind}}) {
+      const json::value* value = entry->if_contains(key);
+      if (value == nullptr || !value->is_string()) {
+        error = at + "." + key + (value == nullptr ? ": missing" : ": expected a string");
+        return false;
+      }
+      *out = std::string(value->get_string());
+    }
+    if (const json::value* trace = entry->if_contains("trace"); trace != nullptr) {
+      if (!trace->is_array()) {
+        error = at + ".trace: expected an array";
+        return false;
+      }
+      for (const json::value& frame : trace->get_array()) {
+        if (frame.is_string()) site.trace.emplace_back(frame.get_string());
+      }
     }
   }
   return true;
@@ -77,29 +78,35 @@ bool parse(const std::string& text, std::vector<FixedSite>& sites, std::string& 
 }  // namespace
 
 bool write_baseline(const std::string& path, const Merged& merged, std::string& error) {
-  std::vector<const Site*> sites;
-  for (const Site& site : merged.sites) sites.push_back(&site);
-  std::sort(sites.begin(), sites.end(), [](const Site* a, const Site* b) {
-    return std::make_tuple(a->top.file, a->top.function, a->kind, a->fingerprint) <
-           std::make_tuple(b->top.file, b->top.function, b->kind, b->fingerprint);
-  });
-  // Several sites (lines of one function) share a fingerprint: one entry for them all.
-  absl::flat_hash_set<std::string> written;
-  std::string text = "{\"schema\":\"restrack-report-baseline\",\"version\":1,\"sites\":[";
-  bool first = true;
-  for (const Site* site : sites) {
-    std::uint64_t count = 0;
-    for (const Site& other : merged.sites) {
-      if (other.fingerprint == site->fingerprint) count += other.count;
+  struct Entry {
+    std::string fingerprint;
+    const Site* site;
+    std::vector<std::string> trace;
+    std::uint64_t problems;
+  };
+  std::vector<Entry> entries;
+  for (const Site& site : merged.sites) {
+    for (const SiteTrace& trace : site.traces) {
+      entries.push_back(Entry{trace.fingerprint, &site, baseline_frames(trace.frames), trace.count});
     }
-    if (!written.insert(site->fingerprint).second) continue;
-    const json::object entry{{"fingerprint", site->fingerprint},
-                             {"type", to_string(site->type)},
-                             {"kind", site->kind},
-                             {"function", site->top.function},
-                             {"file", site->top.file.empty() ? site->location : site->top.file},
-                             {"count", count}};
-    text.append(first ? "\n  " : ",\n  ").append(json::serialize(entry));
+  }
+  std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) {
+    return std::tie(a.trace, a.site->kind, a.fingerprint) <
+           std::tie(b.trace, b.site->kind, b.fingerprint);
+  });
+  std::string text = "{\"schema\":\"restrack-report-baseline\",\"version\":1,\"traces\":[";
+  absl::flat_hash_set<std::string> written;
+  bool first = true;
+  for (const Entry& entry : entries) {
+    if (!written.insert(entry.fingerprint).second) continue;
+    json::array trace;
+    for (const std::string& frame : entry.trace) trace.emplace_back(frame);
+    const json::object object{{"fingerprint", entry.fingerprint},
+                              {"type", to_string(entry.site->type)},
+                              {"kind", entry.site->kind},
+                              {"trace", std::move(trace)},
+                              {"problems", entry.problems}};
+    text.append(first ? "\n  " : ",\n  ").append(json::serialize(object));
     first = false;
   }
   text.append(first ? "]}\n" : "\n]}\n");
@@ -128,21 +135,26 @@ bool apply_baseline(const std::string& path, Merged& merged, std::string& error)
     return false;
   }
   absl::flat_hash_set<std::string> known_prints;
-  for (const FixedSite& site : known) known_prints.insert(site.fingerprint);
+  for (const FixedSite& entry : known) known_prints.insert(entry.fingerprint);
   absl::flat_hash_set<std::string> present;
   merged.new_problems = 0;
   merged.new_sites = 0;
   for (Site& site : merged.sites) {
-    present.insert(site.fingerprint);
-    site.status = known_prints.contains(site.fingerprint) ? SiteStatus::known : SiteStatus::added;
-    if (site.status == SiteStatus::added) {
-      merged.new_problems += site.count;
-      ++merged.new_sites;
+    site.status = SiteStatus::known;
+    for (SiteTrace& trace : site.traces) {
+      present.insert(trace.fingerprint);
+      trace.status = known_prints.contains(trace.fingerprint) ? SiteStatus::known
+                                                              : SiteStatus::added;
+      if (trace.status == SiteStatus::added) {
+        merged.new_problems += trace.count;
+        site.status = SiteStatus::added;
+      }
     }
+    if (site.status == SiteStatus::added) ++merged.new_sites;
   }
   merged.fixed.clear();
-  for (FixedSite& site : known) {
-    if (!present.contains(site.fingerprint)) merged.fixed.push_back(std::move(site));
+  for (FixedSite& entry : known) {
+    if (!present.contains(entry.fingerprint)) merged.fixed.push_back(std::move(entry));
   }
   merged.baseline_used = true;
   return true;

@@ -173,7 +173,9 @@ std::string write_html(const Merged& merged) {
       const SiteTrace& trace = site.traces[t];
       html += "<div class=\"count\">allocation trace " + std::to_string(t + 1) + " of " +
               std::to_string(site.traces.size()) + ", seen " + std::to_string(trace.count) +
-              (trace.count == 1 ? " time" : " times") + "</div>";
+              (trace.count == 1 ? " time" : " times") +
+              (merged.baseline_used && trace.status == SiteStatus::added ? " (new)" : "") +
+              "</div>";
       append_trace(html, trace.frames);
     }
     html += "</details></td></tr>\n";
@@ -182,9 +184,9 @@ std::string write_html(const Merged& merged) {
   if (!merged.fixed.empty()) {
     html += "<h2>Fixed since the baseline</h2>\n<ul class=\"fixed\">";
     for (const FixedSite& fixed : merged.fixed) {
-      html += "<li>" + escape(fixed.type + " " + fixed.kind + ": " + fixed.function + " in " +
-                              fixed.file) +
-              "</li>";
+      std::string trace;
+      for (const std::string& frame : fixed.trace) trace += (trace.empty() ? "" : " <- ") + frame;
+      html += "<li>" + escape(fixed.type + " " + fixed.kind + ": " + trace) + "</li>";
     }
     html += "</ul>\n";
   }

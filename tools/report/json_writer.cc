@@ -93,7 +93,10 @@ std::string write_json(const Merged& merged) {
     }
     json::array traces;
     for (const SiteTrace& trace : site.traces) {
-      traces.push_back(json::object{{"problems", trace.count}, {"frames", trace_json(trace.frames)}});
+      traces.push_back(json::object{{"fingerprint", trace.fingerprint},
+                                    {"status", status_name(trace.status)},
+                                    {"problems", trace.count},
+                                    {"frames", trace_json(trace.frames)}});
     }
     json::object entry{{"fingerprint", site.fingerprint},
                        {"status", status_name(site.status)},
@@ -122,11 +125,12 @@ std::string write_json(const Merged& merged) {
   }
   json::array fixed;
   for (const FixedSite& site : merged.fixed) {
+    json::array trace;
+    for (const std::string& frame : site.trace) trace.emplace_back(frame);
     fixed.push_back(json::object{{"fingerprint", site.fingerprint},
                                  {"type", site.type},
                                  {"kind", site.kind},
-                                 {"function", site.function},
-                                 {"file", site.file}});
+                                 {"trace", std::move(trace)}});
   }
   std::uint64_t not_recorded = 0;
   for (const Report& report : merged.reports) not_recorded += report.not_recorded;

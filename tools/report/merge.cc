@@ -105,6 +105,19 @@ std::vector<Count> sorted_counts(const absl::flat_hash_map<std::string, std::uin
 
 }  // namespace
 
+std::vector<std::string> baseline_frames(const Trace& trace) {
+  std::vector<std::string> frames;
+  frames.reserve(trace.size());
+  for (const Frame& frame : trace) {
+    if (frame.symbolized()) {
+      frames.push_back(frame.function + " in " + frame.file);
+    } else {
+      frames.push_back(module_name(frame.module) + "+" + hex(frame.offset));
+    }
+  }
+  return frames;
+}
+
 bool test_filter_matches(std::string_view filter, std::string_view test) {
   if (filter.empty()) return true;
   const std::size_t dash = filter.find('-');
@@ -197,6 +210,7 @@ void group_sites(Merged& merged, const Filters& filters) {
           }
         }
         site.fingerprint = fingerprint.hex();
+        site.status = SiteStatus::added;
       }
       SiteBuilder& builder = builders[slot->second];
       Site& site = builder.site;
@@ -210,7 +224,14 @@ void group_sites(Merged& merged, const Filters& filters) {
       ++builder.tests[problem.test];
       auto [trace_slot, new_trace] =
           builder.trace_index.try_emplace(trace_keys[problem.allocation], site.traces.size());
-      if (new_trace) site.traces.push_back(SiteTrace{trace, 0});
+      if (new_trace) {
+        Fingerprint fingerprint;
+        fingerprint.add(to_string(problem.type));
+        fingerprint.add(problem.kind);
+        if (trace.empty()) fingerprint.add("@" + problem.location);
+        for (const std::string& frame : baseline_frames(trace)) fingerprint.add(frame);
+        site.traces.push_back(SiteTrace{trace, 0, fingerprint.hex(), SiteStatus::added});
+      }
       ++site.traces[trace_slot->second].count;
     };
     for (std::uint32_t i = 0; i < report.problems.size(); ++i) add(report.problems[i], i, false);

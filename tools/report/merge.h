@@ -38,6 +38,10 @@ std::string test_label(std::string_view test);
 // reported at src/client.cc:31)".
 std::string site_label(const Site& site);
 
+// A trace as baselines record it: "function in file" per frame (no line, so edits above
+// a leak do not make it new), or "module+0xOFFSET" for a frame without symbols.
+std::vector<std::string> baseline_frames(const Trace& trace);
+
 // One frame as the tracker prints it in a trace, without the "#N ": "f() at file:line",
 // "f() in /path/module+0x1c", "0x55d0c1a2b3c4".
 std::string frame_text(const Frame& frame);

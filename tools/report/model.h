@@ -86,10 +86,16 @@ struct ProblemRef {
   bool live = false;  // from Report::live (--live) rather than Report::problems
 };
 
-// One distinct whole allocation trace seen at a site, with how often.
+enum class SiteStatus : std::uint8_t { unknown, known, added };
+
+// One distinct whole allocation trace seen at a site, with how often. Baselines record
+// these: a wrapper class's constructor is the first frame of all its resources, so the
+// call path, not the first frame alone, tells a new leak from a known one.
 struct SiteTrace {
   Trace frames;
   std::uint64_t count = 0;
+  std::string fingerprint;  // type, kind, and each frame's function and file (not lines)
+  SiteStatus status = SiteStatus::unknown;
 };
 
 struct Count {
@@ -97,12 +103,10 @@ struct Count {
   std::uint64_t count = 0;
 };
 
-enum class SiteStatus : std::uint8_t { unknown, known, added };
-
 // All problems of one type and resource kind whose allocation trace starts at the same
 // user frame (or, without a trace, that were reported at the same location).
 struct Site {
-  std::string fingerprint;  // stable across runs and line moves; what baselines record
+  std::string fingerprint;  // type, kind, first frame's function and file: stable across runs
   ProblemType type = ProblemType::unclosed;
   std::string kind;
   Frame top;              // first user frame of the allocation; empty without a trace
@@ -113,16 +117,15 @@ struct Site {
   std::vector<Count> tests;     // test name -> problems, most first; "" = no test
   std::vector<SiteTrace> traces;  // most frequent first
   ProblemRef example;             // the first occurrence in input order
-  SiteStatus status = SiteStatus::unknown;
+  SiteStatus status = SiteStatus::unknown;  // added when any of its traces is
 };
 
-// A baseline entry no longer present.
+// A baseline entry (one allocation trace of a site) no longer seen.
 struct FixedSite {
   std::string fingerprint;
   std::string type;
   std::string kind;
-  std::string function;
-  std::string file;
+  std::vector<std::string> trace;  // "function in file" per frame, innermost first
 };
 
 struct Skipped {
@@ -137,8 +140,8 @@ struct Merged {
   std::vector<FixedSite> fixed;
   bool baseline_used = false;
   std::uint64_t problems = 0;
-  std::uint64_t new_problems = 0;  // in sites absent from the baseline (all without one)
-  std::uint64_t new_sites = 0;
+  std::uint64_t new_problems = 0;  // with traces absent from the baseline (all without one)
+  std::uint64_t new_sites = 0;     // sites with such a trace
 };
 
 }  // namespace restrack::report

@@ -157,15 +157,21 @@ std::string write_sarif(const Merged& merged, const std::string& source_root) {
     result["partialFingerprints"] = json::object{{"restrackSite/v1", site.fingerprint}};
     if (merged.baseline_used) {
       result["baselineState"] = site.status == SiteStatus::known ? "unchanged" : "new";
+      std::size_t new_traces = 0;
+      for (const SiteTrace& trace : site.traces) new_traces += trace.status == SiteStatus::added;
+      result["properties"] = json::object{{"newTraces", new_traces}};
     }
     json::array tests;
     for (const Count& test : site.tests) {
       if (!test.name.empty()) tests.push_back(json::string(test.name));
     }
-    result["properties"] = json::object{{"kind", site.kind},
-                                        {"problems", site.count},
-                                        {"processes", site.processes},
-                                        {"tests", std::move(tests)}};
+    json::value& properties_value = result["properties"];
+    if (!properties_value.is_object()) properties_value.emplace_object();
+    json::object& properties = properties_value.as_object();
+    properties["kind"] = site.kind;
+    properties["problems"] = site.count;
+    properties["processes"] = site.processes;
+    properties["tests"] = std::move(tests);
     results.push_back(std::move(result));
   }
   const json::object document{

@@ -234,8 +234,9 @@ std::string write_text(const Merged& merged, const TextOptions& options) {
       std::string type = fixed.type;
       std::replace(type.begin(), type.end(), '_', ' ');
       text += "  " + style.green(type + " " + fixed.kind) + ": " +
-              (fixed.function.empty() ? std::string("(no trace)") : fixed.function) + " in " +
-              fixed.file + "\n";
+              (fixed.trace.empty() ? std::string("(no trace)") : fixed.trace.front());
+      for (std::size_t i = 1; i < fixed.trace.size(); ++i) text += " <- " + fixed.trace[i];
+      text += "\n";
     }
   }
 
@@ -277,6 +278,13 @@ std::string write_text(const Merged& merged, const TextOptions& options) {
       if (c == '\n') text += "    ";
     }
     text += "\n";
+    std::size_t new_traces = 0;
+    for (const SiteTrace& trace : site.traces) new_traces += trace.status == SiteStatus::added;
+    if (merged.baseline_used && site.status == SiteStatus::added && site.traces.size() > 1) {
+      text += "    " + style.red("new allocation traces: " + std::to_string(new_traces) + " of " +
+                                 std::to_string(site.traces.size())) +
+              "\n";
+    }
     if (site.traces.size() > 1) {
       text += "    " +
               style.dim("and " +
