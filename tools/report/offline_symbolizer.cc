@@ -236,6 +236,22 @@ void symbolize_report(Report& report, OfflineSymbolizer& symbolizer) {
     }
     trace = finish_trace(std::move(expanded), report.trace_depth);
   }
+  // Version 2 does not repeat the location of a resource open at exit; like the
+  // tracker, take it from where it was allocated.
+  const auto locate = [&](Problem& problem) {
+    if (!problem.location.empty()) return;
+    const TraceIndex where =
+        problem.type == ProblemType::open_at_exit ? problem.allocation : problem.site;
+    for (const Frame& frame : report.traces[where]) {
+      if (!frame.file.empty()) {
+        problem.location = frame.file + ":" + std::to_string(frame.line);
+        return;
+      }
+    }
+    problem.location = "<unknown>";
+  };
+  for (Problem& problem : report.problems) locate(problem);
+  for (Problem& problem : report.live) locate(problem);
 }
 
 }  // namespace restrack::report

@@ -47,7 +47,8 @@ class OfflineSymbolizer {
 
 // Symbolizes, in every trace of `report`, the frames that carry no function, file or
 // line, then shapes those traces as the tracker would have (trace_rules.h). Traces that
-// were symbolized when written are left as they are.
+// were symbolized when written are left as they are. Fills the location a problem lacks
+// (version 2 gives none for open_at_exit) from its trace, as the tracker does.
 void symbolize_report(Report& report, OfflineSymbolizer& symbolizer);
 
 }  // namespace restrack::report

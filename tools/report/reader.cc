@@ -400,7 +400,6 @@ class ReportReader {
         problem.site = trace_reference(e, "site_trace");
         problem.first_close = trace_reference(e, "first_close_trace");
       }
-      if (problem.location.empty()) problem.location = "<unknown>";
     }
   }
 

@@ -154,7 +154,7 @@ std::string summary_line(const Merged& merged) {
   if (merged.baseline_used) {
     line += "; new since the baseline: " + plural(merged.new_problems, "problem", "problems") +
             " at " + plural(merged.new_sites, "site", "sites") + "; fixed: " +
-            plural(merged.fixed.size(), "site", "sites");
+            plural(merged.fixed.size(), "allocation trace", "allocation traces");
   }
   return line;
 }
@@ -181,10 +181,18 @@ std::string write_text(const Merged& merged, const TextOptions& options) {
       header.emplace_back("status");
       right.push_back(false);
     }
-    for (const char* name : {"problem", "kind", "count", "processes", "tests", "allocated at"}) {
-      header.emplace_back(name);
+    // The tests column only when some problem was blamed on a test (the GoogleTest
+    // listener was installed).
+    const bool show_tests = std::any_of(merged.sites.begin(), merged.sites.end(),
+                                        [](const Site& site) { return named_tests(site) > 0; });
+    for (const char* name : {"problem", "kind", "count", "processes"}) header.emplace_back(name);
+    right.insert(right.end(), {false, false, true, true});
+    if (show_tests) {
+      header.emplace_back("tests");
+      right.push_back(true);
     }
-    right.insert(right.end(), {false, false, true, true, true, false});
+    header.emplace_back("allocated at");
+    right.push_back(false);
     Table table(header, right);
     for (std::size_t i = 0; i < merged.sites.size(); ++i) {
       const Site& site = merged.sites[i];
@@ -194,7 +202,7 @@ std::string write_text(const Merged& merged, const TextOptions& options) {
       row.push_back(site.kind);
       row.push_back(std::to_string(site.count));
       row.push_back(std::to_string(site.processes));
-      row.push_back(std::to_string(named_tests(site)));
+      if (show_tests) row.push_back(std::to_string(named_tests(site)));
       row.push_back(site_label(site));
       table.add(std::move(row), site.status == SiteStatus::added ? "new" : "");
     }

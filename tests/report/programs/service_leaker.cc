@@ -1,7 +1,7 @@
 // Child program: a "service" that leaks the way real programs do, one problem per
 // command-line word, so the tests can make runs that differ by one site:
-//   unclosed     a descriptor destroyed without close (through an inlined helper and a
-//                std::function, so library frames sit between user frames)
+//   unclosed     a descriptor destroyed without close (through a std::function, so
+//                library frames sit between user frames)
 //   twice        a descriptor closed twice
 //   open         a socket-kind descriptor still open at exit
 //   cache        a descriptor destroyed unclosed at a second site
@@ -18,9 +18,13 @@
 
 namespace {
 
-[[gnu::always_inline]] inline restrack::TrackedFd open_connection() {
+restrack::TrackedFd open_connection() {
   return restrack::TrackedFd(::open("/dev/null", O_RDONLY));  // marker: open_connection
 }
+
+void serve_connection() {
+  restrack::TrackedFd connection = open_connection();  // marker: serve_connection
+}  // marker: connection destroyed
 
 void handle_request(const std::function<void()>& handler) {
   handler();  // marker: handle_request
@@ -53,9 +57,7 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     const char* word = argv[i];
     if (std::strcmp(word, "unclosed") == 0) {
-      handle_request([] {
-        restrack::TrackedFd connection = open_connection();  // marker: lambda
-      });  // marker: main request
+      handle_request(serve_connection);  // marker: main request
     } else if (std::strcmp(word, "twice") == 0) {
       close_twice();  // marker: main twice
     } else if (std::strcmp(word, "open") == 0) {

@@ -21,7 +21,9 @@ class CaptureFile {
   CaptureFile() {
     const char* tmpdir = std::getenv("TMPDIR");
     path_ = std::string(tmpdir != nullptr ? tmpdir : "/tmp") + "/restrack_report_XXXXXX";
-    fd_ = ::mkstemp(path_.data());
+    // Close-on-exec: the child gets only the descriptors it is given, so the
+    // descriptor numbers in its reports do not depend on the driver.
+    fd_ = ::mkostemp(path_.data(), O_CLOEXEC);
     if (fd_ < 0) throw std::runtime_error("mkstemp failed for " + path_);
   }
   CaptureFile(const CaptureFile&) = delete;
