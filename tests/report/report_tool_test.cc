@@ -8,6 +8,8 @@
 #include <unistd.h>
 
 #include <boost/json.hpp>
+#include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -128,9 +130,15 @@ class ReportTool : public ::testing::Test {
     }
   }
 
+  // RESTRACK_REPORT_KEEP_FIXTURES=1 keeps the reports for a look (docs/report-tool.md
+  // shows the tool's output on them).
   static void TearDownTestSuite() {
     std::error_code ec;
-    fs::remove_all(*dir_, ec);
+    if (std::getenv("RESTRACK_REPORT_KEEP_FIXTURES") != nullptr) {
+      std::printf("report fixtures kept in %s\n", dir_->c_str());
+    } else {
+      fs::remove_all(*dir_, ec);
+    }
     delete dir_;
   }
 
@@ -309,10 +317,33 @@ class OfflineSymbolization : public ReportTool {
 
 TEST_F(OfflineSymbolization, GivesTheFramesOfTheLiveWarning) {
   const std::vector<std::string> live = allocation_block(warning_);
-  ASSERT_EQ(live.size(), 5u) << warning_;  // the heading and four frames
+  ASSERT_EQ(live.size(), 6u) << warning_;  // the heading and five frames
   const ProcessResult run = tool({path("raw.json")});
   EXPECT_EQ(run.err, "");
   EXPECT_EQ(allocation_block(run.out), live);
+}
+
+TEST_F(OfflineSymbolization, ExpandsInlinedCallsIntoFramesOfTheirOwn) {
+  // The inlined helper is a frame at its own line, and the lambda that called it stands
+  // at the call (addr2line -i reads the same).
+  const ProcessResult run = tool({"--format=json", path("raw.json")});
+  const json::value doc = json::parse(run.out);
+  const json::array& traces = doc.at("sites").as_array()[0].at("traces").as_array();
+  ASSERT_EQ(traces.size(), 2u);
+  std::vector<std::string> frames;
+  for (const json::value& frame : traces[1].at("frames").as_array()) {
+    frames.push_back(std::string(frame.at("function").as_string()) + " at " +
+                     std::string(frame.at("file").as_string()) + ":" +
+                     std::to_string(frame.at("line").as_int64()));
+  }
+  const std::string writer = kPrograms + "raw_trace_writer.cc";
+  EXPECT_EQ(frames,
+            (std::vector<std::string>{
+                kWidget, "make_and_drop at " + at(writer, "raw make_and_drop"),
+                "main::{lambda()#2}::operator()() const at " + at(writer, "raw main inlined"),
+                "(anonymous namespace)::serve(std::function<void ()> const&) at " +
+                    at(writer, "raw serve"),
+                "main at " + at(writer, "raw main inlined")}));
 }
 
 TEST_F(OfflineSymbolization, FindsBinariesOnTheSearchPath) {

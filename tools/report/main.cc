@@ -9,12 +9,14 @@
 #include <absl/strings/str_split.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "baseline.h"
@@ -258,17 +260,12 @@ int run(int argc, char** argv) {
   }
 
   Merged merged;
-  merged.reports.reserve(inputs.files.size());
-  for (const std::string& file : inputs.files) {
-    Report report;
-    std::string error;
-    if (read_report_file(file, report, error)) {
-      merged.reports.push_back(std::move(report));
-    } else {
-      note(error + " (skipped)");
-      merged.skipped.push_back(Skipped{file, error});
-      bad_input = true;
-    }
+  ReadReports read = read_report_files(inputs.files, std::min(4U, std::thread::hardware_concurrency()));
+  merged.reports = std::move(read.reports);
+  merged.skipped = std::move(read.skipped);
+  for (const Skipped& skipped : merged.skipped) {
+    note(skipped.error + " (skipped)");
+    bad_input = true;
   }
 
   OfflineSymbolizer symbolizer(split_list(absl::GetFlag(FLAGS_search_path), ':'));

@@ -9,8 +9,9 @@
 #include <charconv>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
-#include <sstream>
+#include <algorithm>
+#include <atomic>
+#include <thread>
 #include <unordered_map>
 
 namespace restrack::report {
@@ -532,18 +533,50 @@ bool parse_report(std::string_view text, const std::string& file, Report& report
 }
 
 bool read_report_file(const std::string& file, Report& report, std::string& error) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) {
+  std::FILE* in = std::fopen(file.c_str(), "rb");
+  if (in == nullptr) {
     error = file + ": cannot open: " + std::strerror(errno);
     return false;
   }
-  std::ostringstream contents;
-  contents << in.rdbuf();
-  if (in.bad()) {
-    error = file + ": cannot read: " + std::strerror(errno);
+  std::string contents;
+  char buffer[1 << 16];
+  std::size_t n = 0;
+  while ((n = std::fread(buffer, 1, sizeof buffer, in)) > 0) contents.append(buffer, n);
+  const bool failed = std::ferror(in) != 0;
+  const int read_errno = errno;
+  std::fclose(in);
+  if (failed) {
+    error = file + ": cannot read: " + std::strerror(read_errno);
     return false;
   }
-  return parse_report(contents.str(), file, report, error);
+  return parse_report(contents, file, report, error);
+}
+
+ReadReports read_report_files(const std::vector<std::string>& files, unsigned threads) {
+  std::vector<Report> reports(files.size());
+  std::vector<std::string> errors(files.size());
+  std::vector<char> ok(files.size(), 0);
+  std::atomic<std::size_t> next{0};
+  const auto work = [&] {
+    for (std::size_t i = next++; i < files.size(); i = next++) {
+      ok[i] = read_report_file(files[i], reports[i], errors[i]) ? 1 : 0;
+    }
+  };
+  std::vector<std::thread> pool;
+  const unsigned extra = std::min<std::size_t>(std::max(threads, 1U), files.size()) - 1;
+  for (unsigned t = 0; t < extra && files.size() > 1; ++t) pool.emplace_back(work);
+  work();
+  for (std::thread& thread : pool) thread.join();
+  ReadReports out;
+  out.reports.reserve(files.size());
+  for (std::size_t i = 0; i < files.size(); ++i) {
+    if (ok[i] != 0) {
+      out.reports.push_back(std::move(reports[i]));
+    } else {
+      out.skipped.push_back(Skipped{files[i], std::move(errors[i])});
+    }
+  }
+  return out;
 }
 
 }  // namespace restrack::report

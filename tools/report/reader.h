@@ -4,6 +4,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "model.h"
 
@@ -22,5 +23,13 @@ bool parse_report(std::string_view text, const std::string& file, Report& report
 
 // The same for a file on disk; an unreadable file is an error too.
 bool read_report_file(const std::string& file, Report& report, std::string& error);
+
+// Reads `files` on up to `threads` threads (files are independent; a CI run has
+// hundreds). Reports and skipped files keep the order of `files`.
+struct ReadReports {
+  std::vector<Report> reports;
+  std::vector<Skipped> skipped;
+};
+ReadReports read_report_files(const std::vector<std::string>& files, unsigned threads);
 
 }  // namespace restrack::report

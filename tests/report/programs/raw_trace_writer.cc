@@ -1,9 +1,9 @@
 // Child program: a process whose report carries only module + offset, as a v2 report
-// written where symbols could not be read. It leaks one widget through an inlined
-// helper and a std::function (library frames between user frames), lets the tracker
-// print the live warning on stderr, and writes, to argv[1], a schema v2 report whose
-// frames are every captured return address with empty function, file and line. The test
-// symbolizes that report in another process and compares with the warning.
+// written where symbols could not be read. It leaks two widgets through a std::function
+// (library frames between user frames), the second through an inlined helper, lets the
+// tracker print the live warnings on stderr, and writes, to argv[1], a schema v2 report
+// whose frames are every captured return address with empty function, file and line.
+// The test symbolizes that report in another process and compares with the warnings.
 #include <dlfcn.h>
 #include <elf.h>
 #include <link.h>
@@ -33,6 +33,10 @@ class Collector : public restrack::DiagnosticHandler {
   }
   std::vector<restrack::Diagnostic> diagnostics;
 };
+
+[[gnu::noinline]] void drop_widget(const char* name) {
+  Widget widget(name);  // marker: raw drop_widget
+}
 
 [[gnu::always_inline]] inline void make_and_drop(const char* name) {
   Widget widget(name);  // marker: raw make_and_drop
@@ -90,7 +94,8 @@ int main(int argc, char** argv) {
   if (argc != 2) return 2;
   Collector collector;
   restrack::add_handler(&collector);
-  serve([] { make_and_drop("raw-frames"); });  // marker: raw main
+  serve([] { drop_widget("plain"); });      // marker: raw main plain
+  serve([] { make_and_drop("inlined"); });  // marker: raw main inlined
   restrack::remove_handler(&collector);
 
   char self[PATH_MAX];
