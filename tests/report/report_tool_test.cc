@@ -30,8 +30,8 @@ using ::testing::Not;
 const std::string kPrograms = "tests/report/programs/";
 const std::string kLeaker = kPrograms + "service_leaker.cc";
 const std::string kSuite = kPrograms + "sharded_suite.cc";
-const std::string kWidget = "Widget::Widget(char const*, restrack::Kind const&) at " + kPrograms +
-                            "widget.cc:4";
+const std::string kWidget =
+    "Widget::Widget(char const*, restrack::Kind const&) at " + kPrograms + "widget.cc:4";
 
 // "tests/report/programs/<file>:<line>" for the line of `file` holding `marker`.
 std::string at(const std::string& file, std::string_view marker) {
@@ -72,7 +72,8 @@ std::vector<std::string> lines_of(std::string_view text) {
                                      const std::vector<std::string>& expected) {
   const std::vector<std::string> lines = lines_of(text);
   for (std::size_t first = 0; first + expected.size() <= lines.size(); ++first) {
-    if (std::equal(expected.begin(), expected.end(), lines.begin() + first)) {
+    if (std::equal(expected.begin(), expected.end(),
+                   lines.begin() + static_cast<std::ptrdiff_t>(first))) {
       return ::testing::AssertionSuccess();
     }
   }
@@ -98,20 +99,20 @@ class ReportTool : public ::testing::Test {
     dir_ = new std::string(pattern);
     for (const char* sub : {"v1", "ci", "v2", "empty"}) fs::create_directories(path(sub));
     const auto leaker = [](const std::string& name, const std::vector<std::string>& words) {
-      const ProcessResult run = run_process(
-          SERVICE_LEAKER, words,
-          {"RESTRACK_OPTIONS=report_at_exit=1:report=" + path("v1/" + name + ".json")});
+      const ProcessResult run =
+          run_process(SERVICE_LEAKER, words,
+                      {"RESTRACK_OPTIONS=report_at_exit=1:report=" + path("v1/" + name + ".json")});
       ASSERT_EQ(run.exit_code, 0) << run.err;
     };
     leaker("service-1", {"unclosed", "twice", "open", "after-close"});
     leaker("service-2", {"unclosed", "cache"});
     for (int shard = 0; shard < 3; ++shard) {
       const std::string name = "suite-" + std::to_string(shard);
-      const ProcessResult run = run_process(
-          SHARDED_SUITE, {"--gtest_color=no"},
-          {"GTEST_TOTAL_SHARDS=3", "GTEST_SHARD_INDEX=" + std::to_string(shard),
-           "RESTRACK_TEST_NAMES=" + path(name + ".names"),
-           "RESTRACK_OPTIONS=report_at_exit=1:report=" + path("v1/" + name + ".json")});
+      const ProcessResult run =
+          run_process(SHARDED_SUITE, {"--gtest_color=no"},
+                      {"GTEST_TOTAL_SHARDS=3", "GTEST_SHARD_INDEX=" + std::to_string(shard),
+                       "RESTRACK_TEST_NAMES=" + path(name + ".names"),
+                       "RESTRACK_OPTIONS=report_at_exit=1:report=" + path("v1/" + name + ".json")});
       ASSERT_EQ(run.exit_code, 1) << run.out;  // the listener fails the tests that leak
       ConvertOptions with_tests;
       with_tests.test_names = path(name + ".names");
@@ -154,96 +155,142 @@ TEST_F(ReportTool, TextOutputOfOneReportIsExact) {
   const ProcessResult run = tool({report});
   EXPECT_EQ(run.exit_code, 1);
   EXPECT_EQ(run.err, "");
-  const std::string opener = "(anonymous namespace)::open_connection() at " + at(kLeaker, "open_connection");
-  const std::string twice = "(anonymous namespace)::close_twice() at " + at(kLeaker, "close_twice opens");
+  const std::string opener =
+      "(anonymous namespace)::open_connection() at " + at(kLeaker, "open_connection");
+  const std::string twice =
+      "(anonymous namespace)::close_twice() at " + at(kLeaker, "close_twice opens");
   const std::string listener =
       "(anonymous namespace)::keep_listener() at " + at(kLeaker, "keep_listener");
-  EXPECT_EQ(run.out,
-            "restrack-report: 4 problems at 4 sites in 1 process (1 program)\n"
-            "\n"
-            "  #  problem           kind    count  processes  allocated at\n"
-            "  1  unclosed          handle      1          1  " + opener + "\n"
-            "  2  closed twice      handle      1          1  " + twice + "\n"
-            "  3  used after close  widget      1          1  " + kWidget + "\n"
-            "  4  open at exit      socket      1          1  " + listener + "\n"
-            "\n"
-            "Sites:\n"
-            "\n"
-            "[1] unclosed handle: 1 problem in 1 process (new)\n"
-            "    programs: report_service_leaker (1)\n"
-            "    " + at(kLeaker, "connection destroyed") + ": ResourceWarning: unclosed handle <fd=3 /dev/null>\n"
-            "    Object allocated at (most recent call first):\n"
-            "      #0 " + opener + "\n"
-            "      #1 (anonymous namespace)::serve_connection() at " + at(kLeaker, "serve_connection") + "\n"
-            "      #2 (anonymous namespace)::handle_request(std::function<void ()> const&) at " +
-                at(kLeaker, "handle_request") + "\n"
-            "      #3 main at " + at(kLeaker, "main request") + "\n"
-            "\n"
-            "[2] closed twice handle: 1 problem in 1 process (new)\n"
-            "    programs: report_service_leaker (1)\n"
-            "    " + at(kLeaker, "close_twice second close") +
-                ": ResourceWarning: handle closed twice <fd=3 (closed)>\n"
-            "    Object allocated at (most recent call first):\n"
-            "      #0 " + twice + "\n"
-            "      #1 main at " + at(kLeaker, "main twice") + "\n"
-            "    First closed at (most recent call first):\n"
-            "      #0 (anonymous namespace)::close_twice() at " + at(kLeaker, "close_twice first close") + "\n"
-            "      #1 main at " + at(kLeaker, "main twice") + "\n"
-            "\n"
-            "[3] used after close widget: 1 problem in 1 process (new)\n"
-            "    programs: report_service_leaker (1)\n"
-            "    " + kPrograms + "widget.cc:13: ResourceWarning: widget used after close <used-after-close>\n"
-            "    Object allocated at (most recent call first):\n"
-            "      #0 " + kWidget + "\n"
-            "      #1 (anonymous namespace)::use_after_close() at " + at(kLeaker, "use_after_close opens") + "\n"
-            "      #2 main at " + at(kLeaker, "main after-close") + "\n"
-            "    First closed at (most recent call first):\n"
-            "      #0 Widget::close() at " + kPrograms + "widget.cc:11\n"
-            "      #1 (anonymous namespace)::use_after_close() at " + at(kLeaker, "use_after_close closes") + "\n"
-            "      #2 main at " + at(kLeaker, "main after-close") + "\n"
-            "\n"
-            "[4] open at exit socket: 1 problem in 1 process (new)\n"
-            "    programs: report_service_leaker (1)\n"
-            "    " + at(kLeaker, "keep_listener") + ": ResourceWarning: socket still open at exit <fd=3 /dev/null>\n"
-            "    Object allocated at (most recent call first):\n"
-            "      #0 " + listener + "\n"
-            "      #1 main at " + at(kLeaker, "main open") + "\n");
+  EXPECT_EQ(
+      run.out,
+      "restrack-report: 4 problems at 4 sites in 1 process (1 program)\n"
+      "\n"
+      "  #  problem           kind    count  processes  allocated at\n"
+      "  1  unclosed          handle      1          1  " +
+          opener +
+          "\n"
+          "  2  closed twice      handle      1          1  " +
+          twice +
+          "\n"
+          "  3  used after close  widget      1          1  " +
+          kWidget +
+          "\n"
+          "  4  open at exit      socket      1          1  " +
+          listener +
+          "\n"
+          "\n"
+          "Sites:\n"
+          "\n"
+          "[1] unclosed handle: 1 problem in 1 process (new)\n"
+          "    programs: report_service_leaker (1)\n"
+          "    " +
+          at(kLeaker, "connection destroyed") +
+          ": ResourceWarning: unclosed handle <fd=3 /dev/null>\n"
+          "    Object allocated at (most recent call first):\n"
+          "      #0 " +
+          opener +
+          "\n"
+          "      #1 (anonymous namespace)::serve_connection() at " +
+          at(kLeaker, "serve_connection") +
+          "\n"
+          "      #2 (anonymous namespace)::handle_request(std::function<void ()> const&) at " +
+          at(kLeaker, "handle_request") +
+          "\n"
+          "      #3 main at " +
+          at(kLeaker, "main request") +
+          "\n"
+          "\n"
+          "[2] closed twice handle: 1 problem in 1 process (new)\n"
+          "    programs: report_service_leaker (1)\n"
+          "    " +
+          at(kLeaker, "close_twice second close") +
+          ": ResourceWarning: handle closed twice <fd=3 (closed)>\n"
+          "    Object allocated at (most recent call first):\n"
+          "      #0 " +
+          twice +
+          "\n"
+          "      #1 main at " +
+          at(kLeaker, "main twice") +
+          "\n"
+          "    First closed at (most recent call first):\n"
+          "      #0 (anonymous namespace)::close_twice() at " +
+          at(kLeaker, "close_twice first close") +
+          "\n"
+          "      #1 main at " +
+          at(kLeaker, "main twice") +
+          "\n"
+          "\n"
+          "[3] used after close widget: 1 problem in 1 process (new)\n"
+          "    programs: report_service_leaker (1)\n"
+          "    " +
+          kPrograms +
+          "widget.cc:13: ResourceWarning: widget used after close <used-after-close>\n"
+          "    Object allocated at (most recent call first):\n"
+          "      #0 " +
+          kWidget +
+          "\n"
+          "      #1 (anonymous namespace)::use_after_close() at " +
+          at(kLeaker, "use_after_close opens") +
+          "\n"
+          "      #2 main at " +
+          at(kLeaker, "main after-close") +
+          "\n"
+          "    First closed at (most recent call first):\n"
+          "      #0 Widget::close() at " +
+          kPrograms +
+          "widget.cc:11\n"
+          "      #1 (anonymous namespace)::use_after_close() at " +
+          at(kLeaker, "use_after_close closes") +
+          "\n"
+          "      #2 main at " +
+          at(kLeaker, "main after-close") +
+          "\n"
+          "\n"
+          "[4] open at exit socket: 1 problem in 1 process (new)\n"
+          "    programs: report_service_leaker (1)\n"
+          "    " +
+          at(kLeaker, "keep_listener") +
+          ": ResourceWarning: socket still open at exit <fd=3 /dev/null>\n"
+          "    Object allocated at (most recent call first):\n"
+          "      #0 " +
+          listener +
+          "\n"
+          "      #1 main at " +
+          at(kLeaker, "main open") + "\n");
 }
 
 TEST_F(ReportTool, MergesProgramsAndShardsIntoSitesWithTheirTests) {
   const ProcessResult run = tool({path("ci")});
   EXPECT_EQ(run.exit_code, 1);
   EXPECT_EQ(run.err, "");
-  const std::string opener = "(anonymous namespace)::open_connection() at " + at(kLeaker, "open_connection");
+  const std::string opener =
+      "(anonymous namespace)::open_connection() at " + at(kLeaker, "open_connection");
   EXPECT_TRUE(has_lines(
       run.out,
-      {"restrack-report: 10 problems at 7 sites in 5 processes (2 programs)",
-       "",
+      {"restrack-report: 10 problems at 7 sites in 5 processes (2 programs)", "",
        "  #  problem           kind    count  processes  tests  allocated at",
        "  1  unclosed          widget      3          3      3  " + kWidget,
        "  2  unclosed          handle      2          2      0  " + opener,
-       "  3  closed twice      handle      1          1      0  (anonymous namespace)::close_twice() at " +
+       "  3  closed twice      handle      1          1      0  (anonymous "
+       "namespace)::close_twice() at " +
            at(kLeaker, "close_twice opens"),
        "  4  used after close  widget      1          1      0  " + kWidget,
-       "  5  open at exit      socket      1          1      0  (anonymous namespace)::keep_listener() at " +
+       "  5  open at exit      socket      1          1      0  (anonymous "
+       "namespace)::keep_listener() at " +
            at(kLeaker, "keep_listener"),
-       "  6  unclosed          handle      1          1      0  (anonymous namespace)::fill_cache() at " +
+       "  6  unclosed          handle      1          1      0  (anonymous "
+       "namespace)::fill_cache() at " +
            at(kLeaker, "fill_cache"),
-       "  7  open at exit      gadget      1          1      1  " + kWidget,
-       "",
-       "Problems by test:",
-       "  test                    problems  sites",
-       "  (no test)                      6      5",
-       "  Cache.KeepsAnEntryOpen         1      1",
-       "  Parser.ReadsBody               1      1",
-       "  Parser.ReadsHeader             1      1",
+       "  7  open at exit      gadget      1          1      1  " + kWidget, "",
+       "Problems by test:", "  test                    problems  sites",
+       "  (no test)                      6      5", "  Cache.KeepsAnEntryOpen         1      1",
+       "  Parser.ReadsBody               1      1", "  Parser.ReadsHeader             1      1",
        "  Parser.ReadsTrailer            1      1"}));
   // One site, three tests, three call paths: the whole traces under the first frame.
-  EXPECT_TRUE(has_lines(run.out,
-                        {"[1] unclosed widget: 3 problems in 3 processes (new)",
-                         "    programs: report_sharded_suite (3)",
-                         "    tests: Parser.ReadsBody (1), Parser.ReadsHeader (1), "
-                         "Parser.ReadsTrailer (1)"}));
+  EXPECT_TRUE(has_lines(run.out, {"[1] unclosed widget: 3 problems in 3 processes (new)",
+                                  "    programs: report_sharded_suite (3)",
+                                  "    tests: Parser.ReadsBody (1), Parser.ReadsHeader (1), "
+                                  "Parser.ReadsTrailer (1)"}));
   EXPECT_THAT(run.out, HasSubstr("    and 2 other allocation traces through this site"));
 }
 
@@ -254,12 +301,14 @@ TEST_F(ReportTool, FiltersByTestWithGoogleTestSyntax) {
             "restrack-report: 2 problems at 1 site in 5 processes (2 programs)\n"
             "\n"
             "  #  problem   kind    count  processes  tests  allocated at\n"
-            "  1  unclosed  widget      2          2      2  " + kWidget + "\n"
-            "\n"
-            "Problems by test:\n"
-            "  test                 problems  sites\n"
-            "  Parser.ReadsHeader          1      1\n"
-            "  Parser.ReadsTrailer         1      1\n");
+            "  1  unclosed  widget      2          2      2  " +
+                kWidget +
+                "\n"
+                "\n"
+                "Problems by test:\n"
+                "  test                 problems  sites\n"
+                "  Parser.ReadsHeader          1      1\n"
+                "  Parser.ReadsTrailer         1      1\n");
 }
 
 TEST_F(ReportTool, FiltersByKindAndType) {
@@ -282,7 +331,8 @@ TEST_F(ReportTool, VersionTwoWithoutSymbolsReadsLikeVersionOne) {
 TEST_F(ReportTool, GlobPatternsSelectReports) {
   const ProcessResult run = tool({"--top=0", path("ci") + "/suite-*.json"});
   EXPECT_EQ(run.exit_code, 1);
-  EXPECT_THAT(run.out, HasSubstr("restrack-report: 4 problems at 2 sites in 3 processes (1 program)"));
+  EXPECT_THAT(run.out,
+              HasSubstr("restrack-report: 4 problems at 2 sites in 3 processes (1 program)"));
 }
 
 // ---- Offline symbolization ------------------------------------------------------------
@@ -353,8 +403,8 @@ TEST_F(OfflineSymbolization, FindsBinariesOnTheSearchPath) {
   fs::copy_file(program, path("bin/report_raw_trace_writer"), fs::copy_options::overwrite_existing);
   report_["modules"].as_array()[0].as_object()["path"] = path("gone/report_raw_trace_writer");
   write_file(path("moved.json"), json::serialize(report_));
-  const ProcessResult run = tool({"--search-path=" + path("empty") + ":" + path("bin"),
-                                  path("moved.json")});
+  const ProcessResult run =
+      tool({"--search-path=" + path("empty") + ":" + path("bin"), path("moved.json")});
   EXPECT_EQ(run.err, "");
   EXPECT_EQ(allocation_block(run.out), allocation_block(warning_));
 }
@@ -369,9 +419,9 @@ TEST_F(OfflineSymbolization, NamesAMissingBinaryOnceAndKeepsModuleAndOffset) {
                          "); its frames stay module+offset\n");
   const json::object& frame =
       report_["traces"].as_array()[0].as_object()["frames"].as_array()[0].as_object();
-  EXPECT_THAT(run.out, HasSubstr("      #0 " + std::string(frame.at("address").as_string()) +
-                                 " in " + gone + "+" +
-                                 std::string(frame.at("offset").as_string()) + "\n"));
+  EXPECT_THAT(run.out,
+              HasSubstr("      #0 " + std::string(frame.at("address").as_string()) + " in " + gone +
+                        "+" + std::string(frame.at("offset").as_string()) + "\n"));
 }
 
 TEST_F(OfflineSymbolization, RefusesABinaryWithAnotherBuildId) {
@@ -490,34 +540,43 @@ TEST_F(ReportTool, BaselineCountsOnlyNewTracesAndListsFixedOnes) {
   EXPECT_THAT(same.out, HasSubstr("; new since the baseline: 0 problems at 0 sites; fixed: 0 "
                                   "allocation traces\n"));
   // service-2 repeats the unclosed connection and adds the cache entry.
-  const ProcessResult later = tool({"--baseline=" + baseline, "--top=0", path("v1/service-2.json")});
+  const ProcessResult later =
+      tool({"--baseline=" + baseline, "--top=0", path("v1/service-2.json")});
   EXPECT_EQ(later.exit_code, 1);
-  const std::string opener = "(anonymous namespace)::open_connection() at " + at(kLeaker, "open_connection");
-  EXPECT_EQ(later.out,
-            "restrack-report: 2 problems at 2 sites in 1 process (1 program); new since the "
-            "baseline: 1 problem at 1 site; fixed: 3 allocation traces\n"
-            "\n"
-            "  #  status  problem   kind    count  processes  allocated at\n"
-            "  1  known   unclosed  handle      1          1  " + opener + "\n"
-            "  2  new     unclosed  handle      1          1  (anonymous namespace)::fill_cache() at " +
-                at(kLeaker, "fill_cache") + "\n"
-            "\n"
-            "Fixed since the baseline (3):\n"
-            "  closed twice handle: (anonymous namespace)::close_twice() in " + kLeaker +
-                " <- main in " + kLeaker + "\n"
-            "  open at exit socket: (anonymous namespace)::keep_listener() in " + kLeaker +
-                " <- main in " + kLeaker + "\n"
-            "  used after close widget: Widget::Widget(char const*, restrack::Kind const&) in " +
-                kPrograms + "widget.cc <- (anonymous namespace)::use_after_close() in " + kLeaker +
-                " <- main in " + kLeaker + "\n");
+  const std::string opener =
+      "(anonymous namespace)::open_connection() at " + at(kLeaker, "open_connection");
+  EXPECT_EQ(
+      later.out,
+      "restrack-report: 2 problems at 2 sites in 1 process (1 program); new since the "
+      "baseline: 1 problem at 1 site; fixed: 3 allocation traces\n"
+      "\n"
+      "  #  status  problem   kind    count  processes  allocated at\n"
+      "  1  known   unclosed  handle      1          1  " +
+          opener +
+          "\n"
+          "  2  new     unclosed  handle      1          1  (anonymous namespace)::fill_cache() "
+          "at " +
+          at(kLeaker, "fill_cache") +
+          "\n"
+          "\n"
+          "Fixed since the baseline (3):\n"
+          "  closed twice handle: (anonymous namespace)::close_twice() in " +
+          kLeaker + " <- main in " + kLeaker +
+          "\n"
+          "  open at exit socket: (anonymous namespace)::keep_listener() in " +
+          kLeaker + " <- main in " + kLeaker +
+          "\n"
+          "  used after close widget: Widget::Widget(char const*, restrack::Kind const&) in " +
+          kPrograms + "widget.cc <- (anonymous namespace)::use_after_close() in " + kLeaker +
+          " <- main in " + kLeaker + "\n");
 }
 
 TEST_F(ReportTool, UnreadableBaselineIsBadInput) {
   write_file(path("bad-baseline.json"), "{\"schema\":\"restrack-report-baseline\",\"version\":1}");
   const ProcessResult run = tool({"--baseline=" + path("bad-baseline.json"), path("ci")});
   EXPECT_EQ(run.exit_code, 2);
-  EXPECT_EQ(run.err, "restrack-report: " + path("bad-baseline.json") +
-                         ": $.traces: expected an array\n");
+  EXPECT_EQ(run.err,
+            "restrack-report: " + path("bad-baseline.json") + ": $.traces: expected an array\n");
 }
 
 TEST_F(ReportTool, ColourOnlyWhenAskedOrOnATerminal) {
@@ -569,9 +628,10 @@ TEST_F(ReportTool, SarifPassesTheSarifMultitoolsValidation) {
 }
 
 TEST_F(ReportTool, SarifHasOneResultPerSiteWithTheTraceAsCodeFlow) {
-  const std::string opener = "(anonymous namespace)::open_connection() at " + at(kLeaker, "open_connection");
-  const ProcessResult run = tool({"--format=sarif", "--source-root=" + std::string(SOURCE_DIR),
-                                  path("ci")});
+  const std::string opener =
+      "(anonymous namespace)::open_connection() at " + at(kLeaker, "open_connection");
+  const ProcessResult run =
+      tool({"--format=sarif", "--source-root=" + std::string(SOURCE_DIR), path("ci")});
   const json::object doc = json::parse(run.out).as_object();
   EXPECT_EQ(doc.at("version").as_string(), "2.1.0");
   const json::object& sarif_run = doc.at("runs").as_array()[0].as_object();
@@ -590,8 +650,8 @@ TEST_F(ReportTool, SarifHasOneResultPerSiteWithTheTraceAsCodeFlow) {
   EXPECT_EQ(std::to_string(physical.at("region").at("startLine").as_int64()),
             at(kLeaker, "open_connection").substr(kLeaker.size() + 1));
   // Execution order: main first, the allocation last.
-  const json::array& steps = leak.at("codeFlows").as_array()[0].at("threadFlows").as_array()[0]
-                                 .at("locations").as_array();
+  const json::array& steps =
+      leak.at("codeFlows").as_array()[0].at("threadFlows").as_array()[0].at("locations").as_array();
   ASSERT_EQ(steps.size(), 4u);
   EXPECT_EQ(steps[0].at("location").at("message").at("text").as_string(),
             "main at " + at(kLeaker, "main request"));
@@ -608,9 +668,9 @@ class HtmlPage : public ReportTool {
     static const std::string* result = [] {
       const std::string page = path("ci.html");
       const ProcessResult run = tool({"--html=" + page, path("ci")});
-      const ProcessResult check =
-          run_process("node", {std::string(REPORT_TESTS_DIR) + "/html_check.mjs", NODE_TOOLS,
-                               page, path("ci.png")});
+      const ProcessResult check = run_process(
+          "node",
+          {std::string(REPORT_TESTS_DIR) + "/html_check.mjs", NODE_TOOLS, page, path("ci.png")});
       return new std::string(check.out + check.err);
     }();
     return *result;
@@ -628,12 +688,14 @@ TEST_F(HtmlPage, RendersWithoutNetworkOrScriptErrors) {
 }
 
 TEST_F(HtmlPage, TableHasOneRowPerSite) {
-  const std::string opener = "(anonymous namespace)::open_connection() at " + at(kLeaker, "open_connection");
+  const std::string opener =
+      "(anonymous namespace)::open_connection() at " + at(kLeaker, "open_connection");
   EXPECT_TRUE(has_lines(
       facts(),
       {"rows: 7",
        "row: 1 | unclosed | widget | 3 | 3 | Parser.ReadsBody (1), Parser.ReadsHeader (1), "
-       "Parser.ReadsTrailer (1) | " + kWidget,
+       "Parser.ReadsTrailer (1) | " +
+           kWidget,
        "row: 2 | unclosed | handle | 2 | 2 | (no test) (2) | " + opener}));
 }
 

@@ -58,15 +58,15 @@ std::string make_report(int index, int version) {
   };
   for (int d = 0; d < kDiagnosticsPerReport; ++d) {
     const int trace = (index * 7 + d * 13) % kTraces;
-    json::object diagnostic{{"type", "unclosed"},
-                            {"kind", kinds[trace % 5]},
-                            {"description", "fd=" + std::to_string(d + 3)},
-                            {"thread", 4242},
-                            {"age_ns", 1'000'000},
-                            {"serial", d + 1},
-                            {"location", "src/file_1.cc:31"},
-                            {"test", "Suite" + std::to_string(d % 10) + ".Test" +
-                                         std::to_string(index % 50)}};
+    json::object diagnostic{
+        {"type", "unclosed"},
+        {"kind", kinds[trace % 5]},
+        {"description", "fd=" + std::to_string(d + 3)},
+        {"thread", 4242},
+        {"age_ns", 1'000'000},
+        {"serial", d + 1},
+        {"location", "src/file_1.cc:31"},
+        {"test", "Suite" + std::to_string(d % 10) + ".Test" + std::to_string(index % 50)}};
     if (version == 1) {
       diagnostic["allocation_trace"] = frames(trace, true);
     } else {
@@ -95,9 +95,9 @@ const std::vector<std::string>& report_files(int version) {
   static std::vector<std::string> files[3];
   std::vector<std::string>& out = files[version];
   if (out.empty()) {
-    const fs::path dir = fs::temp_directory_path() /
-                         ("restrack_bench_reports_v" + std::to_string(version) + "_" +
-                          std::to_string(::getpid()));
+    const fs::path dir =
+        fs::temp_directory_path() /
+        ("restrack_bench_reports_v" + std::to_string(version) + "_" + std::to_string(::getpid()));
     fs::create_directories(dir);
     for (int i = 0; i < kReports; ++i) {
       const std::string path = (dir / ("shard-" + std::to_string(i) + ".json")).string();

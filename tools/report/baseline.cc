@@ -87,7 +87,8 @@ bool write_baseline(const std::string& path, const Merged& merged, std::string& 
   std::vector<Entry> entries;
   for (const Site& site : merged.sites) {
     for (const SiteTrace& trace : site.traces) {
-      entries.push_back(Entry{trace.fingerprint, &site, baseline_frames(trace.frames), trace.count});
+      entries.push_back(
+          Entry{trace.fingerprint, &site, baseline_frames(trace.frames), trace.count});
     }
   }
   std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) {
@@ -143,8 +144,8 @@ bool apply_baseline(const std::string& path, Merged& merged, std::string& error)
     site.status = SiteStatus::known;
     for (SiteTrace& trace : site.traces) {
       present.insert(trace.fingerprint);
-      trace.status = known_prints.contains(trace.fingerprint) ? SiteStatus::known
-                                                              : SiteStatus::added;
+      trace.status =
+          known_prints.contains(trace.fingerprint) ? SiteStatus::known : SiteStatus::added;
       if (trace.status == SiteStatus::added) {
         merged.new_problems += trace.count;
         site.status = SiteStatus::added;

@@ -120,8 +120,8 @@ std::string write_html(const Merged& merged) {
   html += "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n";
   html += "<title>restrack report: " + escape(summary_line(merged)) + "</title>\n";
   html += "<style>" + std::string(kStyle) + "</style>\n</head>\n<body>\n";
-  html += "<h1>restrack report</h1>\n<p class=\"summary\">" + escape(summary_line(merged)) +
-          "</p>\n";
+  html +=
+      "<h1>restrack report</h1>\n<p class=\"summary\">" + escape(summary_line(merged)) + "</p>\n";
   if (!merged.skipped.empty()) {
     html += "<ul class=\"skipped\">";
     for (const Skipped& skipped : merged.skipped) {
@@ -129,7 +129,8 @@ std::string write_html(const Merged& merged) {
     }
     html += "</ul>\n";
   }
-  html += "<div id=\"filters\"><label>Kind <select id=\"kind-filter\"><option value=\"\">all</option>";
+  html +=
+      "<div id=\"filters\"><label>Kind <select id=\"kind-filter\"><option value=\"\">all</option>";
   for (const std::string& kind : kinds) {
     html += "<option value=\"" + escape(kind) + "\">" + escape(kind) + "</option>";
   }

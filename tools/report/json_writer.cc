@@ -24,9 +24,9 @@ void add_raw(json::object& object, const RawFields& raw) {
 }
 
 json::object frame_json(const Frame& frame) {
-  json::object out{{"function", frame.function}, {"file", frame.file},
-                   {"line", frame.line},         {"module", frame.module},
-                   {"build_id", frame.build_id}, {"offset", hex(frame.offset)},
+  json::object out{{"function", frame.function},   {"file", frame.file},
+                   {"line", frame.line},           {"module", frame.module},
+                   {"build_id", frame.build_id},   {"offset", hex(frame.offset)},
                    {"address", hex(frame.address)}};
   add_raw(out, frame.raw);
   return out;
@@ -39,9 +39,7 @@ json::array trace_json(const Trace& trace) {
   return frames;
 }
 
-const char* status_name(SiteStatus status) {
-  return status == SiteStatus::known ? "known" : "new";
-}
+const char* status_name(SiteStatus status) { return status == SiteStatus::known ? "known" : "new"; }
 
 }  // namespace
 
@@ -89,7 +87,8 @@ std::string write_json(const Merged& merged) {
     }
     json::array site_programs;
     for (const Count& program : site.programs) {
-      site_programs.push_back(json::object{{"program", program.name}, {"processes", program.count}});
+      site_programs.push_back(
+          json::object{{"program", program.name}, {"processes", program.count}});
     }
     json::array traces;
     for (const SiteTrace& trace : site.traces) {
@@ -98,18 +97,14 @@ std::string write_json(const Merged& merged) {
                                     {"problems", trace.count},
                                     {"frames", trace_json(trace.frames)}});
     }
-    json::object entry{{"fingerprint", site.fingerprint},
-                       {"status", status_name(site.status)},
-                       {"type", to_string(site.type)},
-                       {"kind", site.kind},
-                       {"label", site_label(site)},
-                       {"problems", site.count},
-                       {"processes", site.processes},
-                       {"programs", std::move(site_programs)},
-                       {"tests", std::move(tests)},
-                       {"example", std::move(example_json)},
+    json::object entry{{"fingerprint", site.fingerprint}, {"status", status_name(site.status)},
+                       {"type", to_string(site.type)},    {"kind", site.kind},
+                       {"label", site_label(site)},       {"problems", site.count},
+                       {"processes", site.processes},     {"programs", std::move(site_programs)},
+                       {"tests", std::move(tests)},       {"example", std::move(example_json)},
                        {"traces", std::move(traces)}};
-    if (site.traces.empty() || site.traces.front().frames.empty()) entry["location"] = site.location;
+    if (site.traces.empty() || site.traces.front().frames.empty())
+      entry["location"] = site.location;
     sites.push_back(std::move(entry));
   }
 
@@ -121,7 +116,8 @@ std::string write_json(const Merged& merged) {
   });
   json::array tests;
   for (const auto& [name, counts] : test_rows) {
-    tests.push_back(json::object{{"test", name}, {"problems", counts.first}, {"sites", counts.second}});
+    tests.push_back(
+        json::object{{"test", name}, {"problems", counts.first}, {"sites", counts.second}});
   }
   json::array fixed;
   for (const FixedSite& site : merged.fixed) {
@@ -135,22 +131,21 @@ std::string write_json(const Merged& merged) {
   std::uint64_t not_recorded = 0;
   for (const Report& report : merged.reports) not_recorded += report.not_recorded;
 
-  const json::object document{
-      {"schema", "restrack-report-merged"},
-      {"version", kMergedJsonVersion},
-      {"inputs", json::object{{"reports", merged.reports.size()},
-                              {"programs", std::move(program_array)},
-                              {"skipped", std::move(skipped)},
-                              {"not_recorded", not_recorded}}},
-      {"totals", json::object{{"problems", merged.problems},
-                              {"sites", merged.sites.size()},
-                              {"baseline", merged.baseline_used},
-                              {"new_problems", merged.new_problems},
-                              {"new_sites", merged.new_sites},
-                              {"fixed_sites", merged.fixed.size()}}},
-      {"sites", std::move(sites)},
-      {"tests", std::move(tests)},
-      {"fixed", std::move(fixed)}};
+  const json::object document{{"schema", "restrack-report-merged"},
+                              {"version", kMergedJsonVersion},
+                              {"inputs", json::object{{"reports", merged.reports.size()},
+                                                      {"programs", std::move(program_array)},
+                                                      {"skipped", std::move(skipped)},
+                                                      {"not_recorded", not_recorded}}},
+                              {"totals", json::object{{"problems", merged.problems},
+                                                      {"sites", merged.sites.size()},
+                                                      {"baseline", merged.baseline_used},
+                                                      {"new_problems", merged.new_problems},
+                                                      {"new_sites", merged.new_sites},
+                                                      {"fixed_sites", merged.fixed.size()}}},
+                              {"sites", std::move(sites)},
+                              {"tests", std::move(tests)},
+                              {"fixed", std::move(fixed)}};
   return json::serialize(document) + "\n";
 }
 

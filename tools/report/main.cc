@@ -55,8 +55,9 @@ ABSL_FLAG(bool, live, false,
           "also count what a report lists as still open at exit (its live set) as open_at_exit "
           "problems");
 ABSL_FLAG(int, top, 10, "how many sites the text output shows with their traces");
-ABSL_FLAG(std::string, color, "auto", "colour in the text output: auto (when a terminal), "
-                                      "always or never");
+ABSL_FLAG(std::string, color, "auto",
+          "colour in the text output: auto (when a terminal), "
+          "always or never");
 
 namespace restrack::report {
 namespace {
@@ -164,8 +165,8 @@ std::vector<std::string> parse_arguments(int argc, char** argv) {
     }
     const std::size_t dashes = argument.starts_with("--") ? 2 : 1;
     const std::size_t equals = argument.find('=');
-    std::string name = argument.substr(dashes, equals == std::string::npos ? std::string::npos
-                                                                           : equals - dashes);
+    std::string name =
+        argument.substr(dashes, equals == std::string::npos ? std::string::npos : equals - dashes);
     for (char& c : name) c = c == '-' ? '_' : c;
     const std::string shown = "--" + dashed(name);
     const FlagEntry* entry = find_flag(name);
@@ -203,9 +204,7 @@ std::vector<std::string> split_list(const std::string& text, char separator) {
   return items;
 }
 
-void note(const std::string& message) {
-  std::fprintf(stderr, "%s: %s\n", kTool, message.c_str());
-}
+void note(const std::string& message) { std::fprintf(stderr, "%s: %s\n", kTool, message.c_str()); }
 
 bool write_file(const std::string& path, const std::string& text) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
@@ -260,7 +259,8 @@ int run(int argc, char** argv) {
   }
 
   Merged merged;
-  ReadReports read = read_report_files(inputs.files, std::min(4U, std::thread::hardware_concurrency()));
+  ReadReports read =
+      read_report_files(inputs.files, std::min(4U, std::thread::hardware_concurrency()));
   merged.reports = std::move(read.reports);
   merged.skipped = std::move(read.skipped);
   for (const Skipped& skipped : merged.skipped) {
@@ -316,10 +316,9 @@ int run(int argc, char** argv) {
     TextOptions options;
     const char* no_color = std::getenv("NO_COLOR");
     const char* term = std::getenv("TERM");
-    options.color = color == "always" ||
-                    (color == "auto" && ::isatty(STDOUT_FILENO) == 1 &&
-                     (no_color == nullptr || no_color[0] == '\0') &&
-                     (term == nullptr || std::string_view(term) != "dumb"));
+    options.color = color == "always" || (color == "auto" && ::isatty(STDOUT_FILENO) == 1 &&
+                                          (no_color == nullptr || no_color[0] == '\0') &&
+                                          (term == nullptr || std::string_view(term) != "dumb"));
     options.top = static_cast<std::size_t>(absl::GetFlag(FLAGS_top));
     out = write_text(merged, options);
   }

@@ -166,14 +166,12 @@ void group_sites(Merged& merged, const Filters& filters) {
       for (const Frame& frame : report.traces[t]) append_frame_key(trace_keys[t], frame);
     }
     const auto add = [&](const Problem& problem, std::uint32_t index, bool live) {
-      if (!filters.types.empty() &&
-          std::find(filters.types.begin(), filters.types.end(), problem.type) ==
-              filters.types.end()) {
+      if (!filters.types.empty() && std::find(filters.types.begin(), filters.types.end(),
+                                              problem.type) == filters.types.end()) {
         return;
       }
-      if (!filters.kinds.empty() &&
-          std::find(filters.kinds.begin(), filters.kinds.end(), problem.kind) ==
-              filters.kinds.end()) {
+      if (!filters.kinds.empty() && std::find(filters.kinds.begin(), filters.kinds.end(),
+                                              problem.kind) == filters.kinds.end()) {
         return;
       }
       if (!test_filter_matches(filters.tests, problem.test)) return;
@@ -255,9 +253,8 @@ void group_sites(Merged& merged, const Filters& filters) {
                      [](const SiteTrace& a, const SiteTrace& b) { return a.count > b.count; });
     merged.sites.push_back(std::move(site));
   }
-  std::stable_sort(merged.sites.begin(), merged.sites.end(), [](const Site& a, const Site& b) {
-    return a.count > b.count;
-  });
+  std::stable_sort(merged.sites.begin(), merged.sites.end(),
+                   [](const Site& a, const Site& b) { return a.count > b.count; });
   merged.new_problems = merged.problems;
   merged.new_sites = merged.sites.size();
 }

@@ -109,14 +109,14 @@ struct Site {
   std::string fingerprint;  // type, kind, first frame's function and file: stable across runs
   ProblemType type = ProblemType::unclosed;
   std::string kind;
-  Frame top;              // first user frame of the allocation; empty without a trace
-  std::string location;   // where it was reported, for sites without a trace
+  Frame top;             // first user frame of the allocation; empty without a trace
+  std::string location;  // where it was reported, for sites without a trace
   std::uint64_t count = 0;
   std::uint64_t processes = 0;
-  std::vector<Count> programs;  // program path -> processes, most first
-  std::vector<Count> tests;     // test name -> problems, most first; "" = no test
-  std::vector<SiteTrace> traces;  // most frequent first
-  ProblemRef example;             // the first occurrence in input order
+  std::vector<Count> programs;              // program path -> processes, most first
+  std::vector<Count> tests;                 // test name -> problems, most first; "" = no test
+  std::vector<SiteTrace> traces;            // most frequent first
+  ProblemRef example;                       // the first occurrence in input order
   SiteStatus status = SiteStatus::unknown;  // added when any of its traces is
 };
 

@@ -267,12 +267,11 @@ OfflineSymbolizer::Module* OfflineSymbolizer::module_for(const std::string& path
     module->session = dwfl_begin(&callbacks);
     if (module->session == nullptr) break;
     dwfl_report_begin(module->session);
-    module->module =
-        dwfl_report_offline(module->session, name.c_str(), candidate.c_str(), -1);
+    module->module = dwfl_report_offline(module->session, name.c_str(), candidate.c_str(), -1);
     dwfl_report_end(module->session, nullptr, nullptr);
     if (module->module == nullptr) {
-      notes_.push_back("cannot read " + candidate + ": " + dwfl_errmsg(-1) + "; frames of " +
-                       path + " stay module+offset");
+      notes_.push_back("cannot read " + candidate + ": " + dwfl_errmsg(-1) + "; frames of " + path +
+                       " stay module+offset");
       return nullptr;
     }
     const unsigned char* bits = nullptr;
@@ -286,8 +285,8 @@ OfflineSymbolizer::Module* OfflineSymbolizer::module_for(const std::string& path
           .append(found_id.empty() ? "(none)" : found_id);
       continue;
     }
-    dwfl_module_info(module->module, nullptr, &module->start, nullptr, nullptr, nullptr,
-                     nullptr, nullptr);
+    dwfl_module_info(module->module, nullptr, &module->start, nullptr, nullptr, nullptr, nullptr,
+                     nullptr);
     slot = std::move(module);
     return slot.get();
   }
@@ -296,7 +295,8 @@ OfflineSymbolizer::Module* OfflineSymbolizer::module_for(const std::string& path
                      mismatches + "; its frames stay module+offset");
   } else {
     std::string list;
-    for (const std::string& candidate : looked) list.append(list.empty() ? "" : ", ").append(candidate);
+    for (const std::string& candidate : looked)
+      list.append(list.empty() ? "" : ", ").append(candidate);
     notes_.push_back("no binary for " + path + " (looked for " + list +
                      "); its frames stay module+offset");
   }
@@ -325,8 +325,8 @@ void symbolize_report(Report& report, OfflineSymbolizer& symbolizer) {
         expanded.push_back(std::move(frame));
         continue;
       }
-      const std::vector<Frame>& found = symbolizer.symbolize(frame.module, frame.build_id,
-                                                             frame.offset);
+      const std::vector<Frame>& found =
+          symbolizer.symbolize(frame.module, frame.build_id, frame.offset);
       if (found.empty()) {
         expanded.push_back(std::move(frame));
         continue;

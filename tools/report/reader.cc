@@ -3,14 +3,14 @@
 // diagnostics may refer to the live entry with the same serial instead of repeating it.
 #include "reader.h"
 
+#include <algorithm>
+#include <atomic>
 #include <boost/json.hpp>
 #include <boost/json/basic_parser_impl.hpp>
 #include <cerrno>
 #include <charconv>
 #include <cstdio>
 #include <cstring>
-#include <algorithm>
-#include <atomic>
 #include <thread>
 #include <unordered_map>
 
@@ -183,8 +183,8 @@ class Members {
     const char* end = digits.data() + digits.size();
     if (digits.size() <= 2 || !digits.starts_with("0x") ||
         std::from_chars(begin, end, out, 16).ptr != end) {
-      fail(at_.member(key), "expected a hex string like \"0x1f2e\", found \"" +
-                                std::string(digits) + "\"");
+      fail(at_.member(key),
+           "expected a hex string like \"0x1f2e\", found \"" + std::string(digits) + "\"");
     }
     return true;
   }
@@ -248,12 +248,13 @@ class ReportReader {
     std::int64_t version = 0;
     if (!m.signed_integer("version", version)) fail(at, "missing member \"version\"");
     if (version > kNewestReportVersion) {
-      fail(at.member("version"),
-           "schema version " + std::to_string(version) +
-               " is newer than this restrack-report reads (versions 1 to " +
-               std::to_string(kNewestReportVersion) + "); use a newer restrack-report");
+      fail(at.member("version"), "schema version " + std::to_string(version) +
+                                     " is newer than this restrack-report reads (versions 1 to " +
+                                     std::to_string(kNewestReportVersion) +
+                                     "); use a newer restrack-report");
     }
-    if (version < 1) fail(at.member("version"), "unknown schema version " + std::to_string(version));
+    if (version < 1)
+      fail(at.member("version"), "unknown schema version " + std::to_string(version));
     report_.version = static_cast<int>(version);
     m.signed_integer("pid", report_.pid);
     m.string("program", report_.program);
@@ -349,8 +350,7 @@ class ReportReader {
     return found->second;
   }
 
-  void read_problems(const Members& m, std::string_view key, std::vector<Problem>& out,
-                     bool live) {
+  void read_problems(const Members& m, std::string_view key, std::vector<Problem>& out, bool live) {
     const json::value* value = m.find(key);
     if (value == nullptr) return;
     const Path array_at = m.path().member(key);
@@ -377,9 +377,8 @@ class ReportReader {
           e.find("kind") == nullptr) {
         const Problem* open = find_live(problem.serial);
         if (open == nullptr) {
-          fail(entry_at.member("serial"), "open_at_exit serial " +
-                                              std::to_string(problem.serial) +
-                                              " has no entry in $.live");
+          fail(entry_at.member("serial"),
+               "open_at_exit serial " + std::to_string(problem.serial) + " has no entry in $.live");
         }
         std::string test = std::move(problem.test);
         RawFields raw = std::move(problem.raw);
@@ -504,8 +503,8 @@ std::string syntax_error(std::string_view text, const json::error_code& parse_er
     }
   }
   const json::error_code& reported = ec ? ec : parse_error;
-  return parser.handler().path() + ": " + reported.message() + " at line " +
-         std::to_string(line) + ", column " + std::to_string(column);
+  return parser.handler().path() + ": " + reported.message() + " at line " + std::to_string(line) +
+         ", column " + std::to_string(column);
 }
 
 }  // namespace

@@ -112,11 +112,10 @@ std::string write_sarif(const Merged& merged, const std::string& source_root) {
   const Locations locations(source_root);
   json::array rules;
   for (const Rule& rule : kRules) {
-    rules.push_back(json::object{
-        {"id", rule.id},
-        {"name", rule.name},
-        {"shortDescription", json::object{{"text", rule.text}}},
-        {"defaultConfiguration", json::object{{"level", "warning"}}}});
+    rules.push_back(json::object{{"id", rule.id},
+                                 {"name", rule.name},
+                                 {"shortDescription", json::object{{"text", rule.text}}},
+                                 {"defaultConfiguration", json::object{{"level", "warning"}}}});
   }
   json::array results;
   for (const Site& site : merged.sites) {
@@ -133,14 +132,13 @@ std::string write_sarif(const Merged& merged, const std::string& source_root) {
         json::array steps;
         // A code flow runs in execution order: main first, the allocation last.
         for (std::size_t i = trace.frames.size(); i-- > 0;) {
-          steps.push_back(json::object{
-              {"location", locations.location(trace.frames[i], true)},
-              {"nestingLevel", trace.frames.size() - 1 - i}});
+          steps.push_back(json::object{{"location", locations.location(trace.frames[i], true)},
+                                       {"nestingLevel", trace.frames.size() - 1 - i}});
         }
         flows.push_back(json::object{
-            {"message", json::object{{"text", "Allocation trace seen " +
-                                                  std::to_string(trace.count) +
-                                                  (trace.count == 1 ? " time" : " times")}}},
+            {"message",
+             json::object{{"text", "Allocation trace seen " + std::to_string(trace.count) +
+                                       (trace.count == 1 ? " time" : " times")}}},
             {"threadFlows", json::array{json::object{{"locations", std::move(steps)}}}}});
       }
       result["codeFlows"] = std::move(flows);
@@ -179,13 +177,12 @@ std::string write_sarif(const Merged& merged, const std::string& source_root) {
       {"version", "2.1.0"},
       {"runs",
        json::array{json::object{
-           {"tool", json::object{{"driver",
-                                  json::object{{"name", "restrack-report"},
-                                               {"semanticVersion", "0.1.0"},
-                                               {"rules", std::move(rules)}}}}},
+           {"tool", json::object{{"driver", json::object{{"name", "restrack-report"},
+                                                         {"semanticVersion", "0.1.0"},
+                                                         {"rules", std::move(rules)}}}}},
            {"originalUriBaseIds",
-            json::object{{"SRCROOT",
-                          json::object{{"uri", "file://" + percent_encode(locations.root())}}}}},
+            json::object{
+                {"SRCROOT", json::object{{"uri", "file://" + percent_encode(locations.root())}}}}},
            {"columnKind", "unicodeCodePoints"},
            {"results", std::move(results)}}}}};
   return json::serialize(document) + "\n";

@@ -49,8 +49,7 @@ class Style {
 // A table whose columns are as wide as their widest cell; `right` columns are numbers.
 class Table {
  public:
-  Table(std::vector<std::string> header, std::vector<bool> right)
-      : right_(std::move(right)) {
+  Table(std::vector<std::string> header, std::vector<bool> right) : right_(std::move(right)) {
     rows_.push_back(std::move(header));
   }
   void add(std::vector<std::string> row, std::string_view style = {}) {
@@ -88,10 +87,8 @@ class Table {
 };
 
 std::size_t named_tests(const Site& site) {
-  return static_cast<std::size_t>(
-      std::count_if(site.tests.begin(), site.tests.end(), [](const Count& t) {
-        return !t.name.empty();
-      }));
+  return static_cast<std::size_t>(std::count_if(site.tests.begin(), site.tests.end(),
+                                                [](const Count& t) { return !t.name.empty(); }));
 }
 
 }  // namespace
@@ -153,8 +150,8 @@ std::string summary_line(const Merged& merged) {
                      plural(programs.size(), "program", "programs") + ")";
   if (merged.baseline_used) {
     line += "; new since the baseline: " + plural(merged.new_problems, "problem", "problems") +
-            " at " + plural(merged.new_sites, "site", "sites") + "; fixed: " +
-            plural(merged.fixed.size(), "allocation trace", "allocation traces");
+            " at " + plural(merged.new_sites, "site", "sites") +
+            "; fixed: " + plural(merged.fixed.size(), "allocation trace", "allocation traces");
   }
   return line;
 }
@@ -197,7 +194,8 @@ std::string write_text(const Merged& merged, const TextOptions& options) {
     for (std::size_t i = 0; i < merged.sites.size(); ++i) {
       const Site& site = merged.sites[i];
       std::vector<std::string> row{std::to_string(i + 1)};
-      if (merged.baseline_used) row.emplace_back(site.status == SiteStatus::added ? "new" : "known");
+      if (merged.baseline_used)
+        row.emplace_back(site.status == SiteStatus::added ? "new" : "known");
       row.push_back(problem_label(site.type));
       row.push_back(site.kind);
       row.push_back(std::to_string(site.count));
@@ -235,8 +233,8 @@ std::string write_text(const Merged& merged, const TextOptions& options) {
   }
 
   if (!merged.fixed.empty()) {
-    text += "\n" + style.bold("Fixed since the baseline (" + std::to_string(merged.fixed.size()) +
-                              "):") +
+    text += "\n" +
+            style.bold("Fixed since the baseline (" + std::to_string(merged.fixed.size()) + "):") +
             "\n";
     for (const FixedSite& fixed : merged.fixed) {
       std::string type = fixed.type;
@@ -289,8 +287,9 @@ std::string write_text(const Merged& merged, const TextOptions& options) {
     std::size_t new_traces = 0;
     for (const SiteTrace& trace : site.traces) new_traces += trace.status == SiteStatus::added;
     if (merged.baseline_used && site.status == SiteStatus::added && site.traces.size() > 1) {
-      text += "    " + style.red("new allocation traces: " + std::to_string(new_traces) + " of " +
-                                 std::to_string(site.traces.size())) +
+      text += "    " +
+              style.red("new allocation traces: " + std::to_string(new_traces) + " of " +
+                        std::to_string(site.traces.size())) +
               "\n";
     }
     if (site.traces.size() > 1) {

@@ -29,8 +29,8 @@ std::string problem_label(ProblemType type);
 std::string summary_line(const Merged& merged);
 
 struct TextOptions {
-  bool color = false;     // ANSI colours (a terminal)
-  std::size_t top = 10;   // sites shown with their traces
+  bool color = false;    // ANSI colours (a terminal)
+  std::size_t top = 10;  // sites shown with their traces
 };
 std::string write_text(const Merged& merged, const TextOptions& options);
 

@@ -120,10 +120,10 @@ int main(int argc, char** argv) {
       auto [slot, added] = module_ids.try_emplace(path, module_ids.size());
       if (added) {
         const auto id = ids.find(linker_name);
-        modules.push_back(boost::json::object{
-            {"id", slot->second},
-            {"path", path},
-            {"build_id", id != ids.end() ? id->second : std::string()}});
+        modules.push_back(
+            boost::json::object{{"id", slot->second},
+                                {"path", path},
+                                {"build_id", id != ids.end() ? id->second : std::string()}});
       }
       frames.push_back(boost::json::object{
           {"address", hex(address)},

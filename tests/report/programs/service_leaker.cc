@@ -38,7 +38,8 @@ void close_twice() {
 
 void keep_listener() {
   // Never destroyed: still open at exit.
-  new restrack::TrackedFd(::open("/dev/null", O_RDONLY), restrack::kinds::socket);  // marker: keep_listener
+  const int listener = ::open("/dev/null", O_RDONLY);
+  new restrack::TrackedFd(listener, restrack::kinds::socket);  // marker: keep_listener
 }
 
 void fill_cache() {

@@ -13,9 +13,9 @@ void leak_buffer(const char* name) {
 
 }  // namespace
 
-TEST(Parser, ReadsHeader) { leak_buffer("header"); }      // marker: ReadsHeader
-TEST(Parser, ReadsBody) { leak_buffer("body"); }          // marker: ReadsBody
-TEST(Parser, ReadsTrailer) { leak_buffer("trailer"); }    // marker: ReadsTrailer
+TEST(Parser, ReadsHeader) { leak_buffer("header"); }    // marker: ReadsHeader
+TEST(Parser, ReadsBody) { leak_buffer("body"); }        // marker: ReadsBody
+TEST(Parser, ReadsTrailer) { leak_buffer("trailer"); }  // marker: ReadsTrailer
 TEST(Parser, ClosesEverything) {
   Widget widget("closed");
   widget.close();

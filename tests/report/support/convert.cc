@@ -69,17 +69,14 @@ class Converter {
       const std::string module(frame.at("module").as_string());
       auto [slot, added] = module_ids_.try_emplace(module, module_ids_.size());
       if (added) {
-        modules_.push_back(json::object{
-            {"id", slot->second},
-            {"path", module},
-            {"build_id", options_.build_ids ? read_build_id(module) : std::string()}});
+        modules_.push_back(
+            json::object{{"id", slot->second},
+                         {"path", module},
+                         {"build_id", options_.build_ids ? read_build_id(module) : std::string()}});
       }
-      json::object converted{{"address", frame.at("address")},
-                             {"module", slot->second},
-                             {"offset", frame.at("offset")},
-                             {"function", frame.at("function")},
-                             {"file", frame.at("file")},
-                             {"line", frame.at("line")}};
+      json::object converted{{"address", frame.at("address")}, {"module", slot->second},
+                             {"offset", frame.at("offset")},   {"function", frame.at("function")},
+                             {"file", frame.at("file")},       {"line", frame.at("line")}};
       if (options_.strip_symbols) {
         converted["function"] = "";
         converted["file"] = "";
@@ -119,12 +116,14 @@ std::string convert_v1_to_v2(const std::string& v1, const ConvertOptions& option
   json::array live;
   for (const json::value& value : in.at("live").as_array()) {
     const json::object& entry = value.as_object();
-    json::object out{{"kind", entry.at("kind")},           {"description", entry.at("description")},
-                     {"thread", entry.at("thread")},       {"age_ns", entry.at("age_ns")},
+    json::object out{{"kind", entry.at("kind")},
+                     {"description", entry.at("description")},
+                     {"thread", entry.at("thread")},
+                     {"age_ns", entry.at("age_ns")},
                      {"serial", entry.at("serial")},
                      {"allocation_trace", converter.trace(entry.at("allocation_trace"))}};
-    const std::string test = blame.test_for(entry.at("serial").to_number<std::uint64_t>(),
-                                            "open_at_exit");
+    const std::string test =
+        blame.test_for(entry.at("serial").to_number<std::uint64_t>(), "open_at_exit");
     if (!test.empty()) out["test"] = test;
     live.push_back(std::move(out));
   }

@@ -57,6 +57,7 @@ ProcessResult run_process(const std::string& program, const std::vector<std::str
   std::vector<std::string> argv_text{program};
   argv_text.insert(argv_text.end(), arguments.begin(), arguments.end());
   std::vector<char*> argv;
+  argv.reserve(argv_text.size() + 1);
   for (std::string& argument : argv_text) argv.push_back(argument.data());
   argv.push_back(nullptr);
   std::vector<std::string> envp_text;
@@ -65,6 +66,7 @@ ProcessResult run_process(const std::string& program, const std::vector<std::str
   }
   envp_text.insert(envp_text.end(), environment.begin(), environment.end());
   std::vector<char*> envp;
+  envp.reserve(envp_text.size() + 1);
   for (std::string& variable : envp_text) envp.push_back(variable.data());
   envp.push_back(nullptr);
 
