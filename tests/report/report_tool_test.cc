@@ -531,6 +531,28 @@ TEST_F(ReportTool, NothingReportedExitsZero) {
   EXPECT_EQ(run.out, "restrack-report: 0 problems at 0 sites in 1 process (1 program)\n");
 }
 
+TEST_F(ReportTool, LiveSetCountsOnlyWhenAsked) {
+  // Without report_at_exit the process lists what was open at exit, but reports nothing.
+  const ProcessResult open =
+      run_process(SERVICE_LEAKER, {"open"}, {"RESTRACK_OPTIONS=report=" + path("live.json")});
+  ASSERT_EQ(open.exit_code, 0);
+  const ProcessResult plain = tool({"--top=0", path("live.json")});
+  EXPECT_EQ(plain.exit_code, 0);
+  EXPECT_EQ(plain.out, "restrack-report: 0 problems at 0 sites in 1 process (1 program)\n");
+  const ProcessResult live = tool({"--live", "--top=0", path("live.json")});
+  EXPECT_EQ(live.exit_code, 1);
+  EXPECT_EQ(live.out,
+            "restrack-report: 1 problem at 1 site in 1 process (1 program)\n"
+            "\n"
+            "  #  problem       kind    count  processes  allocated at\n"
+            "  1  open at exit  socket      1          1  (anonymous namespace)::keep_listener() "
+            "at " +
+                at(kLeaker, "keep_listener") + "\n");
+  // A process that reported it itself (report_at_exit=1) does not count it twice.
+  EXPECT_THAT(tool({"--live", "--top=0", path("v1/service-1.json")}).out,
+              HasSubstr("restrack-report: 4 problems at 4 sites"));
+}
+
 TEST_F(ReportTool, BaselineCountsOnlyNewTracesAndListsFixedOnes) {
   const std::string baseline = path("baseline.json");
   const ProcessResult write = tool({"--write-baseline", baseline, path("v1/service-1.json")});

@@ -33,11 +33,11 @@ ABSL_FLAG(std::string, json, "", "also write the merged model as JSON to this fi
 ABSL_FLAG(std::string, sarif, "", "also write SARIF 2.1.0 to this file");
 ABSL_FLAG(std::string, html, "", "also write the HTML page to this file");
 ABSL_FLAG(std::string, baseline, "",
-          "count only sites that are not in this baseline file as new; list the baseline's "
-          "sites that are gone as fixed");
+          "count as new only problems whose allocation trace is not in this baseline file; "
+          "list the baseline's traces that are gone as fixed");
 ABSL_FLAG(std::string, write_baseline, "",
-          "write today's sites to this baseline file (exit status 0 unless input was bad, "
-          "when --baseline is not given too)");
+          "write today's allocation traces to this baseline file; without --baseline the "
+          "exit status is then 0 unless input was bad");
 ABSL_FLAG(std::string, search_path, "",
           "directories, ':'-separated, where the binaries named in reports are looked for "
           "(by file name, before the path the report recorded) to symbolize frames that "
