@@ -142,7 +142,7 @@ std::string write_json(const Merged& merged) {
                                                       {"baseline", merged.baseline_used},
                                                       {"new_problems", merged.new_problems},
                                                       {"new_sites", merged.new_sites},
-                                                      {"fixed_sites", merged.fixed.size()}}},
+                                                      {"fixed_traces", merged.fixed.size()}}},
                               {"sites", std::move(sites)},
                               {"tests", std::move(tests)},
                               {"fixed", std::move(fixed)}};
