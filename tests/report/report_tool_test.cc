@@ -185,7 +185,7 @@ TEST_F(ReportTool, TextOutputOfOneReportIsExact) {
           "    programs: report_service_leaker (1)\n"
           "    " +
           at(kLeaker, "connection destroyed") +
-          ": ResourceWarning: unclosed handle <fd=3 /dev/null>\n"
+          ": ResourceWarning: unclosed handle <fd=20 /dev/null>\n"
           "    Object allocated at (most recent call first):\n"
           "      #0 " +
           opener +
@@ -204,7 +204,7 @@ TEST_F(ReportTool, TextOutputOfOneReportIsExact) {
           "    programs: report_service_leaker (1)\n"
           "    " +
           at(kLeaker, "close_twice second close") +
-          ": ResourceWarning: handle closed twice <fd=3 (closed)>\n"
+          ": ResourceWarning: handle closed twice <fd=21 (closed)>\n"
           "    Object allocated at (most recent call first):\n"
           "      #0 " +
           twice +
@@ -250,7 +250,7 @@ TEST_F(ReportTool, TextOutputOfOneReportIsExact) {
           "    programs: report_service_leaker (1)\n"
           "    " +
           at(kLeaker, "keep_listener") +
-          ": ResourceWarning: socket still open at exit <fd=3 /dev/null>\n"
+          ": ResourceWarning: socket still open at exit <fd=22 /dev/null>\n"
           "    Object allocated at (most recent call first):\n"
           "      #0 " +
           listener +
@@ -664,7 +664,7 @@ TEST_F(ReportTool, SarifHasOneResultPerSiteWithTheTraceAsCodeFlow) {
   const json::object& leak = results[1].as_object();  // the unclosed connection
   EXPECT_EQ(leak.at("ruleId").as_string(), "restrack/unclosed");
   EXPECT_EQ(leak.at("message").at("text").as_string(),
-            "unclosed handle <fd=3 /dev/null>: 2 times in 2 processes.");
+            "unclosed handle <fd=20 /dev/null>: 2 times in 2 processes.");
   const json::object& physical =
       leak.at("locations").as_array()[0].at("physicalLocation").as_object();
   EXPECT_EQ(physical.at("artifactLocation").at("uri").as_string(), kLeaker);

@@ -9,6 +9,7 @@
 // Run with RESTRACK_OPTIONS=report=...; the tests read what it wrote. Lines are found by
 // the "marker:" comments.
 #include <fcntl.h>
+#include <unistd.h>
 
 #include <cstring>
 #include <functional>
@@ -18,8 +19,17 @@
 
 namespace {
 
+// /dev/null at a fixed descriptor number, so that descriptions ("fd=20 /dev/null") do
+// not depend on what a sanitizer runtime has open.
+int open_null(int number) {
+  const int fd = ::open("/dev/null", O_RDONLY);
+  ::dup2(fd, number);
+  ::close(fd);
+  return number;
+}
+
 restrack::TrackedFd open_connection() {
-  return restrack::TrackedFd(::open("/dev/null", O_RDONLY));  // marker: open_connection
+  return restrack::TrackedFd(open_null(20));  // marker: open_connection
 }
 
 void serve_connection() {
@@ -31,19 +41,18 @@ void handle_request(const std::function<void()>& handler) {
 }
 
 void close_twice() {
-  restrack::TrackedFd log(::open("/dev/null", O_RDONLY));  // marker: close_twice opens
-  log.close();                                             // marker: close_twice first close
-  log.close();                                             // marker: close_twice second close
+  restrack::TrackedFd log(open_null(21));  // marker: close_twice opens
+  log.close();                             // marker: close_twice first close
+  log.close();                             // marker: close_twice second close
 }
 
 void keep_listener() {
   // Never destroyed: still open at exit.
-  const int listener = ::open("/dev/null", O_RDONLY);
-  new restrack::TrackedFd(listener, restrack::kinds::socket);  // marker: keep_listener
+  new restrack::TrackedFd(open_null(22), restrack::kinds::socket);  // marker: keep_listener
 }
 
 void fill_cache() {
-  restrack::TrackedFd entry(::open("/dev/null", O_RDONLY));  // marker: fill_cache
+  restrack::TrackedFd entry(open_null(23));  // marker: fill_cache
 }  // marker: cache destroyed
 
 void use_after_close() {
