@@ -2,9 +2,11 @@
 // CI-shaped run: two programs, one of them a GoogleTest suite in three shards), the tool
 // runs as a child process on them, and its output, messages and exit status are checked
 // exactly. Source lines are found by the "marker:" comments in programs/.
+#include <fcntl.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <stdlib.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <boost/json.hpp>
@@ -87,68 +89,115 @@ ProcessResult tool(const std::vector<std::string>& arguments) {
   return run_process(RESTRACK_REPORT, arguments);
 }
 
-// The reports of one CI-shaped run, made once for the whole suite in a temporary folder:
+// Seconds since the epoch of a file's last change, as text; "" if it does not exist.
+std::string modified(const std::string& file) {
+  std::error_code ec;
+  const auto time = fs::last_write_time(file, ec);
+  return ec ? std::string() : std::to_string(time.time_since_epoch().count());
+}
+
+// Holds an exclusive lock on `dir`/.lock while alive: the ctest processes that run this
+// suite's tests in parallel share one set of fixtures, made by whichever comes first.
+class DirectoryLock {
+ public:
+  explicit DirectoryLock(const std::string& dir) {
+    fs::create_directories(dir);
+    fd_ = ::open((dir + "/.lock").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd_ >= 0) ::flock(fd_, LOCK_EX);
+  }
+  DirectoryLock(const DirectoryLock&) = delete;
+  DirectoryLock& operator=(const DirectoryLock&) = delete;
+  ~DirectoryLock() {
+    if (fd_ >= 0) ::close(fd_);  // releases the lock
+  }
+
+ private:
+  int fd_ = -1;
+};
+
+// The reports of one CI-shaped run, under `dir`:
 //   v1/   as the tracker wrote them (schema 1)
 //   ci/   the service's v1 reports and the suite's shards as v2 with test names
 //   v2/   all five as v2 without symbols (a writer that could not symbolize)
+void make_fixtures(const std::string& dir) {
+  const auto at_dir = [&](const std::string& name) { return dir + "/" + name; };
+  for (const char* sub : {"v1", "ci", "v2", "empty"}) {
+    fs::remove_all(at_dir(sub));
+    fs::create_directories(at_dir(sub));
+  }
+  const auto leaker = [&](const std::string& name, const std::vector<std::string>& words) {
+    const ProcessResult run =
+        run_process(SERVICE_LEAKER, words,
+                    {"RESTRACK_OPTIONS=report_at_exit=1:report=" + at_dir("v1/" + name + ".json")});
+    ASSERT_EQ(run.exit_code, 0) << run.err;
+  };
+  leaker("service-1", {"unclosed", "twice", "open", "after-close"});
+  leaker("service-2", {"unclosed", "cache"});
+  for (int shard = 0; shard < 3; ++shard) {
+    const std::string name = "suite-" + std::to_string(shard);
+    const ProcessResult run =
+        run_process(SHARDED_SUITE, {"--gtest_color=no"},
+                    {"GTEST_TOTAL_SHARDS=3", "GTEST_SHARD_INDEX=" + std::to_string(shard),
+                     "RESTRACK_TEST_NAMES=" + at_dir(name + ".names"),
+                     "RESTRACK_OPTIONS=report_at_exit=1:report=" + at_dir("v1/" + name + ".json")});
+    ASSERT_EQ(run.exit_code, 1) << run.out;  // the listener fails the tests that leak
+    ConvertOptions with_tests;
+    with_tests.test_names = at_dir(name + ".names");
+    write_file(at_dir("ci/" + name + ".json"),
+               convert_v1_to_v2(read_file(at_dir("v1/" + name + ".json")), with_tests));
+  }
+  for (const char* name : {"service-1", "service-2"}) {
+    fs::copy_file(at_dir(std::string("v1/") + name + ".json"),
+                  at_dir(std::string("ci/") + name + ".json"));
+  }
+  ConvertOptions stripped;
+  stripped.strip_symbols = true;
+  for (const char* name : {"service-1", "service-2", "suite-0", "suite-1", "suite-2"}) {
+    write_file(at_dir(std::string("v2/") + name + ".json"),
+               convert_v1_to_v2(read_file(at_dir(std::string("v1/") + name + ".json")), stripped));
+  }
+}
+
+// Fixtures are made once: in RESTRACK_REPORT_FIXTURES (CTest sets it, so that its
+// processes share them) while the programs that wrote them are unchanged, else in this
+// process's scratch folder. What a test writes goes to its scratch folder.
 class ReportTool : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     std::string pattern = (fs::temp_directory_path() / "restrack_report_XXXXXX").string();
     ASSERT_NE(::mkdtemp(pattern.data()), nullptr);
-    dir_ = new std::string(pattern);
-    for (const char* sub : {"v1", "ci", "v2", "empty"}) fs::create_directories(path(sub));
-    const auto leaker = [](const std::string& name, const std::vector<std::string>& words) {
-      const ProcessResult run =
-          run_process(SERVICE_LEAKER, words,
-                      {"RESTRACK_OPTIONS=report_at_exit=1:report=" + path("v1/" + name + ".json")});
-      ASSERT_EQ(run.exit_code, 0) << run.err;
-    };
-    leaker("service-1", {"unclosed", "twice", "open", "after-close"});
-    leaker("service-2", {"unclosed", "cache"});
-    for (int shard = 0; shard < 3; ++shard) {
-      const std::string name = "suite-" + std::to_string(shard);
-      const ProcessResult run =
-          run_process(SHARDED_SUITE, {"--gtest_color=no"},
-                      {"GTEST_TOTAL_SHARDS=3", "GTEST_SHARD_INDEX=" + std::to_string(shard),
-                       "RESTRACK_TEST_NAMES=" + path(name + ".names"),
-                       "RESTRACK_OPTIONS=report_at_exit=1:report=" + path("v1/" + name + ".json")});
-      ASSERT_EQ(run.exit_code, 1) << run.out;  // the listener fails the tests that leak
-      ConvertOptions with_tests;
-      with_tests.test_names = path(name + ".names");
-      write_file(path("ci/" + name + ".json"),
-                 convert_v1_to_v2(read_file(path("v1/" + name + ".json")), with_tests));
-    }
-    for (const char* name : {"service-1", "service-2"}) {
-      fs::copy_file(path(std::string("v1/") + name + ".json"),
-                    path(std::string("ci/") + name + ".json"));
-    }
-    ConvertOptions stripped;
-    stripped.strip_symbols = true;
-    for (const char* name : {"service-1", "service-2", "suite-0", "suite-1", "suite-2"}) {
-      write_file(path(std::string("v2/") + name + ".json"),
-                 convert_v1_to_v2(read_file(path(std::string("v1/") + name + ".json")), stripped));
+    scratch_ = new std::string(pattern);
+    const char* shared = std::getenv("RESTRACK_REPORT_FIXTURES");
+    dir_ = new std::string(shared != nullptr ? shared : *scratch_);
+    const DirectoryLock lock(*dir_);
+    const std::string stamp =
+        modified(SERVICE_LEAKER) + " " + modified(SHARDED_SUITE) + " " + modified("/proc/self/exe");
+    if (read_file(path("complete")) != stamp) {
+      fs::remove(path("complete"));
+      make_fixtures(*dir_);
+      write_file(path("complete"), stamp);
     }
   }
 
-  // RESTRACK_REPORT_KEEP_FIXTURES=1 keeps the reports for a look (docs/report-tool.md
-  // shows the tool's output on them).
+  // RESTRACK_REPORT_KEEP_FIXTURES=1 keeps this process's scratch folder for a look.
   static void TearDownTestSuite() {
     std::error_code ec;
-    if (std::getenv("RESTRACK_REPORT_KEEP_FIXTURES") != nullptr) {
-      std::printf("report fixtures kept in %s\n", dir_->c_str());
-    } else {
-      fs::remove_all(*dir_, ec);
-    }
+    if (std::getenv("RESTRACK_REPORT_KEEP_FIXTURES") == nullptr) fs::remove_all(*scratch_, ec);
+    delete scratch_;
     delete dir_;
   }
 
+  // A fixture (read only).
   static std::string path(const std::string& name) { return *dir_ + "/" + name; }
+  // A file of this test's own.
+  static std::string scratch(const std::string& name) { return *scratch_ + "/" + name; }
 
   static std::string* dir_;
+  static std::string* scratch_;
 };
 
 std::string* ReportTool::dir_ = nullptr;
+std::string* ReportTool::scratch_ = nullptr;
 
 TEST_F(ReportTool, TextOutputOfOneReportIsExact) {
   const std::string report = path("v1/service-1.json");
@@ -342,10 +391,10 @@ class OfflineSymbolization : public ReportTool {
   // Runs the raw-frame writer: its live warning on stderr, and a v2 report with only
   // module + offset for every captured address.
   void SetUp() override {
-    const ProcessResult run = run_process(RAW_TRACE_WRITER, {path("raw.json")});
+    const ProcessResult run = run_process(RAW_TRACE_WRITER, {scratch("raw.json")});
     ASSERT_EQ(run.exit_code, 0) << run.err;
     warning_ = run.err;
-    report_ = json::parse(read_file(path("raw.json"))).as_object();
+    report_ = json::parse(read_file(scratch("raw.json"))).as_object();
   }
 
   // The "Object allocated at" block of a warning, without indentation.
@@ -368,7 +417,7 @@ class OfflineSymbolization : public ReportTool {
 TEST_F(OfflineSymbolization, GivesTheFramesOfTheLiveWarning) {
   const std::vector<std::string> live = allocation_block(warning_);
   ASSERT_EQ(live.size(), 6u) << warning_;  // the heading and five frames
-  const ProcessResult run = tool({path("raw.json")});
+  const ProcessResult run = tool({scratch("raw.json")});
   EXPECT_EQ(run.err, "");
   EXPECT_EQ(allocation_block(run.out), live);
 }
@@ -376,7 +425,7 @@ TEST_F(OfflineSymbolization, GivesTheFramesOfTheLiveWarning) {
 TEST_F(OfflineSymbolization, ExpandsInlinedCallsIntoFramesOfTheirOwn) {
   // The inlined helper is a frame at its own line, and the lambda that called it stands
   // at the call (addr2line -i reads the same).
-  const ProcessResult run = tool({"--format=json", path("raw.json")});
+  const ProcessResult run = tool({"--format=json", scratch("raw.json")});
   const json::value doc = json::parse(run.out);
   const json::array& traces = doc.at("sites").as_array()[0].at("traces").as_array();
   ASSERT_EQ(traces.size(), 2u);
@@ -399,21 +448,22 @@ TEST_F(OfflineSymbolization, ExpandsInlinedCallsIntoFramesOfTheirOwn) {
 TEST_F(OfflineSymbolization, FindsBinariesOnTheSearchPath) {
   // The report names a build folder that is gone; the binary is in another one.
   const std::string program(report_["program"].as_string());
-  fs::create_directories(path("bin"));
-  fs::copy_file(program, path("bin/report_raw_trace_writer"), fs::copy_options::overwrite_existing);
-  report_["modules"].as_array()[0].as_object()["path"] = path("gone/report_raw_trace_writer");
-  write_file(path("moved.json"), json::serialize(report_));
+  fs::create_directories(scratch("bin"));
+  fs::copy_file(program, scratch("bin/report_raw_trace_writer"),
+                fs::copy_options::overwrite_existing);
+  report_["modules"].as_array()[0].as_object()["path"] = scratch("gone/report_raw_trace_writer");
+  write_file(scratch("moved.json"), json::serialize(report_));
   const ProcessResult run =
-      tool({"--search-path=" + path("empty") + ":" + path("bin"), path("moved.json")});
+      tool({"--search-path=" + path("empty") + ":" + scratch("bin"), scratch("moved.json")});
   EXPECT_EQ(run.err, "");
   EXPECT_EQ(allocation_block(run.out), allocation_block(warning_));
 }
 
 TEST_F(OfflineSymbolization, NamesAMissingBinaryOnceAndKeepsModuleAndOffset) {
-  const std::string gone = path("gone/report_raw_trace_writer");
+  const std::string gone = scratch("gone/report_raw_trace_writer");
   report_["modules"].as_array()[0].as_object()["path"] = gone;
-  write_file(path("missing.json"), json::serialize(report_));
-  const ProcessResult run = tool({"--search-path=" + path("empty"), path("missing.json")});
+  write_file(scratch("missing.json"), json::serialize(report_));
+  const ProcessResult run = tool({"--search-path=" + path("empty"), scratch("missing.json")});
   EXPECT_EQ(run.err, "restrack-report: no binary for " + gone + " (looked for " +
                          path("empty/report_raw_trace_writer") + ", " + gone +
                          "); its frames stay module+offset\n");
@@ -429,8 +479,8 @@ TEST_F(OfflineSymbolization, RefusesABinaryWithAnotherBuildId) {
   const std::string real_id = read_build_id(program);
   ASSERT_EQ(real_id.size(), 40u);
   report_["modules"].as_array()[0].as_object()["build_id"] = "00112233445566778899";
-  write_file(path("rebuilt.json"), json::serialize(report_));
-  const ProcessResult run = tool({path("rebuilt.json")});
+  write_file(scratch("rebuilt.json"), json::serialize(report_));
+  const ProcessResult run = tool({scratch("rebuilt.json")});
   EXPECT_EQ(run.err, "restrack-report: build id mismatch for " + program +
                          ": the report has 00112233445566778899, " + program + " has build id " +
                          real_id + "; its frames stay module+offset\n");
@@ -445,15 +495,15 @@ TEST_F(ReportTool, TruncatedReportIsSkippedNamingFileAndJsonPath) {
   const std::size_t second = text.find("{\"type\":\"", text.find("{\"type\":\"") + 1);
   ASSERT_NE(second, std::string::npos);
   const std::string cut = text.substr(0, second + 12);
-  write_file(path("truncated.json"), cut);
-  const ProcessResult run = tool({"--top=0", path("truncated.json"), path("v1/service-1.json")});
+  write_file(scratch("truncated.json"), cut);
+  const ProcessResult run = tool({"--top=0", scratch("truncated.json"), path("v1/service-1.json")});
   EXPECT_EQ(run.exit_code, 2);
-  EXPECT_EQ(run.err, "restrack-report: " + path("truncated.json") +
+  EXPECT_EQ(run.err, "restrack-report: " + scratch("truncated.json") +
                          ": $.diagnostics[1].type: incomplete JSON at line 1, column " +
                          std::to_string(cut.size() + 1) + " (skipped)\n");
   // The other report still counts.
   EXPECT_THAT(run.out, HasSubstr("restrack-report: 4 problems at 4 sites in 1 process"));
-  EXPECT_THAT(run.out, HasSubstr("skipped 1 unreadable report:\n  " + path("truncated.json") +
+  EXPECT_THAT(run.out, HasSubstr("skipped 1 unreadable report:\n  " + scratch("truncated.json") +
                                  ": $.diagnostics[1].type: incomplete JSON"));
 }
 
@@ -463,10 +513,10 @@ TEST_F(ReportTool, WrongTypeNamesTheJsonPath) {
   const std::size_t first_line = text.find(line_field);
   const std::size_t value_end = text.find('}', first_line);
   text.replace(first_line, value_end - first_line, "\"line\":\"nineteen\"");
-  write_file(path("wrong.json"), text);
-  const ProcessResult run = tool({path("wrong.json")});
+  write_file(scratch("wrong.json"), text);
+  const ProcessResult run = tool({scratch("wrong.json")});
   EXPECT_EQ(run.exit_code, 2);
-  EXPECT_EQ(run.err, "restrack-report: " + path("wrong.json") +
+  EXPECT_EQ(run.err, "restrack-report: " + scratch("wrong.json") +
                          ": $.diagnostics[0].allocation_trace[0].line: expected a non-negative "
                          "integer, found a string (skipped)\n");
 }
@@ -474,10 +524,10 @@ TEST_F(ReportTool, WrongTypeNamesTheJsonPath) {
 TEST_F(ReportTool, RefusesANewerSchemaVersionNamingBoth) {
   std::string text = read_file(path("v1/service-1.json"));
   text.replace(text.find("\"version\":1"), 11, "\"version\":3");
-  write_file(path("v3.json"), text);
-  const ProcessResult run = tool({path("v3.json")});
+  write_file(scratch("v3.json"), text);
+  const ProcessResult run = tool({scratch("v3.json")});
   EXPECT_EQ(run.exit_code, 2);
-  EXPECT_EQ(run.err, "restrack-report: " + path("v3.json") +
+  EXPECT_EQ(run.err, "restrack-report: " + scratch("v3.json") +
                          ": $.version: schema version 3 is newer than this restrack-report reads "
                          "(versions 1 to 2); use a newer restrack-report (skipped)\n");
 }
@@ -492,11 +542,11 @@ TEST_F(ReportTool, NoInputIsAnErrorInOneLine) {
 }
 
 TEST_F(ReportTool, InputsThatHoldNoReportAreAnErrorInOneLine) {
-  const ProcessResult run = tool({path("empty"), path("nothing-*.json")});
+  const ProcessResult run = tool({path("empty"), scratch("nothing-*.json")});
   EXPECT_EQ(run.exit_code, 2);
   EXPECT_EQ(run.out, "");
   EXPECT_EQ(run.err, "restrack-report: no reports to read (" + path("empty") +
-                         ": no *.json file in this directory; " + path("nothing-*.json") +
+                         ": no *.json file in this directory; " + scratch("nothing-*.json") +
                          ": no file matches)\n");
 }
 
@@ -524,9 +574,9 @@ TEST_F(ReportTool, HelpListsEveryFlagWithItsMeaning) {
 
 TEST_F(ReportTool, NothingReportedExitsZero) {
   const ProcessResult clean =
-      run_process(SERVICE_LEAKER, {}, {"RESTRACK_OPTIONS=report=" + path("clean.json")});
+      run_process(SERVICE_LEAKER, {}, {"RESTRACK_OPTIONS=report=" + scratch("clean.json")});
   ASSERT_EQ(clean.exit_code, 0);
-  const ProcessResult run = tool({path("clean.json")});
+  const ProcessResult run = tool({scratch("clean.json")});
   EXPECT_EQ(run.exit_code, 0);
   EXPECT_EQ(run.out, "restrack-report: 0 problems at 0 sites in 1 process (1 program)\n");
 }
@@ -534,12 +584,12 @@ TEST_F(ReportTool, NothingReportedExitsZero) {
 TEST_F(ReportTool, LiveSetCountsOnlyWhenAsked) {
   // Without report_at_exit the process lists what was open at exit, but reports nothing.
   const ProcessResult open =
-      run_process(SERVICE_LEAKER, {"open"}, {"RESTRACK_OPTIONS=report=" + path("live.json")});
+      run_process(SERVICE_LEAKER, {"open"}, {"RESTRACK_OPTIONS=report=" + scratch("live.json")});
   ASSERT_EQ(open.exit_code, 0);
-  const ProcessResult plain = tool({"--top=0", path("live.json")});
+  const ProcessResult plain = tool({"--top=0", scratch("live.json")});
   EXPECT_EQ(plain.exit_code, 0);
   EXPECT_EQ(plain.out, "restrack-report: 0 problems at 0 sites in 1 process (1 program)\n");
-  const ProcessResult live = tool({"--live", "--top=0", path("live.json")});
+  const ProcessResult live = tool({"--live", "--top=0", scratch("live.json")});
   EXPECT_EQ(live.exit_code, 1);
   EXPECT_EQ(live.out,
             "restrack-report: 1 problem at 1 site in 1 process (1 program)\n"
@@ -554,7 +604,7 @@ TEST_F(ReportTool, LiveSetCountsOnlyWhenAsked) {
 }
 
 TEST_F(ReportTool, BaselineCountsOnlyNewTracesAndListsFixedOnes) {
-  const std::string baseline = path("baseline.json");
+  const std::string baseline = scratch("baseline.json");
   const ProcessResult write = tool({"--write-baseline", baseline, path("v1/service-1.json")});
   EXPECT_EQ(write.exit_code, 0);
   const ProcessResult same = tool({"--baseline=" + baseline, "--top=0", path("v1/service-1.json")});
@@ -594,11 +644,12 @@ TEST_F(ReportTool, BaselineCountsOnlyNewTracesAndListsFixedOnes) {
 }
 
 TEST_F(ReportTool, UnreadableBaselineIsBadInput) {
-  write_file(path("bad-baseline.json"), "{\"schema\":\"restrack-report-baseline\",\"version\":1}");
-  const ProcessResult run = tool({"--baseline=" + path("bad-baseline.json"), path("ci")});
+  write_file(scratch("bad-baseline.json"),
+             "{\"schema\":\"restrack-report-baseline\",\"version\":1}");
+  const ProcessResult run = tool({"--baseline=" + scratch("bad-baseline.json"), path("ci")});
   EXPECT_EQ(run.exit_code, 2);
   EXPECT_EQ(run.err,
-            "restrack-report: " + path("bad-baseline.json") + ": $.traces: expected an array\n");
+            "restrack-report: " + scratch("bad-baseline.json") + ": $.traces: expected an array\n");
 }
 
 TEST_F(ReportTool, ColourOnlyWhenAskedOrOnATerminal) {
@@ -637,9 +688,9 @@ const std::string kMultitool =
 
 TEST_F(ReportTool, SarifPassesTheSarifMultitoolsValidation) {
   ASSERT_TRUE(fs::exists(kMultitool)) << "run tools/setup/install-node-tools.sh";
-  const ProcessResult run = tool({"--sarif=" + path("ci.sarif"), path("ci")});
+  const ProcessResult run = tool({"--sarif=" + scratch("ci.sarif"), path("ci")});
   EXPECT_EQ(run.exit_code, 1);
-  const ProcessResult validate = run_process(kMultitool, {"validate", path("ci.sarif")});
+  const ProcessResult validate = run_process(kMultitool, {"validate", scratch("ci.sarif")});
   EXPECT_EQ(validate.exit_code, 0) << validate.out << validate.err;
   EXPECT_THAT(validate.out, HasSubstr("Analysis completed successfully."));
   std::string errors;
@@ -686,14 +737,22 @@ TEST_F(ReportTool, SarifHasOneResultPerSiteWithTheTraceAsCodeFlow) {
 // What html_check.mjs saw of the CI run's page, computed once: one browser start.
 class HtmlPage : public ReportTool {
  protected:
+  // Cached beside the fixtures while the tool and the script are unchanged: starting a
+  // browser per test would cost seconds each.
   static const std::string& facts() {
     static const std::string* result = [] {
-      const std::string page = path("ci.html");
-      const ProcessResult run = tool({"--html=" + page, path("ci")});
-      const ProcessResult check = run_process(
-          "node",
-          {std::string(REPORT_TESTS_DIR) + "/html_check.mjs", NODE_TOOLS, page, path("ci.png")});
-      return new std::string(check.out + check.err);
+      const std::string script = std::string(REPORT_TESTS_DIR) + "/html_check.mjs";
+      const std::string cache =
+          path("html-facts-" + modified(RESTRACK_REPORT) + "-" + modified(script) + ".txt");
+      const DirectoryLock lock(*dir_);
+      if (fs::exists(cache)) return new std::string(read_file(cache));
+      const std::string page = scratch("ci.html");
+      tool({"--html=" + page, path("ci")});
+      const ProcessResult check =
+          run_process("node", {script, NODE_TOOLS, page, scratch("ci.png")});
+      auto* text = new std::string(check.out + check.err);
+      if (check.exit_code == 0) write_file(cache, *text);
+      return text;
     }();
     return *result;
   }
