@@ -1,11 +1,11 @@
 #include "restrack/proactor/future.h"
 
+#include "loop_access.h"
 #include "restrack/proactor/event_loop.h"
-#include "restrack/proactor/task.h"
 
 RESTRACK_NAMESPACE_BEGIN
 
-FutureBase::FutureBase(EventLoop& loop) : anchor_(loop.anchor()) {}
+FutureBase::FutureBase(EventLoop& loop) : anchor_(internal::LoopAccess::anchor(loop)) {}
 
 FutureBase::~FutureBase() = default;
 
@@ -21,6 +21,11 @@ void FutureBase::set_exception(std::exception_ptr error) {
   finish(State::failed);
 }
 
+std::exception_ptr FutureBase::exception() const noexcept {
+  retrieved_ = true;
+  return error_;
+}
+
 void FutureBase::rethrow_if_failed() const {
   switch (state_) {
     case State::pending:
@@ -28,6 +33,7 @@ void FutureBase::rethrow_if_failed() const {
     case State::cancelled:
       throw CancelledError();
     case State::failed:
+      retrieved_ = true;
       std::rethrow_exception(error_);
     case State::finished:
       break;
@@ -43,11 +49,14 @@ void FutureBase::add_done_callback(std::function<void()> callback, CallSite wher
   }
 }
 
+EventLoop* FutureBase::loop() const noexcept { return anchor_ ? anchor_->loop : nullptr; }
+
 void FutureBase::bind(EventLoop& loop) {
-  if (anchor_ != nullptr && anchor_ != loop.anchor()) {
+  const std::shared_ptr<internal::LoopAnchor>& anchor = internal::LoopAccess::anchor(loop);
+  if (anchor_ != nullptr && anchor_ != anchor) {
     throw std::logic_error("future is bound to another event loop");
   }
-  anchor_ = loop.anchor();
+  anchor_ = anchor;
 }
 
 void FutureBase::finish(State state) {
@@ -63,21 +72,7 @@ void FutureBase::schedule(DoneCallback callback) {
   EventLoop* loop = this->loop();
   // A closed (or destroyed) loop runs nothing more; its ready queue is gone.
   if (loop == nullptr || loop->is_closed()) return;
-  loop->call_soon(std::move(callback.callback), callback.where);
+  internal::LoopAccess::schedule(*loop, std::move(callback.callback), callback.where);
 }
-
-namespace internal {
-
-void wait_on(std::shared_ptr<FutureBase> future) {
-  TaskBase* task = TaskBase::running();
-  if (task == nullptr) throw std::logic_error("co_await on a future outside a restrack task");
-  task->wait_on(std::move(future));
-}
-
-void resume_after_wait() {
-  if (TaskBase* task = TaskBase::running()) task->resume_after_wait();
-}
-
-}  // namespace internal
 
 RESTRACK_NAMESPACE_END

@@ -1,15 +1,13 @@
-#include "restrack/proactor/operation.h"
-#include "loop_frames.h"
-
-#include <unistd.h>
+#include "operation.h"
 
 #include <atomic>
-#include <cerrno>
+#include <cstring>
 #include <string>
 
-#include <spdlog/logger.h>
-
-#include "restrack/proactor/log.h"
+#include "log.h"
+#include "loop_frames.h"
+#include "restrack/kind.h"
+#include "restrack/proactor/event_loop.h"
 
 RESTRACK_NAMESPACE_BEGIN
 
@@ -18,10 +16,16 @@ namespace {
 std::atomic<std::uint64_t> freed_in_flight{0};
 
 std::string describe_operation(const void* owner) {
-  return static_cast<const Operation*>(owner)->describe();
+  return static_cast<const internal::Operation*>(owner)->describe();
 }
 
 }  // namespace
+
+std::uint64_t operations_freed_in_flight() noexcept {
+  return freed_in_flight.load(std::memory_order_relaxed);
+}
+
+namespace internal {
 
 std::string_view to_string(OperationType type) noexcept {
   switch (type) {
@@ -41,25 +45,35 @@ std::string_view to_string(OperationType type) noexcept {
   return "operation";
 }
 
-Operation::Operation(OperationType operation_type, int descriptor, CompleteFn complete_fn,
-                     std::shared_ptr<FutureBase> awaiting_future) noexcept
-    : type(operation_type),
-      fd(descriptor),
-      future(std::move(awaiting_future)),
-      complete(complete_fn) {}
+void OperationBuffer::allocate(std::size_t size) {
+  // new char[] default-initializes: no pass over memory the kernel is about to fill.
+  if (size > size_ || data_ == nullptr) data_.reset(new char[size == 0 ? 1 : size]);
+  size_ = size;
+}
+
+void OperationBuffer::assign(std::string_view data) {
+  allocate(data.size());
+  if (!data.empty()) std::memcpy(data_.get(), data.data(), data.size());
+}
+
+Operation::Operation(OperationType operation_type, NativeSocket native_handle) noexcept
+    : type(operation_type), handle(native_handle) {}
 
 Operation::~Operation() {
   if (!in_flight_) return;
   // Rule 1 broken: the kernel may still write into this memory. Count it so test suites
   // fail, and report it like any other leak of a tracked resource.
   freed_in_flight.fetch_add(1, std::memory_order_relaxed);
-  proactor_logger().error("operation freed while in flight: {}", describe());
+  try {
+    proactor_logger().error("operation freed while in flight: {}", describe());
+  } catch (...) {
+  }
   guard_.release_and_warn([]() noexcept {});
 }
 
 void Operation::mark_submitted() noexcept {
   in_flight_ = true;
-  guard_.open(kinds::operation, this, &describe_operation, internal::kLoopDispatchFrames);
+  guard_.open(kinds::operation, this, &describe_operation, kLoopDispatchFrames);
 }
 
 void Operation::mark_reaped(int completion_result) noexcept {
@@ -68,16 +82,9 @@ void Operation::mark_reaped(int completion_result) noexcept {
   guard_.close();
 }
 
-void Operation::discard_result() noexcept {
-  if (type == OperationType::accept && result >= 0) {
-    ::close(result);
-    result = -ECANCELED;
-  }
-}
-
 std::string Operation::describe() const {
   std::string text(to_string(type));
-  text += " fd=" + std::to_string(fd);
+  text += " fd=" + std::to_string(handle);
   switch (type) {
     case OperationType::recv:
     case OperationType::recvfrom:
@@ -92,8 +99,5 @@ std::string Operation::describe() const {
   return text;
 }
 
-std::uint64_t operations_freed_in_flight() noexcept {
-  return freed_in_flight.load(std::memory_order_relaxed);
-}
-
+}  // namespace internal
 RESTRACK_NAMESPACE_END

@@ -5,11 +5,8 @@
 #include <string>
 #include <utility>
 
-#include <spdlog/logger.h>
-
+#include "log.h"
 #include "restrack/diagnostic.h"
-#include "restrack/proactor/future.h"
-#include "restrack/proactor/log.h"
 
 RESTRACK_NAMESPACE_BEGIN
 namespace internal {
@@ -68,15 +65,16 @@ Operation* OperationTable::find(OperationKey key) noexcept {
 std::unique_ptr<Operation> OperationTable::reap(OperationKey key, int result) {
   if (find(key) == nullptr) {
     // Rule 6: a completion for a key nobody holds is noise, never a crash.
-    proactor_logger().debug("ignoring a completion for unknown operation key {:#x} (result {})",
-                            key, result);
+    internal::proactor_logger().debug(
+        "ignoring a completion for unknown operation key {:#x} (result {})", key, result);
     return nullptr;
   }
   const auto index = static_cast<std::uint32_t>(key & kIndexMask);
   Slot& slot = slots_[index];
   std::unique_ptr<Operation> operation = std::move(slot.operation);
-  // A new generation: this key can never name another operation (rule 6).
-  ++slot.generation;
+  // A new generation: this key can never name another operation (rule 6). Generation 0
+  // is skipped when the counter wraps, so no key of slot 0 is ever kNoOperation.
+  if (++slot.generation == 0) slot.generation = 1;
   free_slots_.push_back(index);
   --size_;
   operation->mark_reaped(result);
@@ -117,15 +115,15 @@ void OperationTable::leak_all() noexcept {
   size_ = 0;
 }
 
-void abandon(std::unique_ptr<Operation> operation) noexcept {
-  operation->discard_result();
-  if (operation->future != nullptr && !operation->future->done()) {
-    try {
-      operation->future->cancel();
-    } catch (...) {
-      // Cancelling a future on a closed loop schedules nothing; there is nothing to lose.
-    }
+void OperationTable::set_generation_for_test(std::uint32_t index, std::uint32_t generation) {
+  while (slots_.size() <= index) {
+    free_slots_.push_back(static_cast<std::uint32_t>(slots_.size()));
+    slots_.emplace_back();
   }
+  slots_[index].generation = generation;
+  // Hand out `index` next.
+  std::erase(free_slots_, index);
+  free_slots_.push_back(index);
 }
 
 bool cancel_and_drain(OperationTable& table, std::chrono::milliseconds deadline,
@@ -141,14 +139,14 @@ bool cancel_and_drain(OperationTable& table, std::chrono::milliseconds deadline,
     const Clock::time_point now = Clock::now();
     if (now >= give_up) break;
     if (now >= next_progress) {
-      proactor_logger().info("closing: {} operations still in flight:{}", table.size(),
-                             describe_pending(table.operations()));
+      internal::proactor_logger().info("closing: {} operations still in flight:{}", table.size(),
+                                       describe_pending(table.operations()));
       next_progress = now + std::chrono::seconds(1);
     }
     hooks.reap_and_abandon(std::min(give_up, next_progress) - now);
   }
   if (table.size() == 0) return true;
-  proactor_logger().error(
+  internal::proactor_logger().error(
       "closing: {} operations did not complete within {} ms of their cancellation; their "
       "memory is leaked on purpose because the kernel may still write into it:{}",
       table.size(), deadline.count(), describe_pending(table.operations()));

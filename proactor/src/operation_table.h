@@ -10,8 +10,8 @@
 #include <memory>
 #include <vector>
 
+#include "operation.h"
 #include "restrack/config.h"
-#include "restrack/proactor/operation.h"
 
 RESTRACK_NAMESPACE_BEGIN
 namespace internal {
@@ -43,6 +43,10 @@ class OperationTable {
   // for their own requests (wake-up reads, cancellations).
   static constexpr std::uint32_t kFirstReservedIndex = 0xFFFF'FF00u;
 
+  // For tests: the generation the next operation in slot `index` gets (the slot is created
+  // if needed and must be free).
+  void set_generation_for_test(std::uint32_t index, std::uint32_t generation);
+
  private:
   struct Slot {
     std::unique_ptr<Operation> operation;
@@ -53,15 +57,11 @@ class OperationTable {
   std::size_t size_ = 0;
 };
 
-// What close() does with an operation reaped while closing: its completion function is
-// never called, its future is cancelled (the loop is closed, so nothing gets scheduled),
-// and what a successful result created is released at once (rule 11).
-void abandon(std::unique_ptr<Operation> operation) noexcept;
-
 struct DrainHooks {
   // Asks the kernel to cancel one operation.
   std::function<void(OperationKey)> cancel;
-  // Waits up to the timeout for completions and abandons every operation reaped.
+  // Waits up to the timeout for completions and abandons (Operation::abandon) every
+  // operation reaped, then frees it.
   std::function<void(std::chrono::nanoseconds)> reap_and_abandon;
   // True while a request of the backend's own (not in the table) is still in flight.
   std::function<bool()> internal_pending;

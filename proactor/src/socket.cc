@@ -1,22 +1,26 @@
+// The socket awaitables: one Operation subclass per request, each carrying the future it
+// completes. Portable: the platform's socket calls live in posix/ (and iocp/), the
+// kernel requests in the backend.
 #include "restrack/proactor/socket.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/un.h>
-#include <unistd.h>
-
-#include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <stdexcept>
 #include <system_error>
 #include <utility>
 
+#include "loop_access.h"
+#include "operation.h"
 #include "restrack/kind.h"
+#include "socket_calls.h"
 
 RESTRACK_NAMESPACE_BEGIN
 
 namespace {
+
+using internal::LoopAccess;
+using internal::Operation;
+using internal::OperationKey;
+using internal::OperationType;
 
 // The future of one socket operation: cancelling it asks the kernel to stop (rule 4).
 template <class T>
@@ -26,262 +30,224 @@ class OperationFuture final : public FutureState<T> {
 
   bool cancel() override {
     if (!FutureState<T>::cancel()) return false;
-    if (EventLoop* loop = this->loop()) loop->cancel_operation(key);
+    if (EventLoop* loop = this->loop()) LoopAccess::cancel(*loop, key);
     return true;
   }
 
-  OperationKey key = kNoOperation;  // the current submission (resubmits change it)
-  std::span<char> destination;      // sock_recv_into: the caller's buffer
+  OperationKey key = internal::kNoOperation;  // the current submission (resubmits change it)
+};
+
+// An operation and the future it completes.
+template <class T>
+class SocketOperation : public Operation {
+ public:
+  SocketOperation(OperationType operation_type, const Socket& socket,
+                  std::shared_ptr<OperationFuture<T>> future)
+      : Operation(operation_type, open_handle(socket)), future_(std::move(future)) {}
+
+  void complete(std::unique_ptr<Operation> self) final {
+    if (deliverable()) deliver(std::move(self));
+  }
+
+  // Rule 11: at close, what a successful result created is released right here.
+  void abandon() noexcept final {
+    release_result();
+    if (!future_->done()) {
+      try {
+        future_->cancel();  // the loop is closed: this schedules nothing
+      } catch (...) {
+      }
+    }
+  }
+
+  // Submits `self` and returns the future (the key is kept for cancellation).
+  static Future<T> start(EventLoop& loop, std::unique_ptr<SocketOperation> self) {
+    std::shared_ptr<OperationFuture<T>> future = self->future_;
+    future->key = LoopAccess::submit(loop, std::move(self));
+    return Future<T>(std::move(future));
+  }
+
+ protected:
+  // Called with a successful result for a future still waiting for it.
+  virtual void deliver(std::unique_ptr<Operation> self) = 0;
+  // Releases what a successful result created that nobody will receive.
+  virtual void release_result() noexcept {}
+
+  OperationFuture<T>& future() noexcept { return *future_; }
+
+ private:
+  static NativeSocket open_handle(const Socket& socket) {
+    const NativeSocket handle = socket.get();
+    if (handle == kInvalidSocket) {
+      throw std::system_error(EBADF, std::system_category(), "socket is not open");
+    }
+    return handle;
+  }
+
+  // Rule 4: a future that is already done (cancelled) swallows the late result,
+  // releasing what it created; a kernel-side cancellation cancels the future; an error
+  // fails it.
+  bool deliverable() {
+    if (future_->done()) {
+      release_result();
+      return false;
+    }
+    if (result == -ECANCELED) {
+      future_->cancel();
+      return false;
+    }
+    if (result < 0) {
+      future_->set_exception(
+          std::make_exception_ptr(std::system_error(-result, std::system_category(), describe())));
+      return false;
+    }
+    return true;
+  }
+
+  std::shared_ptr<OperationFuture<T>> future_;
+};
+
+class AcceptOperation final : public SocketOperation<Socket> {
+ public:
+  using SocketOperation::SocketOperation;
+  void deliver(std::unique_ptr<Operation>) override {
+    future().set_result(Socket(result, kinds::socket));
+  }
+  void release_result() noexcept override {
+    if (result >= 0) internal::close_socket(result);
+    result = -ECANCELED;
+  }
+};
+
+class ConnectOperation final : public SocketOperation<void> {
+ public:
+  using SocketOperation::SocketOperation;
+  void deliver(std::unique_ptr<Operation>) override { future().set_result(); }
+};
+
+class RecvOperation final : public SocketOperation<std::string> {
+ public:
+  using SocketOperation::SocketOperation;
+  void deliver(std::unique_ptr<Operation>) override {
+    future().set_result(std::string(buffer.view(static_cast<std::size_t>(result))));
+  }
+};
+
+class RecvIntoOperation final : public SocketOperation<std::size_t> {
+ public:
+  RecvIntoOperation(const Socket& socket, std::span<char> destination,
+                    std::shared_ptr<OperationFuture<std::size_t>> future)
+      : SocketOperation(OperationType::recv, socket, std::move(future)),
+        destination_(destination) {}
+  void deliver(std::unique_ptr<Operation>) override {
+    const auto received = static_cast<std::size_t>(result);
+    // Rule 1: the kernel wrote into the operation's buffer; the caller's buffer is only
+    // written now that the future is still waiting for it.
+    if (received > 0) std::memcpy(destination_.data(), buffer.data(), received);
+    future().set_result(received);
+  }
+
+ private:
+  std::span<char> destination_;
+};
+
+class SendAllOperation final : public SocketOperation<void> {
+ public:
+  using SocketOperation::SocketOperation;
+  void deliver(std::unique_ptr<Operation> self) override {
+    offset += static_cast<std::size_t>(result);
+    if (offset < buffer.size()) {
+      // Rules 8 and 26: a stream send can complete short; resubmit the remainder.
+      OperationFuture<void>& waiting = future();
+      try {
+        waiting.key = LoopAccess::submit(*waiting.loop(), std::move(self));
+      } catch (...) {
+        waiting.set_exception(std::current_exception());
+      }
+      return;
+    }
+    future().set_result();
+  }
+};
+
+class SendToOperation final : public SocketOperation<std::size_t> {
+ public:
+  using SocketOperation::SocketOperation;
+  void deliver(std::unique_ptr<Operation>) override {
+    future().set_result(static_cast<std::size_t>(result));
+  }
+};
+
+class RecvFromOperation final : public SocketOperation<Datagram> {
+ public:
+  using SocketOperation::SocketOperation;
+  void deliver(std::unique_ptr<Operation>) override {
+    SocketAddress sender(reinterpret_cast<const sockaddr*>(&address), address_length);
+    future().set_result(
+        Datagram{std::string(buffer.view(static_cast<std::size_t>(result))), sender});
+  }
 };
 
 template <class T>
-OperationFuture<T>& future_of(Operation& operation) {
-  return static_cast<OperationFuture<T>&>(*operation.future);
+std::shared_ptr<OperationFuture<T>> new_future(EventLoop& loop) {
+  return std::make_shared<OperationFuture<T>>(loop);
 }
 
-// Decides whether a completion reaches its future. Rule 4: a future that is already done
-// (cancelled) swallows the late result, releasing what it created; a kernel-side
-// cancellation cancels the future; an error fails it.
-bool deliverable(Operation& operation) {
-  FutureBase& future = *operation.future;
-  if (future.done()) {
-    operation.discard_result();
-    return false;
-  }
-  if (operation.result == -ECANCELED) {
-    future.cancel();
-    return false;
-  }
-  if (operation.result < 0) {
-    future.set_exception(std::make_exception_ptr(
-        std::system_error(-operation.result, std::system_category(), operation.describe())));
-    return false;
-  }
-  return true;
-}
-
-template <class T>
-Future<T> start(EventLoop& loop, std::unique_ptr<Operation> operation,
-                std::shared_ptr<OperationFuture<T>> future) {
-  future->key = loop.submit(std::move(operation));
-  return Future<T>(std::move(future));
-}
-
-template <class T>
-std::unique_ptr<Operation> make_operation(OperationType type, const TrackedFd& socket,
-                                          Operation::CompleteFn complete,
-                                          const std::shared_ptr<OperationFuture<T>>& future) {
-  const int fd = socket.get();
-  if (fd < 0) throw std::system_error(EBADF, std::system_category(), "socket is not open");
-  return std::make_unique<Operation>(type, fd, complete, future);
-}
-
-void complete_accept(std::unique_ptr<Operation> operation, EventLoop&) {
-  if (!deliverable(*operation)) return;
-  future_of<TrackedFd>(*operation).set_result(TrackedFd(operation->result, kinds::socket));
-}
-
-void complete_connect(std::unique_ptr<Operation> operation, EventLoop&) {
-  if (!deliverable(*operation)) return;
-  future_of<void>(*operation).set_result();
-}
-
-void complete_recv(std::unique_ptr<Operation> operation, EventLoop&) {
-  if (!deliverable(*operation)) return;
-  operation->buffer.resize(static_cast<std::size_t>(operation->result));
-  future_of<std::string>(*operation).set_result(std::move(operation->buffer));
-}
-
-void complete_recv_into(std::unique_ptr<Operation> operation, EventLoop&) {
-  if (!deliverable(*operation)) return;
-  OperationFuture<std::size_t>& future = future_of<std::size_t>(*operation);
-  const auto received = static_cast<std::size_t>(operation->result);
-  std::memcpy(future.destination.data(), operation->buffer.data(), received);
-  future.set_result(received);
-}
-
-void complete_sendall(std::unique_ptr<Operation> operation, EventLoop& loop) {
-  if (!deliverable(*operation)) return;
-  OperationFuture<void>& future = future_of<void>(*operation);
-  operation->offset += static_cast<std::size_t>(operation->result);
-  if (operation->offset < operation->buffer.size()) {
-    // Rules 8 and 26: a stream send can complete short; resubmit the remainder.
-    try {
-      future.key = loop.submit(std::move(operation));
-    } catch (...) {
-      future.set_exception(std::current_exception());
-    }
-    return;
-  }
-  future.set_result();
-}
-
-void complete_sendto(std::unique_ptr<Operation> operation, EventLoop&) {
-  if (!deliverable(*operation)) return;
-  future_of<std::size_t>(*operation).set_result(static_cast<std::size_t>(operation->result));
-}
-
-void complete_recvfrom(std::unique_ptr<Operation> operation, EventLoop&) {
-  if (!deliverable(*operation)) return;
-  operation->buffer.resize(static_cast<std::size_t>(operation->result));
-  SocketAddress sender(reinterpret_cast<const sockaddr*>(&operation->address),
-                       operation->message.msg_namelen);
-  future_of<Datagram>(*operation).set_result(Datagram{std::move(operation->buffer), sender});
-}
-
-[[noreturn]] void throw_errno(const char* what) {
-  throw std::system_error(errno, std::system_category(), what);
+void set_address(Operation& operation, const SocketAddress& address) {
+  std::memcpy(&operation.address, address.get(), address.length());
+  operation.address_length = address.length();
 }
 
 }  // namespace
 
-SocketAddress::SocketAddress(const sockaddr* address, socklen_t length) noexcept
-    : length_(std::min<socklen_t>(length, sizeof storage_)) {
-  std::memcpy(&storage_, address, length_);
+Future<Socket> sock_accept(EventLoop& loop, const Socket& listener) {
+  auto operation =
+      std::make_unique<AcceptOperation>(OperationType::accept, listener, new_future<Socket>(loop));
+  return AcceptOperation::start(loop, std::move(operation));
 }
 
-SocketAddress SocketAddress::ipv4(const std::string& host, std::uint16_t port) {
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(port);
-  if (::inet_pton(AF_INET, host.c_str(), &address.sin_addr) != 1) {
-    throw std::invalid_argument("not a numeric IPv4 address: " + host);
-  }
-  return SocketAddress(reinterpret_cast<const sockaddr*>(&address), sizeof address);
+Future<void> sock_connect(EventLoop& loop, const Socket& socket, const SocketAddress& address) {
+  auto operation =
+      std::make_unique<ConnectOperation>(OperationType::connect, socket, new_future<void>(loop));
+  set_address(*operation, address);
+  return ConnectOperation::start(loop, std::move(operation));
 }
 
-SocketAddress SocketAddress::ipv6(const std::string& host, std::uint16_t port) {
-  sockaddr_in6 address{};
-  address.sin6_family = AF_INET6;
-  address.sin6_port = htons(port);
-  if (::inet_pton(AF_INET6, host.c_str(), &address.sin6_addr) != 1) {
-    throw std::invalid_argument("not a numeric IPv6 address: " + host);
-  }
-  return SocketAddress(reinterpret_cast<const sockaddr*>(&address), sizeof address);
+Future<std::string> sock_recv(EventLoop& loop, const Socket& socket, std::size_t max_bytes) {
+  auto operation =
+      std::make_unique<RecvOperation>(OperationType::recv, socket, new_future<std::string>(loop));
+  operation->buffer.allocate(max_bytes);
+  return RecvOperation::start(loop, std::move(operation));
 }
 
-SocketAddress SocketAddress::unix_path(const std::string& path) {
-  sockaddr_un address{};
-  if (path.size() >= sizeof address.sun_path) {
-    throw std::invalid_argument("AF_UNIX path too long: " + path);
-  }
-  address.sun_family = AF_UNIX;
-  std::memcpy(address.sun_path, path.c_str(), path.size() + 1);
-  return SocketAddress(reinterpret_cast<const sockaddr*>(&address),
-                       static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + path.size() + 1));
+Future<std::size_t> sock_recv_into(EventLoop& loop, const Socket& socket, std::span<char> buffer) {
+  auto operation =
+      std::make_unique<RecvIntoOperation>(socket, buffer, new_future<std::size_t>(loop));
+  operation->buffer.allocate(buffer.size());
+  return RecvIntoOperation::start(loop, std::move(operation));
 }
 
-std::uint16_t SocketAddress::port() const noexcept {
-  switch (family()) {
-    case AF_INET:
-      return ntohs(reinterpret_cast<const sockaddr_in*>(&storage_)->sin_port);
-    case AF_INET6:
-      return ntohs(reinterpret_cast<const sockaddr_in6*>(&storage_)->sin6_port);
-    default:
-      return 0;
-  }
-}
-
-std::string SocketAddress::to_string() const {
-  char text[INET6_ADDRSTRLEN] = {};
-  switch (family()) {
-    case AF_INET:
-      ::inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(&storage_)->sin_addr, text,
-                  sizeof text);
-      return std::string(text) + ":" + std::to_string(port());
-    case AF_INET6:
-      ::inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(&storage_)->sin6_addr, text,
-                  sizeof text);
-      return "[" + std::string(text) + "]:" + std::to_string(port());
-    case AF_UNIX:
-      return "unix " + std::string(reinterpret_cast<const sockaddr_un*>(&storage_)->sun_path);
-    default:
-      return "family " + std::to_string(family());
-  }
-}
-
-TrackedFd open_socket(int family, int type, int protocol) {
-  const int fd = ::socket(family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, protocol);
-  if (fd < 0) throw_errno("socket");
-  return TrackedFd(fd, kinds::socket);
-}
-
-TrackedFd listen_on(const SocketAddress& address, int backlog) {
-  TrackedFd listener = open_socket(address.family(), SOCK_STREAM);
-  const int fd = listener.get();
-  const int one = 1;
-  if ((address.family() != AF_UNIX &&
-       ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0) ||
-      ::bind(fd, address.get(), address.length()) != 0 || ::listen(fd, backlog) != 0) {
-    const int error = errno;
-    listener.close();
-    throw std::system_error(error, std::system_category(), "listen on " + address.to_string());
-  }
-  return listener;
-}
-
-SocketAddress local_address(const TrackedFd& socket) {
-  sockaddr_storage storage{};
-  socklen_t length = sizeof storage;
-  if (::getsockname(socket.get(), reinterpret_cast<sockaddr*>(&storage), &length) != 0) {
-    throw_errno("getsockname");
-  }
-  return SocketAddress(reinterpret_cast<const sockaddr*>(&storage), length);
-}
-
-Future<TrackedFd> sock_accept(EventLoop& loop, const TrackedFd& listener) {
-  auto future = std::make_shared<OperationFuture<TrackedFd>>(loop);
-  auto operation = make_operation(OperationType::accept, listener, &complete_accept, future);
-  return start(loop, std::move(operation), std::move(future));
-}
-
-Future<void> sock_connect(EventLoop& loop, const TrackedFd& socket, const SocketAddress& address) {
-  auto future = std::make_shared<OperationFuture<void>>(loop);
-  auto operation = make_operation(OperationType::connect, socket, &complete_connect, future);
-  std::memcpy(&operation->address, address.get(), address.length());
-  operation->address_length = address.length();
-  return start(loop, std::move(operation), std::move(future));
-}
-
-Future<std::string> sock_recv(EventLoop& loop, const TrackedFd& socket, std::size_t max_bytes) {
-  auto future = std::make_shared<OperationFuture<std::string>>(loop);
-  auto operation = make_operation(OperationType::recv, socket, &complete_recv, future);
-  operation->buffer.resize(max_bytes);
-  return start(loop, std::move(operation), std::move(future));
-}
-
-Future<std::size_t> sock_recv_into(EventLoop& loop, const TrackedFd& socket,
-                                   std::span<char> buffer) {
-  auto future = std::make_shared<OperationFuture<std::size_t>>(loop);
-  future->destination = buffer;
-  auto operation = make_operation(OperationType::recv, socket, &complete_recv_into, future);
-  // Rule 1: the kernel writes into memory the operation owns, never into the caller's.
-  operation->buffer.resize(buffer.size());
-  return start(loop, std::move(operation), std::move(future));
-}
-
-Future<void> sock_sendall(EventLoop& loop, const TrackedFd& socket, std::string_view data) {
-  auto future = std::make_shared<OperationFuture<void>>(loop);
-  auto operation = make_operation(OperationType::send, socket, &complete_sendall, future);
+Future<void> sock_sendall(EventLoop& loop, const Socket& socket, std::string_view data) {
+  auto operation =
+      std::make_unique<SendAllOperation>(OperationType::send, socket, new_future<void>(loop));
   operation->buffer.assign(data);
-  return start(loop, std::move(operation), std::move(future));
+  return SendAllOperation::start(loop, std::move(operation));
 }
 
-Future<std::size_t> sock_sendto(EventLoop& loop, const TrackedFd& socket, std::string_view data,
+Future<std::size_t> sock_sendto(EventLoop& loop, const Socket& socket, std::string_view data,
                                 const SocketAddress& address) {
-  auto future = std::make_shared<OperationFuture<std::size_t>>(loop);
-  auto operation = make_operation(OperationType::sendto, socket, &complete_sendto, future);
+  auto operation = std::make_unique<SendToOperation>(OperationType::sendto, socket,
+                                                     new_future<std::size_t>(loop));
   operation->buffer.assign(data);
-  std::memcpy(&operation->address, address.get(), address.length());
-  operation->address_length = address.length();
-  return start(loop, std::move(operation), std::move(future));
+  set_address(*operation, address);
+  return SendToOperation::start(loop, std::move(operation));
 }
 
-Future<Datagram> sock_recvfrom(EventLoop& loop, const TrackedFd& socket, std::size_t max_bytes) {
-  auto future = std::make_shared<OperationFuture<Datagram>>(loop);
-  auto operation = make_operation(OperationType::recvfrom, socket, &complete_recvfrom, future);
-  operation->buffer.resize(max_bytes);
-  return start(loop, std::move(operation), std::move(future));
+Future<Datagram> sock_recvfrom(EventLoop& loop, const Socket& socket, std::size_t max_bytes) {
+  auto operation = std::make_unique<RecvFromOperation>(OperationType::recvfrom, socket,
+                                                       new_future<Datagram>(loop));
+  operation->buffer.allocate(max_bytes);
+  return RecvFromOperation::start(loop, std::move(operation));
 }
 
 RESTRACK_NAMESPACE_END

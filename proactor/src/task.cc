@@ -1,9 +1,10 @@
 #include "restrack/proactor/task.h"
-#include "loop_frames.h"
 
 #include <atomic>
 #include <string>
 
+#include "loop_access.h"
+#include "loop_frames.h"
 #include "restrack/kind.h"
 #include "restrack/proactor/event_loop.h"
 
@@ -24,6 +25,7 @@ TaskBase::TaskBase(std::coroutine_handle<> coroutine)
   // Opened here, inside the call of the coroutine function, so the trace shows who
   // created the task.
   guard_.open(kinds::task, this, &describe_task, internal::kLoopDispatchFrames);
+  creation_trace_ = guard_.allocation_trace();
 }
 
 TaskBase::~TaskBase() {
@@ -36,8 +38,21 @@ TaskBase::~TaskBase() {
       // Never started: the coroutine never ran, so nothing was left half done.
       guard_.close();
     }
+  } else if (failed() && !exception_retrieved()) {
+    report_unretrieved_exception();
   }
   coroutine_.destroy();
+}
+
+void TaskBase::report_unretrieved_exception() noexcept {
+  ExceptionContext context{"task exception was never retrieved", nullptr, started_at_, name_,
+                           creation_trace_};
+  context.exception = FutureBase::exception();
+  if (EventLoop* loop = this->loop()) {
+    loop->call_exception_handler(context);
+  } else {
+    EventLoop::default_exception_handler(context);
+  }
 }
 
 bool TaskBase::cancel() {
@@ -52,10 +67,13 @@ bool TaskBase::cancel() {
 void TaskBase::start(EventLoop& loop, CallSite where) {
   if (started_) throw std::logic_error(name_ + " was already started");
   bind(loop);
+  // Scheduled before it counts as started: if the loop is closed this throws, and a task
+  // that never ran is not reported as destroyed while pending.
+  internal::LoopAccess::schedule(
+      loop, [self = std::static_pointer_cast<TaskBase>(shared_from_this())] { self->step(); },
+      where);
   started_ = true;
   started_at_ = where;
-  loop.call_soon([self = std::static_pointer_cast<TaskBase>(shared_from_this())] { self->step(); },
-                 where);
 }
 
 void TaskBase::step() {
@@ -72,6 +90,7 @@ void TaskBase::step() {
 }
 
 void TaskBase::wait_on(std::shared_ptr<FutureBase> future) {
+  if (future.get() == this) throw std::logic_error(name_ + " awaits itself");
   awaiting_ = std::move(future);
   awaiting_->add_done_callback(
       [weak = weak_from_this()] {
@@ -101,8 +120,6 @@ void TaskBase::fail(std::exception_ptr error) noexcept {
   }
 }
 
-TaskBase* TaskBase::running() noexcept { return running_task; }
-
 void TaskBase::on_done() noexcept {
   awaiting_.reset();
   guard_.close();
@@ -110,14 +127,31 @@ void TaskBase::on_done() noexcept {
 
 namespace internal {
 
-void start_on_running_loop(TaskBase& task, CallSite where) {
-  if (task.started()) return;
-  TaskBase* awaiting_task = TaskBase::running();
+void TaskAccess::start_on_running_loop(TaskBase& task, CallSite where) {
+  if (task.started_) return;
+  TaskBase* awaiting_task = running();
   EventLoop* loop = awaiting_task == nullptr ? nullptr : awaiting_task->loop();
   if (loop == nullptr) throw std::logic_error("co_await on a task outside a restrack task");
   task.start(*loop, where);
 }
 
-}  // namespace internal
+TaskBase* TaskAccess::running() noexcept { return running_task; }
 
+void TaskAccess::wait_on(std::shared_ptr<FutureBase> future) {
+  TaskBase* task = running();
+  if (task == nullptr) throw std::logic_error("co_await on a future outside a restrack task");
+  task->wait_on(std::move(future));
+}
+
+void TaskAccess::resume_after_wait() {
+  if (TaskBase* task = running()) task->resume_after_wait();
+}
+
+void TaskAccess::keep_running(TaskBase& task) {
+  EventLoop* loop = task.loop();
+  if (loop == nullptr || loop->is_closed()) return;
+  LoopAccess::keep_running(*loop, std::static_pointer_cast<TaskBase>(task.shared_from_this()));
+}
+
+}  // namespace internal
 RESTRACK_NAMESPACE_END

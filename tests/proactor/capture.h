@@ -14,8 +14,8 @@
 #include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/base_sink.h>
 
+#include "log.h"
 #include "restrack/diagnostic.h"
-#include "restrack/proactor/log.h"
 
 namespace restrack_test {
 
@@ -65,17 +65,18 @@ class DiagnosticRecorder final : public restrack::DiagnosticHandler {
 class LogRecorder {
  public:
   explicit LogRecorder(spdlog::level::level_enum level = spdlog::level::debug)
-      : sink_(std::make_shared<Sink>()), previous_level_(restrack::proactor_logger().level()) {
+      : sink_(std::make_shared<Sink>()),
+        previous_level_(restrack::internal::proactor_logger().level()) {
     sink_->set_formatter(std::make_unique<spdlog::pattern_formatter>(
         "%l: %v", spdlog::pattern_time_type::local, ""));
     // Only this sink while recording: what the test expects is not printed to stderr.
-    previous_sinks_.swap(restrack::proactor_logger().sinks());
-    restrack::proactor_logger().sinks().push_back(sink_);
-    restrack::proactor_logger().set_level(level);
+    previous_sinks_.swap(restrack::internal::proactor_logger().sinks());
+    restrack::internal::proactor_logger().sinks().push_back(sink_);
+    restrack::internal::proactor_logger().set_level(level);
   }
   ~LogRecorder() {
-    restrack::proactor_logger().sinks().swap(previous_sinks_);
-    restrack::proactor_logger().set_level(previous_level_);
+    restrack::internal::proactor_logger().sinks().swap(previous_sinks_);
+    restrack::internal::proactor_logger().set_level(previous_level_);
   }
   LogRecorder(const LogRecorder&) = delete;
   LogRecorder& operator=(const LogRecorder&) = delete;

@@ -170,6 +170,105 @@ TEST_F(EventLoopTest, CallSoonThreadsafeFromAnotherThreadWakesTheWaitingLoop) {
   EXPECT_EQ(ran_on, std::this_thread::get_id());
 }
 
+TEST_F(EventLoopTest, CloseWaitsForAThreadsafePostStillWakingTheLoop) {
+  // The waker is inside the backend's wake() when close() starts: the backend must not be
+  // closed (or, in a destructor, freed) before the waker has left it.
+  fake.hold_wakes(true);
+  std::thread poster([&] { loop.call_soon_threadsafe([] {}); });
+  while (fake.wakes() == 0) std::this_thread::yield();
+  std::thread closer([&] { loop.close(); });
+  // close() cannot complete while the wake-up is held; let it try for a while.
+  std::this_thread::sleep_for(50ms);
+  fake.hold_wakes(false);
+  poster.join();
+  closer.join();
+  EXPECT_EQ(fake.events(), (std::vector<std::string>{"wake entered", "wake left", "close"}));
+}
+
+TEST_F(EventLoopTest, ThreadsafePostsBeforeTheLoopRunsShareOneWakeUp) {
+  int ran = 0;
+  std::thread poster([&] {
+    for (int i = 0; i < 100; ++i) loop.call_soon_threadsafe([&] { ++ran; });
+  });
+  poster.join();
+  loop.call_soon_threadsafe([&] { loop.stop(); });
+  loop.run_forever();
+  EXPECT_EQ(ran, 100);
+  EXPECT_EQ(fake.wakes(), 1u);
+}
+
+TEST_F(EventLoopTest, TimerCallbackCancellingItsOwnHandleFinishesNormally) {
+  // The periodic-timer pattern: the callback cancels its handle, then still uses what it
+  // captured. Cancelling must not destroy the closure that is running.
+  struct Witness {
+    explicit Witness(bool* flag) : destroyed(flag) {}
+    Witness(const Witness&) = delete;
+    Witness& operator=(const Witness&) = delete;
+    ~Witness() { *destroyed = true; }
+    bool* destroyed;
+  };
+  bool destroyed = false;
+  bool destroyed_while_running = true;
+  restrack::TimerHandle self;
+  self = loop.call_later(0ms, [&, witness = std::make_shared<Witness>(&destroyed)] {
+    self.cancel();
+    destroyed_while_running = destroyed;
+    loop.stop();
+  });
+  loop.run_forever();
+  EXPECT_FALSE(destroyed_while_running);
+  EXPECT_TRUE(self.cancelled());
+}
+
+TEST_F(EventLoopTest, CallSoonReturnsAHandleThatCancelsTheCallback) {
+  std::vector<std::string> ran;
+  restrack::Handle first = loop.call_soon([&] { ran.push_back("first"); });
+  loop.call_soon([&] { ran.push_back("second"); });
+  loop.call_soon([&] { loop.stop(); });
+  first.cancel();
+  loop.run_forever();
+  EXPECT_TRUE(first.cancelled());
+  EXPECT_EQ(ran, (std::vector<std::string>{"second"}));
+}
+
+TEST_F(EventLoopTest, CallLaterWithTheLongestDelayNeverFiresAndDoesNotBlockOtherTimers) {
+  bool fired = false;
+  loop.call_later(EventLoop::Clock::duration::max(), [&] { fired = true; });
+  loop.call_later(1ms, [&] { loop.stop(); });
+  loop.run_forever();
+  EXPECT_FALSE(fired);
+}
+
+TEST_F(EventLoopTest, ExceptionHandlerReceivesWhatEscapedACallbackWithItsSite) {
+  std::vector<std::string> seen;
+  loop.set_exception_handler([&](EventLoop&, const restrack::ExceptionContext& context) {
+    try {
+      std::rethrow_exception(context.exception);
+    } catch (const std::exception& error) {
+      seen.push_back(std::string(context.message) + " at " + context.where.to_string() + ": " +
+                     error.what());
+    }
+  });
+  const CallSite where = CallSite::current();
+  loop.call_soon([] { throw std::runtime_error("boom"); }, where);
+  loop.call_soon([&] { loop.stop(); });
+  loop.run_forever();
+  EXPECT_EQ(seen, (std::vector<std::string>{"exception in callback at " + std::string(where.file) +
+                                            ":" + std::to_string(where.line) + ": boom"}));
+}
+
+TEST_F(EventLoopTest, ExceptionHandlerThatThrowsIsLoggedAndTheLoopGoesOn) {
+  LogRecorder log;
+  loop.set_exception_handler(
+      [](EventLoop&, const restrack::ExceptionContext&) { throw std::logic_error("handler bug"); });
+  loop.call_soon([] { throw std::runtime_error("boom"); });
+  loop.call_soon([&] { loop.stop(); });
+  loop.run_forever();
+  EXPECT_EQ(log.lines(), (std::vector<std::string>{
+                             "error: the exception handler threw std::logic_error: handler bug "
+                             "while handling: exception in callback"}));
+}
+
 TEST_F(EventLoopTest, ExceptionEscapingACallbackIsLoggedAndTheLoopGoesOn) {
   LogRecorder log;
   const CallSite where = CallSite::current();
@@ -181,9 +280,10 @@ TEST_F(EventLoopTest, ExceptionEscapingACallbackIsLoggedAndTheLoopGoesOn) {
   });
   loop.run_forever();
   EXPECT_TRUE(later_ran);
-  EXPECT_EQ(log.lines(), (std::vector<std::string>{"error: exception in callback scheduled at " +
-                                                   std::string(where.file) + ":" +
-                                                   std::to_string(where.line) + ": boom"}));
+  EXPECT_EQ(log.lines(),
+            (std::vector<std::string>{"error: exception in callback scheduled at " +
+                                      std::string(where.file) + ":" + std::to_string(where.line) +
+                                      ": std::runtime_error: boom"}));
 }
 
 TEST_F(EventLoopTest, DebugModeLogsACallbackAtLeastAsSlowAsTheThreshold) {

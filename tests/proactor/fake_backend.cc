@@ -18,7 +18,7 @@ void FakeBackend::complete(OperationKey key, int result) {
   packets_.push_back(Packet{key, result});
 }
 
-restrack::Submission FakeBackend::submit(std::unique_ptr<Operation> operation) {
+restrack::internal::Submission FakeBackend::submit(std::unique_ptr<Operation> operation) {
   if (closed_) throw restrack::LoopClosedError("fake backend is closed");
   Script script{Start::pending, 0};
   if (!scripts_.empty()) {
@@ -27,12 +27,12 @@ restrack::Submission FakeBackend::submit(std::unique_ptr<Operation> operation) {
   }
   if (script.start == Start::failed_at_once) {
     operation->result = script.result;
-    return restrack::Submission{restrack::kNoOperation, std::move(operation)};
+    return restrack::internal::Submission{restrack::internal::kNoOperation, std::move(operation)};
   }
   const OperationKey key = table_.insert(std::move(operation));
   observations_.submitted.push_back(key);
   if (script.start == Start::done_at_once) complete(key, script.result);
-  return restrack::Submission{key, nullptr};
+  return restrack::internal::Submission{key, nullptr};
 }
 
 void FakeBackend::cancel(OperationKey key) {
@@ -72,15 +72,42 @@ void FakeBackend::poll(std::chrono::nanoseconds timeout,
 
 void FakeBackend::wake() noexcept {
   {
-    std::lock_guard lock(wake_mutex_);
+    std::unique_lock lock(wake_mutex_);
+    ++wakes_;
+    events_.emplace_back("wake entered");
+    woken_.notify_all();
+    woken_.wait(lock, [&] { return !hold_wakes_; });
+    events_.emplace_back("wake left");
     wake_pending_ = true;
   }
-  woken_.notify_one();
+  woken_.notify_all();
+}
+
+std::vector<std::string> FakeBackend::events() {
+  std::lock_guard lock(wake_mutex_);
+  return events_;
+}
+
+void FakeBackend::hold_wakes(bool hold) {
+  {
+    std::lock_guard lock(wake_mutex_);
+    hold_wakes_ = hold;
+  }
+  woken_.notify_all();
+}
+
+std::size_t FakeBackend::wakes() {
+  std::lock_guard lock(wake_mutex_);
+  return wakes_;
 }
 
 void FakeBackend::close() {
   if (closed_) return;
   closed_ = true;
+  {
+    std::lock_guard lock(wake_mutex_);
+    events_.emplace_back("close");
+  }
   restrack::internal::DrainHooks hooks;
   hooks.cancel = [this](OperationKey key) { cancel(key); };
   hooks.reap_and_abandon = [this](std::chrono::nanoseconds timeout) {
@@ -88,9 +115,7 @@ void FakeBackend::close() {
     if (packets_.empty()) std::this_thread::sleep_for(timeout);
     std::vector<std::unique_ptr<Operation>> reaped;
     deliver_packets(reaped);
-    for (std::unique_ptr<Operation>& operation : reaped) {
-      restrack::internal::abandon(std::move(operation));
-    }
+    for (std::unique_ptr<Operation>& operation : reaped) operation->abandon();
   };
   hooks.internal_pending = [] { return false; };
   restrack::internal::cancel_and_drain(table_, close_deadline_, hooks);

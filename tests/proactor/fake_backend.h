@@ -10,17 +10,33 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <vector>
 
+#include "backend.h"
 #include "operation_table.h"
-#include "restrack/proactor/backend.h"
 
 namespace restrack_test {
 
-using restrack::Operation;
-using restrack::OperationKey;
+using restrack::internal::Operation;
+using restrack::internal::OperationKey;
 
-class FakeBackend final : public restrack::Backend {
+// An operation that only counts what is done with it (hooks of the backend interface).
+class CountingOperation final : public Operation {
+ public:
+  CountingOperation(int fd, int* completions, int* abandons)
+      : Operation(restrack::internal::OperationType::recv, fd),
+        completions_(completions),
+        abandons_(abandons) {}
+  void complete(std::unique_ptr<Operation>) override { ++*completions_; }
+  void abandon() noexcept override { ++*abandons_; }
+
+ private:
+  int* completions_;
+  int* abandons_;
+};
+
+class FakeBackend final : public restrack::internal::Backend {
  public:
   enum class Start {
     pending,         // waits for complete()
@@ -57,7 +73,14 @@ class FakeBackend final : public restrack::Backend {
   const Observations& observations() const { return observations_; }
   bool closed() const { return closed_; }
 
-  restrack::Submission submit(std::unique_ptr<Operation> operation) override;
+  // Every wake() and close() call, in order: "wake entered", "wake left", "close".
+  std::vector<std::string> events();
+  // While set, wake() blocks after recording "wake entered" until it is cleared.
+  void hold_wakes(bool hold);
+  // Number of wake() calls so far.
+  std::size_t wakes();
+
+  restrack::internal::Submission submit(std::unique_ptr<Operation> operation) override;
   void cancel(OperationKey key) override;
   void poll(std::chrono::nanoseconds timeout,
             std::vector<std::unique_ptr<Operation>>& completed) override;
@@ -87,7 +110,10 @@ class FakeBackend final : public restrack::Backend {
 
   std::mutex wake_mutex_;
   std::condition_variable woken_;
-  bool wake_pending_ = false;  // guarded by wake_mutex_
+  bool wake_pending_ = false;        // guarded by wake_mutex_
+  bool hold_wakes_ = false;          // guarded by wake_mutex_
+  std::size_t wakes_ = 0;            // guarded by wake_mutex_
+  std::vector<std::string> events_;  // guarded by wake_mutex_
 };
 
 }  // namespace restrack_test

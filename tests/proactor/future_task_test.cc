@@ -1,6 +1,7 @@
 // Futures and coroutine tasks on the scripted backend: results, errors, ordering of done
 // callbacks (rule 3), cancellation (rule 4), sleep, wait_for, gather, and tasks destroyed
 // while pending.
+#include <algorithm>
 #include <chrono>
 #include <stdexcept>
 #include <string>
@@ -59,7 +60,7 @@ Task<int> await_future(Future<int> future, std::vector<std::string>& steps) {
 
 Task<int> await_task(Task<int> inner) { co_return co_await inner * 10; }
 
-Task<std::string> receive(EventLoop& loop, const restrack::TrackedFd& socket) {
+Task<std::string> receive(EventLoop& loop, const restrack::Socket& socket) {
   co_return co_await restrack::sock_recv(loop, socket, 64);
 }
 
@@ -154,9 +155,10 @@ TEST_F(FutureTaskTest, Rule4CancellingATaskCancelsTheOperationItAwaits) {
   Task<std::string> task = loop.create_task(receive(loop, sockets.first));
   run_one_iteration();
   ASSERT_EQ(fake.observations().submitted.size(), 1u);
-  const restrack::OperationKey key = fake.observations().submitted[0];
+  const restrack::internal::OperationKey key = fake.observations().submitted[0];
   task.cancel();
-  EXPECT_EQ(fake.observations().cancel_requests, (std::vector<restrack::OperationKey>{key}));
+  EXPECT_EQ(fake.observations().cancel_requests,
+            (std::vector<restrack::internal::OperationKey>{key}));
   EXPECT_EQ(loop.operations_in_flight(), 1u);  // rule 1: still the backend's until reaped
   EXPECT_THROW(loop.run_until_complete(task), CancelledError);
   EXPECT_EQ(loop.operations_in_flight(), 0u);
@@ -257,6 +259,198 @@ TEST_F(FutureTaskTest, Rule1TaskDestroyedWhileAwaitingAnOperationLeavesItToTheBa
   EXPECT_EQ(loop.operations_in_flight(), 0u);
   ASSERT_EQ(diagnostics.recorded().size(), 1u);  // the task, not the operation
   EXPECT_EQ(diagnostics.recorded()[0].type, restrack::DiagnosticType::destroyed_pending);
+}
+
+TEST_F(FutureTaskTest, TaskStartedOnAClosedLoopCountsAsNeverStarted) {
+  DiagnosticRecorder diagnostics;
+  std::vector<std::string> steps;
+  Future<int> never = Future<int>::create(loop);
+  loop.close();
+  {
+    Task<int> task = await_future(never, steps);
+    EXPECT_THROW(loop.create_task(task), restrack::LoopClosedError);
+  }
+  EXPECT_TRUE(diagnostics.recorded().empty());
+  EXPECT_TRUE(steps.empty());
+}
+
+unsigned co_await_line = 0;
+
+Task<int> await_unstarted(Task<int> inner) {
+  co_await_line = __LINE__ + 1;
+  const int value = co_await inner;
+  co_return value;
+}
+
+// The "scheduled at" locations of a slow-callback log.
+std::vector<std::string> scheduled_at(const std::vector<std::string>& lines) {
+  std::vector<std::string> sites;
+  for (const std::string& line : lines) {
+    const std::string marker = "scheduled at ";
+    const auto start = line.find(marker);
+    if (start == std::string::npos) continue;
+    const auto end = line.find(" took ", start);
+    sites.push_back(line.substr(start + marker.size(), end - start - marker.size()));
+  }
+  return sites;
+}
+
+TEST_F(FutureTaskTest, TaskStartedByCoAwaitIsNamedByTheLineOfTheCoAwait) {
+  LogRecorder log;
+  loop.set_debug(true);
+  loop.set_slow_callback_duration(0ns);
+  const restrack::CallSite where = restrack::CallSite::current();
+  EXPECT_EQ(loop.run_until_complete(await_unstarted(add_after_yield(loop, 1, 2)), where), 3);
+  // Every callback is named by a line of this file — the inner task's steps by the line of
+  // the co_await that started it — never by a line of restrack's headers.
+  const std::vector<std::string> sites = scheduled_at(log.lines());
+  const std::string file = std::string(where.file) + ":";
+  for (const std::string& site : sites) EXPECT_TRUE(site.starts_with(file)) << site;
+  EXPECT_NE(std::find(sites.begin(), sites.end(), file + std::to_string(co_await_line)),
+            sites.end())
+      << testing::PrintToString(sites);
+}
+
+unsigned gather_line = 0;
+
+Task<std::vector<int>> gather_two(EventLoop& loop) {
+  std::vector<Task<int>> tasks{add_after_yield(loop, 1, 1), add_after_yield(loop, 2, 2)};
+  gather_line = __LINE__ + 1;
+  co_return co_await restrack::gather(std::move(tasks));
+}
+
+TEST_F(FutureTaskTest, TasksStartedByGatherAreNamedByTheLineThatCalledGather) {
+  LogRecorder log;
+  loop.set_debug(true);
+  loop.set_slow_callback_duration(0ns);
+  const restrack::CallSite where = restrack::CallSite::current();
+  EXPECT_EQ(loop.run_until_complete(gather_two(loop), where), (std::vector<int>{2, 4}));
+  const std::vector<std::string> sites = scheduled_at(log.lines());
+  const std::string file = std::string(where.file) + ":";
+  for (const std::string& site : sites) EXPECT_TRUE(site.starts_with(file)) << site;
+  EXPECT_NE(std::find(sites.begin(), sites.end(), file + std::to_string(gather_line)), sites.end());
+}
+
+Task<int> fail_after(EventLoop& loop, EventLoop::Clock::duration delay, std::string message) {
+  co_await loop.sleep(delay);
+  throw std::runtime_error(message);
+}
+
+Task<int> finish_later(EventLoop& loop, bool* finished) {
+  co_await loop.sleep(5ms);
+  *finished = true;
+  co_return 2;
+}
+
+TEST_F(FutureTaskTest, AfterGathersFirstFailureTheOtherTasksKeepRunning) {
+  DiagnosticRecorder diagnostics;
+  bool finished = false;
+  std::vector<Task<int>> tasks;
+  tasks.push_back(fail_after(loop, 1ms, "first"));
+  tasks.push_back(finish_later(loop, &finished));
+  EXPECT_THROW(loop.run_until_complete(restrack::gather(std::move(tasks))), std::runtime_error);
+  EXPECT_FALSE(finished);
+  loop.run_until_complete(sleep_then_return(loop, 20ms, 0));
+  EXPECT_TRUE(finished);
+  EXPECT_TRUE(diagnostics.recorded().empty());
+}
+
+TEST_F(FutureTaskTest, TaskGatherLeftRunningIsReportedPendingIfTheLoopClosesFirst) {
+  DiagnosticRecorder diagnostics;
+  bool finished = false;
+  std::vector<Task<int>> tasks;
+  tasks.push_back(fail_with("first"));
+  tasks.push_back(finish_later(loop, &finished));
+  EXPECT_THROW(loop.run_until_complete(restrack::gather(std::move(tasks))), std::runtime_error);
+  loop.close();
+  EXPECT_FALSE(finished);
+  const std::vector<RecordedDiagnostic> recorded = diagnostics.recorded();
+  ASSERT_EQ(recorded.size(), 1u);
+  EXPECT_EQ(recorded[0].type, restrack::DiagnosticType::destroyed_pending);
+}
+
+Task<int> swallow_std_exceptions(EventLoop& loop, bool* swallowed) {
+  try {
+    co_await loop.sleep(1h);
+  } catch (const std::exception&) {
+    *swallowed = true;
+  }
+  co_return 1;
+}
+
+TEST_F(FutureTaskTest, CancellationIsNotSwallowedByACatchOfStdException) {
+  bool swallowed = false;
+  Task<int> task = loop.create_task(swallow_std_exceptions(loop, &swallowed));
+  run_one_iteration();
+  task.cancel();
+  EXPECT_THROW(loop.run_until_complete(task), CancelledError);
+  EXPECT_FALSE(swallowed);
+  EXPECT_TRUE(task.cancelled());
+}
+
+TEST_F(FutureTaskTest, FailedTaskWhoseExceptionNobodyRetrievedIsReportedWithItsCreationTrace) {
+  DiagnosticRecorder diagnostics;
+  std::string name;
+  const unsigned created_at = __LINE__ + 2;
+  {
+    Task<int> task = loop.create_task(fail_with("lost"));
+    name = task.name();
+    run_one_iteration();
+    ASSERT_TRUE(task.done());
+  }
+  const std::vector<RecordedDiagnostic> recorded = diagnostics.recorded();
+  ASSERT_EQ(recorded.size(), 1u);
+  EXPECT_EQ(recorded[0].type, restrack::DiagnosticType::exception_never_retrieved);
+  const std::string& text = recorded[0].text;
+  const std::string first_line = text.substr(0, text.find('\n'));
+  EXPECT_TRUE(first_line.ends_with(": ResourceWarning: task exception was never retrieved <" +
+                                   name + " std::runtime_error: lost>"))
+      << first_line;
+  EXPECT_NE(text.find("Object allocated at (most recent call first):\n"), std::string::npos);
+  EXPECT_NE(text.find("tests/proactor/future_task_test.cc:" + std::to_string(created_at)),
+            std::string::npos)
+      << text;
+}
+
+TEST_F(FutureTaskTest, FailedTaskWhoseExceptionWasLookedAtIsDestroyedQuietly) {
+  DiagnosticRecorder diagnostics;
+  {
+    Task<int> taken = loop.create_task(fail_with("taken"));
+    Task<int> inspected = loop.create_task(fail_with("inspected"));
+    run_one_iteration();
+    EXPECT_THROW(taken.take_result(), std::runtime_error);
+    EXPECT_NE(inspected.exception(), nullptr);
+  }
+  EXPECT_TRUE(diagnostics.recorded().empty());
+}
+
+TEST_F(FutureTaskTest, UnretrievedTaskExceptionGoesToACustomExceptionHandlerInstead) {
+  DiagnosticRecorder diagnostics;
+  std::vector<std::string> seen;
+  loop.set_exception_handler([&](EventLoop&, const restrack::ExceptionContext& context) {
+    seen.push_back(std::string(context.message) + " in " + context.task);
+  });
+  std::string name;
+  {
+    Task<int> task = loop.create_task(fail_with("lost"));
+    name = task.name();
+    run_one_iteration();
+  }
+  EXPECT_EQ(seen, (std::vector<std::string>{"task exception was never retrieved in " + name}));
+  EXPECT_TRUE(diagnostics.recorded().empty());
+}
+
+Task<void> await_itself(Task<void>* self) { co_await *self; }
+
+TEST_F(FutureTaskTest, TaskAwaitingItselfFailsWithAClearError) {
+  Task<void> task;
+  task = await_itself(&task);
+  try {
+    loop.run_until_complete(task);
+    FAIL() << "expected std::logic_error";
+  } catch (const std::logic_error& error) {
+    EXPECT_EQ(std::string(error.what()), task.name() + " awaits itself");
+  }
 }
 
 }  // namespace

@@ -14,6 +14,7 @@
 
 #include "capture.h"
 #include "fake_backend.h"
+#include "loop_access.h"
 #include "loop_fixture.h"
 #include "restrack/proactor/errors.h"
 #include "restrack/proactor/event_loop.h"
@@ -24,7 +25,7 @@ namespace {
 
 using restrack::EventLoop;
 using restrack::Future;
-using restrack::OperationKey;
+using restrack::internal::OperationKey;
 
 class LoopCloseTest : public FakeLoopTest {
  protected:
@@ -117,20 +118,15 @@ TEST_F(LoopCloseTest, Rule11AcceptCompletingDuringCloseIsClosedWithoutReachingIt
   EXPECT_TRUE(accepted.cancelled());
 }
 
-int completion_calls = 0;
-
-void count_completion(std::unique_ptr<restrack::Operation>, EventLoop&) { ++completion_calls; }
-
 TEST_F(LoopCloseTest, Rule13AbandonedCompletionHandlersAreDestroyedNotInvoked) {
-  completion_calls = 0;
-  auto future = std::make_shared<restrack::FutureState<int>>(loop);
-  loop.submit(std::make_unique<restrack::Operation>(
-      restrack::OperationType::recv, sockets.first.get(), &count_completion, future));
-  std::weak_ptr<restrack::FutureState<int>> watched = future;
-  future.reset();
+  int completions = 0;
+  int abandons = 0;
+  restrack::internal::LoopAccess::submit(
+      loop, std::make_unique<CountingOperation>(sockets.first.get(), &completions, &abandons));
   loop.close();
-  EXPECT_EQ(completion_calls, 0);
-  EXPECT_TRUE(watched.expired());  // the operation, and with it the handler's state, is gone
+  EXPECT_EQ(completions, 0);
+  EXPECT_EQ(abandons, 1);
+  EXPECT_EQ(loop.operations_in_flight(), 0u);  // reaped and freed by the backend
 }
 
 TEST_F(LoopCloseTest, Rule13CloseOfAnIdleLoopCancelsNothing) {

@@ -20,6 +20,7 @@
 
 #include <gtest/gtest.h>
 
+#include "array_allocation_fill.h"
 #include "capture.h"
 #include "loop_fixture.h"
 #include "restrack/proactor/errors.h"
@@ -30,8 +31,8 @@ namespace {
 
 using restrack::CancelledError;
 using restrack::Future;
-using restrack::OperationKey;
 using restrack::Task;
+using restrack::internal::OperationKey;
 
 class OperationRulesTest : public FakeLoopTest {
  protected:
@@ -44,7 +45,7 @@ class OperationRulesTest : public FakeLoopTest {
   SocketPair sockets;
 };
 
-Task<std::string> receive(restrack::EventLoop& loop, const restrack::TrackedFd& socket) {
+Task<std::string> receive(restrack::EventLoop& loop, const restrack::Socket& socket) {
   co_return co_await restrack::sock_recv(loop, socket, 16);
 }
 
@@ -209,9 +210,9 @@ TEST_F(OperationRulesTest, Rule8ShortSendIsResubmittedWithTheRemainder) {
   fake.complete(last_submitted(), 4);
   run_one_iteration();
   ASSERT_EQ(fake.observations().submitted.size(), 2u);
-  const restrack::Operation* remainder = fake.find(last_submitted());
+  const restrack::internal::Operation* remainder = fake.find(last_submitted());
   ASSERT_NE(remainder, nullptr);
-  EXPECT_EQ(remainder->buffer.substr(remainder->offset), "456789");
+  EXPECT_EQ(remainder->buffer.view(remainder->buffer.size()).substr(remainder->offset), "456789");
   EXPECT_FALSE(sent.done());
   fake.complete(last_submitted(), 6);
   run_one_iteration();
@@ -231,6 +232,36 @@ TEST_F(OperationRulesTest, Rule8CancellationThatTheBackendAnswersLateStillFinish
   run_one_iteration();
   EXPECT_EQ(loop.operations_in_flight(), 0u);
   EXPECT_TRUE(received.cancelled());
+}
+
+TEST(OperationTableTest, Rule6GenerationWrapsPastZeroSoNoKeyIsEverTheNoOperationKey) {
+  restrack::internal::OperationTable table;
+  table.set_generation_for_test(0, 0xFFFF'FFFFu);
+  int completions = 0;
+  int abandons = 0;
+  const OperationKey last =
+      table.insert(std::make_unique<CountingOperation>(0, &completions, &abandons));
+  ASSERT_EQ(last, 0xFFFF'FFFF'0000'0000u);
+  ASSERT_NE(table.reap(last, 0), nullptr);
+  const OperationKey next =
+      table.insert(std::make_unique<CountingOperation>(0, &completions, &abandons));
+  EXPECT_NE(next, restrack::internal::kNoOperation);
+  EXPECT_EQ(next, 0x0000'0001'0000'0000u);
+  ASSERT_NE(table.reap(next, 0), nullptr);
+}
+
+TEST_F(OperationRulesTest, ReceiveBufferIsNotZeroFilledBeforeTheKernelWritesIt) {
+  // The allocation is filled with 0xA5 here; a buffer that was zero-filled on every
+  // receive (a pass over up to max_bytes per call) shows zeros.
+  fill_next_array_allocations(true);
+  Future<std::string> received = restrack::sock_recv(loop, sockets.first, 4096);
+  fill_next_array_allocations(false);
+  const restrack::internal::Operation* operation = fake.find(last_submitted());
+  ASSERT_NE(operation, nullptr);
+  ASSERT_EQ(operation->buffer.size(), 4096u);
+  EXPECT_EQ(std::string(operation->buffer.view(4096)), std::string(4096, '\xA5'));
+  received.cancel();
+  run_one_iteration();
 }
 
 }  // namespace

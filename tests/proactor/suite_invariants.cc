@@ -1,7 +1,7 @@
 // The whole suite's invariant of rule 1: no operation is ever freed while in flight.
 #include <gtest/gtest.h>
 
-#include "restrack/proactor/operation.h"
+#include "restrack/proactor/event_loop.h"
 
 namespace {
 

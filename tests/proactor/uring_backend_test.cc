@@ -15,11 +15,11 @@
 
 #include "capture.h"
 #include "loop_fixture.h"
-#include "restrack/proactor/backend.h"
 #include "restrack/proactor/errors.h"
 #include "restrack/proactor/event_loop.h"
 #include "restrack/proactor/future.h"
 #include "restrack/proactor/socket.h"
+#include "uring_backend.h"
 
 namespace restrack_test {
 namespace {
@@ -71,6 +71,42 @@ TEST(UringBackendTest, LoopCreationNamesTheKernelRequirementWithoutIoUringSuppor
             "io_uring enabled (this kernel has no io_uring support)");
 }
 
+std::string creation_error_for_depth(unsigned depth) {
+  restrack::EventLoopOptions options;
+  options.uring.queue_depth = depth;
+  try {
+    EventLoop loop(options);
+    loop.close();
+  } catch (const std::invalid_argument& error) {
+    return error.what();
+  }
+  return "no error";
+}
+
+TEST(UringBackendTest, QueueDepthOutOfRangeIsRejectedNamingTheSettingNotTheKernel) {
+  DiagnosticRecorder diagnostics;
+  EXPECT_EQ(creation_error_for_depth(0),
+            "restrack: UringOptions::queue_depth must be between 1 and 32768, got 0");
+  EXPECT_EQ(creation_error_for_depth(100'000),
+            "restrack: UringOptions::queue_depth must be between 1 and 32768, got 100000");
+  EXPECT_EQ(creation_error_for_depth(1), "no error");
+  EXPECT_EQ(creation_error_for_depth(32768), "no error");
+  EXPECT_TRUE(diagnostics.recorded().empty());
+}
+
+TEST(UringBackendTest, SubmitThatFailsBeforeTheKernelIsInvolvedLeavesNoStaleEntry) {
+  restrack::internal::UringBackend backend{restrack::UringOptions{}};
+  int completions = 0;
+  int abandons = 0;
+  backend.fail_next_insert_for_test();
+  EXPECT_THROW(backend.submit(std::make_unique<CountingOperation>(0, &completions, &abandons)),
+               std::length_error);
+  // An entry taken but never prepared would go to the kernel with the next submission.
+  EXPECT_EQ(backend.unsubmitted_entries_for_test(), 0u);
+  EXPECT_EQ(backend.in_flight(), 0u);
+  backend.close();
+}
+
 TEST(UringBackendTest, UnclosedUringLoopWarnsNamingItsBackend) {
   DiagnosticRecorder diagnostics;
   { EventLoop loop; }
@@ -78,12 +114,13 @@ TEST(UringBackendTest, UnclosedUringLoopWarnsNamingItsBackend) {
 }
 
 TEST(UringBackendTest, Rule10SubmittingToAClosedBackendThrowsAClearError) {
-  std::unique_ptr<restrack::Backend> backend = restrack::make_uring_backend();
-  backend->close();
-  auto operation = std::make_unique<restrack::Operation>(
-      restrack::OperationType::recv, 0, nullptr, std::make_shared<restrack::FutureState<int>>());
+  restrack::internal::UringBackend backend{restrack::UringOptions{}};
+  backend.close();
+  int completions = 0;
+  int abandons = 0;
+  auto operation = std::make_unique<CountingOperation>(0, &completions, &abandons);
   try {
-    backend->submit(std::move(operation));
+    backend.submit(std::move(operation));
     FAIL() << "expected LoopClosedError";
   } catch (const restrack::LoopClosedError& error) {
     EXPECT_STREQ(error.what(),

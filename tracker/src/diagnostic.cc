@@ -15,6 +15,8 @@ std::string_view to_string(DiagnosticType type) noexcept {
       return "open_at_exit";
     case DiagnosticType::destroyed_pending:
       return "destroyed_pending";
+    case DiagnosticType::exception_never_retrieved:
+      return "exception_never_retrieved";
   }
   return "unknown";
 }
@@ -44,6 +46,9 @@ std::string format_diagnostic(const Diagnostic& diagnostic) noexcept {
         break;
       case DiagnosticType::destroyed_pending:
         text.append(diagnostic.kind).append(" was destroyed but it is pending");
+        break;
+      case DiagnosticType::exception_never_retrieved:
+        text.append(diagnostic.kind).append(" exception was never retrieved");
         break;
     }
     text.append(" <").append(diagnostic.description).append(">\n");

@@ -11,6 +11,7 @@
 #include <tuple>
 
 #include "capture.h"
+#include "logging.h"
 #include "no_destructor.h"
 #include "platform.h"
 #include "restrack/live.h"
@@ -20,6 +21,7 @@ RESTRACK_NAMESPACE_BEGIN
 namespace {
 
 using internal::NoDestructor;
+using internal::restrack_logger;
 
 // ---- Settings ------------------------------------------------------------------------
 
@@ -67,8 +69,6 @@ bool apply_with_suppressions(const Options& options, std::vector<std::string>& e
   return errors.empty();
 }
 
-spdlog::logger& restrack_logger();
-
 std::uint32_t initialize_from_environment() {
   static std::once_flag once;
   std::call_once(once, [] {
@@ -85,42 +85,6 @@ std::uint32_t initialize_from_environment() {
 }
 
 // ---- Output --------------------------------------------------------------------------
-
-// Writes straight to fd 2 so that it keeps working during static destruction, when the
-// C++ streams and spdlog's console mutex may already be gone.
-class StderrSink final : public spdlog::sinks::base_sink<std::mutex> {
- protected:
-  void sink_it_(const spdlog::details::log_msg& message) override {
-    spdlog::memory_buf_t formatted;
-    formatter_->format(message, formatted);
-    internal::write_stderr(formatted.data(), formatted.size());
-  }
-  void flush_() override {}
-};
-
-// The `restrack` logger. A logger the application registered under that name first is
-// used as it is; otherwise restrack creates one on stderr and registers it, so
-// spdlog::get("restrack") finds it and its sinks can be changed.
-spdlog::logger& restrack_logger() {
-  static NoDestructor<std::shared_ptr<spdlog::logger>> logger([] {
-    std::shared_ptr<spdlog::logger> existing;
-    try {
-      existing = spdlog::get("restrack");
-    } catch (...) {
-    }
-    if (existing) return existing;
-    auto created = std::make_shared<spdlog::logger>("restrack", std::make_shared<StderrSink>());
-    created->set_pattern("%v");
-    created->set_level(spdlog::level::warn);
-    try {
-      spdlog::register_logger(created);
-    } catch (...) {
-      // Registered concurrently under the same name: keep ours, output still works.
-    }
-    return created;
-  }());
-  return **logger;
-}
 
 class LoggingHandler final : public DiagnosticHandler {
  public:
@@ -310,15 +274,6 @@ TraceId capture_site() noexcept {
                             CaptureMethod::dwarf);
 }
 
-void log_error(const std::string& message) noexcept {
-  try {
-    restrack_logger().error("restrack: {}", message);
-  } catch (...) {
-    std::string line = "restrack: " + message + "\n";
-    write_stderr(line.data(), line.size());
-  }
-}
-
 void dispatch(const Diagnostic& diagnostic) noexcept {
   const HotSettings settings = hot_settings();
   if (!settings.enabled) return;
@@ -360,4 +315,21 @@ void dispatch(const Diagnostic& diagnostic) noexcept {
 }
 
 }  // namespace internal
+RESTRACK_NAMESPACE_END
+
+RESTRACK_NAMESPACE_BEGIN
+
+void report_diagnostic(DiagnosticType type, const Kind& kind, std::string description,
+                       TraceId allocation_trace) noexcept {
+  if (!RESTRACK_TRACKING) return;
+  Diagnostic diagnostic;
+  diagnostic.type = type;
+  diagnostic.kind = kind.name;
+  diagnostic.description = std::move(description);
+  diagnostic.allocation_trace = allocation_trace;
+  diagnostic.site_trace = internal::capture_site();
+  diagnostic.thread_id = internal::current_thread_id();
+  internal::dispatch(diagnostic);
+}
+
 RESTRACK_NAMESPACE_END

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "logging.h"
 #include "restrack/diagnostic.h"
 #include "restrack/options.h"
 
@@ -44,9 +45,6 @@ TraceId capture_site() noexcept;
 
 // Sends a diagnostic through action, suppressions and the handlers.
 void dispatch(const Diagnostic& diagnostic) noexcept;
-
-// Logs one error message ("restrack: ...") on the restrack logger.
-void log_error(const std::string& message) noexcept;
 
 // Suppressions (options.cc).
 bool is_suppressed(const Diagnostic& diagnostic) noexcept;

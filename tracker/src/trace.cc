@@ -234,3 +234,19 @@ std::string format_location(TraceId id) noexcept {
 }
 
 RESTRACK_NAMESPACE_END
+
+RESTRACK_NAMESPACE_BEGIN
+
+std::string format_return_address_location(std::uintptr_t return_address) noexcept {
+  try {
+    for (const Frame& frame : symbolize_address(return_address)) {
+      if (!is_library_frame(frame) && !frame.file.empty()) {
+        return frame.file + ":" + std::to_string(frame.line);
+      }
+    }
+  } catch (...) {
+  }
+  return "<unknown>";
+}
+
+RESTRACK_NAMESPACE_END

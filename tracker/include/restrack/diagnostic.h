@@ -24,20 +24,22 @@
 #include <string_view>
 
 #include "restrack/config.h"
+#include "restrack/kind.h"
 #include "restrack/trace.h"
 
 RESTRACK_NAMESPACE_BEGIN
 
 enum class DiagnosticType : std::uint8_t {
-  unclosed,           // destroyed while still open; restrack closed it
-  closed_twice,       // close() on an already closed resource
-  used_after_close,   // an operation on a closed resource
-  open_at_exit,       // still open when the process exits (report_at_exit=1)
-  destroyed_pending,  // destroyed while its work was pending (a task); restrack released it
+  unclosed,                   // destroyed while still open; restrack closed it
+  closed_twice,               // close() on an already closed resource
+  used_after_close,           // an operation on a closed resource
+  open_at_exit,               // still open when the process exits (report_at_exit=1)
+  destroyed_pending,          // destroyed while its work was pending (a task); restrack released it
+  exception_never_retrieved,  // a task failed and was destroyed before anyone saw its error
 };
 
-// "unclosed", "closed_twice", "used_after_close", "open_at_exit", "destroyed_pending":
-// the names used in the JSON report.
+// "unclosed", "closed_twice", "used_after_close", "open_at_exit", "destroyed_pending",
+// "exception_never_retrieved": the names used in the JSON report.
 std::string_view to_string(DiagnosticType type) noexcept;
 
 struct Diagnostic {
@@ -73,6 +75,12 @@ void set_default_output(bool enabled) noexcept;
 // The full ResourceWarning text for a diagnostic, without a trailing newline.
 std::string format_diagnostic(const Diagnostic& diagnostic) noexcept;
 
+// Dispatches a problem found after a resource was closed — a task whose exception nobody
+// retrieved — about a resource of `kind` allocated at `allocation_trace`; where it is
+// reported from is captured here. Does nothing when tracking is compiled out.
+void report_diagnostic(DiagnosticType type, const Kind& kind, std::string description,
+                       TraceId allocation_trace) noexcept;
+
 // The "  #0 function at file:line" lines of a trace, each ending in '\n'; empty for
 // kNoTrace. A frame without line information reads "  #1 function in module+0xOFFSET".
 std::string format_trace(TraceId id) noexcept;
@@ -82,8 +90,16 @@ std::string format_trace(TraceId id) noexcept;
 // "<unknown>" when no frame has a source line.
 std::string format_location(TraceId id) noexcept;
 
+// The location of the first frame of user code at a return address (from
+// __builtin_return_address): "src/app.cc:42", or "<unknown>".
+std::string format_return_address_location(std::uintptr_t return_address) noexcept;
+
 // Number of diagnostics dispatched with action=error since start (or the last reset).
 std::uint64_t error_count() noexcept;
+// The location of the first frame of user code at a return address (from
+// __builtin_return_address): "src/app.cc:42", or "<unknown>".
+std::string format_return_address_location(std::uintptr_t return_address) noexcept;
+
 // Number of diagnostics dispatched, suppressed, and skipped by action=once.
 struct DiagnosticCounts {
   std::uint64_t dispatched = 0;

@@ -16,9 +16,17 @@ RESTRACK_NAMESPACE_BEGIN
 
 // The awaited future or task was cancelled. A task whose coroutine lets it escape ends
 // cancelled rather than failed.
-class CancelledError : public std::runtime_error {
+//
+// CancelledError deliberately does not derive from std::exception (as asyncio moved
+// CancelledError out of Exception): a `catch (const std::exception&)` written to handle
+// I/O errors must not swallow a cancellation and let the task run on. Catch it by name
+// when cleaning up, and rethrow it:
+//
+//   try { co_await restrack::sock_recv(loop, socket, 4096); }
+//   catch (const restrack::CancelledError&) { cleanup(); throw; }
+class CancelledError {
  public:
-  CancelledError() : std::runtime_error("cancelled") {}
+  const char* what() const noexcept { return "cancelled"; }
 };
 
 // wait_for() gave up: the deadline passed before the awaited task finished. The task was

@@ -3,15 +3,18 @@
 // A future is pending until someone sets its result or exception or cancels it; then it
 // is done for good. Done callbacks never run inside the call that finished the future:
 // they go through the loop's ready queue (rule 3), in the order they were added.
-// Coroutine tasks await futures with `co_await`; awaiting a cancelled future throws
-// CancelledError, a failed one rethrows its exception, and the result is moved out to the
-// awaiting coroutine (await a future once).
+// Coroutine tasks (restrack/proactor/task.h) await futures with `co_await`; awaiting a
+// cancelled future throws CancelledError, a failed one rethrows its exception, and the
+// result is moved out to the awaiting coroutine (await a future once).
+//
+//   restrack::Future<int> answer = restrack::Future<int>::create(loop);
+//   loop.call_later(10ms, [answer]() mutable { answer.set_result(42); });
+//   int value = co_await answer;  // inside a task
 //
 // A future keeps only a weak link to its loop: callbacks added or finished after the loop
-// is destroyed are dropped, never run on freed memory.
+// is closed or destroyed are dropped, never run on freed memory.
 #pragma once
 
-#include <coroutine>
 #include <exception>
 #include <functional>
 #include <memory>
@@ -29,18 +32,16 @@ RESTRACK_NAMESPACE_BEGIN
 class EventLoop;
 
 namespace internal {
-// Shared by a loop and everything bound to it; the loop clears `loop` when destroyed.
-struct LoopAnchor {
-  EventLoop* loop = nullptr;
-};
-
+struct LoopAnchor;  // the loop's half of the weak link (event_loop.cc)
+template <class State>
+class StateAwaiter;  // `co_await` on a future or a task (task.h)
 }  // namespace internal
 
-// The part of every future that does not depend on the result type.
+// The part of every future that does not depend on the result type. User code holds
+// Future<T> or Task<T>; this is their shared state.
 class FutureBase : public std::enable_shared_from_this<FutureBase> {
  public:
-  // An unbound future; bind() it before finishing it. Tasks bind when they start.
-  FutureBase() noexcept = default;
+  // A pending future bound to `loop`.
   explicit FutureBase(EventLoop& loop);
   FutureBase(const FutureBase&) = delete;
   FutureBase& operator=(const FutureBase&) = delete;
@@ -57,29 +58,35 @@ class FutureBase : public std::enable_shared_from_this<FutureBase> {
   // Fails a pending future with `error`. Throws std::logic_error if already done.
   void set_exception(std::exception_ptr error);
 
-  // The stored exception of a failed future, else null.
-  std::exception_ptr exception() const noexcept { return error_; }
+  // The stored exception of a failed future, else null. Looking at it counts as
+  // retrieving it (see Task: "task exception was never retrieved").
+  std::exception_ptr exception() const noexcept;
 
   // Throws CancelledError if cancelled, the stored exception if failed; returns
   // otherwise. Throws std::logic_error while pending.
   void rethrow_if_failed() const;
 
   // Schedules `callback` on the loop's ready queue once the future is done (at once if
-  // it already is). `where` names the callback in debug-mode slow-callback logs.
+  // it already is). `where` names the callback in debug-mode logs and error reports.
   void add_done_callback(std::function<void()> callback, CallSite where = CallSite::current());
 
   // The loop this future belongs to; null when unbound or when the loop is gone.
-  EventLoop* loop() const noexcept { return anchor_ ? anchor_->loop : nullptr; }
-
-  // Attaches an unbound future to `loop`. Throws std::logic_error if bound elsewhere.
-  void bind(EventLoop& loop);
+  EventLoop* loop() const noexcept;
 
  protected:
   enum class State : unsigned char { pending, finished, failed, cancelled };
+
+  // An unbound future (a task before it starts); bind() it before finishing it.
+  FutureBase() noexcept = default;
+  // Attaches an unbound future to `loop`. Throws std::logic_error if bound elsewhere.
+  void bind(EventLoop& loop);
   // Makes the future done in `state` and schedules the callbacks.
   void finish(State state);
   // Hook for subclasses, run once when the future becomes done, before any callback.
   virtual void on_done() noexcept {}
+  bool failed() const noexcept { return state_ == State::failed; }
+  // True once a failed future's exception was looked at (exception(), a result, co_await).
+  bool exception_retrieved() const noexcept { return retrieved_; }
 
  private:
   struct DoneCallback {
@@ -92,6 +99,7 @@ class FutureBase : public std::enable_shared_from_this<FutureBase> {
   std::vector<DoneCallback> callbacks_;
   std::exception_ptr error_;
   State state_ = State::pending;
+  mutable bool retrieved_ = false;
 };
 
 // A future's value storage on top of `Base` (FutureBase, or TaskBase for tasks).
@@ -130,46 +138,6 @@ class FutureState<void, Base> : public Base {
   void take_result() { this->rethrow_if_failed(); }
 };
 
-namespace internal {
-// Parks the running task on `future` (see TaskBase::wait_on).
-void wait_on(std::shared_ptr<FutureBase> future);
-// Called when the running task resumes after wait_on(); throws CancelledError if the
-// task was cancelled while its wake-up was already scheduled.
-void resume_after_wait();
-
-// `co_await` on a future or task state.
-template <class State>
-class StateAwaiter {
- public:
-  explicit StateAwaiter(std::shared_ptr<State> state) noexcept : state_(std::move(state)) {}
-  StateAwaiter(StateAwaiter&& other) noexcept
-      : state_(std::move(other.state_)), suspended_(std::exchange(other.suspended_, false)) {}
-  StateAwaiter& operator=(StateAwaiter&&) = delete;
-  // Destroyed while suspended: the awaiting task itself is being destroyed, so what it
-  // waited for is cancelled (an operation is then asked to stop, rule 4).
-  ~StateAwaiter() {
-    if (suspended_ && !state_->done()) state_->cancel();
-  }
-
-  bool await_ready() const noexcept { return state_->done(); }
-  void await_suspend(std::coroutine_handle<>) {
-    wait_on(state_);
-    suspended_ = true;
-  }
-  decltype(auto) await_resume() {
-    if (suspended_) {
-      suspended_ = false;
-      resume_after_wait();
-    }
-    return state_->take_result();
-  }
-
- private:
-  std::shared_ptr<State> state_;
-  bool suspended_ = false;
-};
-}  // namespace internal
-
 // A handle to a shared future state. Copies refer to the same future.
 template <class T>
 class Future {
@@ -190,14 +158,14 @@ class Future {
     state_->set_result(std::forward<Value>(value)...);
   }
   void set_exception(std::exception_ptr error) { state_->set_exception(std::move(error)); }
+  std::exception_ptr exception() const noexcept { return state_->exception(); }
   void add_done_callback(std::function<void()> callback, CallSite where = CallSite::current()) {
     state_->add_done_callback(std::move(callback), where);
   }
   // The result, moved out (throws CancelledError or the stored exception).
   T take_result() { return state_->take_result(); }
 
-  const std::shared_ptr<State>& state() const noexcept { return state_; }
-
+  // Only inside a restrack task (task.h).
   internal::StateAwaiter<State> operator co_await() const {
     return internal::StateAwaiter<State>(state_);
   }

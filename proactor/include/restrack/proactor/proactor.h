@@ -1,13 +1,10 @@
 // restrack/proactor/proactor.h — everything of restrack::proactor in one include.
 #pragma once
 
-#include "restrack/proactor/backend.h"
 #include "restrack/proactor/call_site.h"
 #include "restrack/proactor/combinators.h"
 #include "restrack/proactor/errors.h"
 #include "restrack/proactor/event_loop.h"
 #include "restrack/proactor/future.h"
-#include "restrack/proactor/log.h"
-#include "restrack/proactor/operation.h"
 #include "restrack/proactor/socket.h"
 #include "restrack/proactor/task.h"

@@ -1,11 +1,11 @@
 // restrack/proactor/socket.h — socket operations as awaitables on tracked sockets.
 //
-// Sockets are restrack::TrackedFd handles of kind `socket`: a socket destroyed without
-// close() reports "unclosed socket" with the trace of its creation. The operations take
-// the loop and the socket and return a future to co_await from a task, in the manner of
-// asyncio's loop.sock_*() methods:
+// Sockets are restrack::Socket handles (a TrackedFd of kind `socket` on POSIX): a socket
+// destroyed without close() reports "unclosed socket" with the trace of its creation. The
+// operations take the loop and the socket and return a future to co_await from a task, in
+// the manner of asyncio's loop.sock_*() methods:
 //
-//   restrack::TrackedFd client = restrack::open_socket(AF_INET, SOCK_STREAM);
+//   restrack::Socket client = restrack::open_socket(AF_INET, SOCK_STREAM);
 //   co_await restrack::sock_connect(loop, client, restrack::SocketAddress::ipv4("127.0.0.1",
 //   8080)); co_await restrack::sock_sendall(loop, client, "ping"); std::string reply = co_await
 //   restrack::sock_recv(loop, client, 4096);
@@ -14,12 +14,10 @@
 // reaped (rule 1): the data to send is copied into it, received data lands in its own
 // buffer. Cancelling the future (or the task awaiting it) asks the kernel to stop and
 // discards whatever the operation still produces (rule 4); an accepted connection that
-// arrives after that is closed, never leaked. Errors throw std::system_error with the
-// errno value. The socket must stay open until its operations are done: closing a
+// arrives after that is closed, never leaked. Errors throw std::system_error with the OS
+// error value. The socket must stay open until its operations are done: closing a
 // descriptor does not stop io_uring requests on it (rule 8).
 #pragma once
-
-#include <sys/socket.h>
 
 #include <cstddef>
 #include <cstdint>
@@ -30,7 +28,7 @@
 #include "restrack/config.h"
 #include "restrack/proactor/event_loop.h"
 #include "restrack/proactor/future.h"
-#include "restrack/tracked_fd.h"
+#include "restrack/proactor/socket_platform.h"
 
 RESTRACK_NAMESPACE_BEGIN
 
@@ -38,7 +36,7 @@ RESTRACK_NAMESPACE_BEGIN
 class SocketAddress {
  public:
   SocketAddress() noexcept = default;
-  // Copies `length` bytes of `address`.
+  // Copies `length` bytes of `address` (at most sizeof(sockaddr_storage)).
   SocketAddress(const sockaddr* address, socklen_t length) noexcept;
 
   // Numeric addresses only ("127.0.0.1", "::1"); throws std::invalid_argument otherwise.
@@ -62,34 +60,33 @@ class SocketAddress {
 
 // A new non-blocking, close-on-exec socket tracked as kind `socket` (rule 18: io_uring is
 // never handed a blocking socket). Throws std::system_error.
-TrackedFd open_socket(int family, int type, int protocol = 0);
+Socket open_socket(int family, int type, int protocol = 0);
 
 // open_socket() + SO_REUSEADDR (IP families) + bind + listen. Throws std::system_error.
-TrackedFd listen_on(const SocketAddress& address, int backlog = SOMAXCONN);
+Socket listen_on(const SocketAddress& address, int backlog = SOMAXCONN);
 
 // The address the socket is bound to (getsockname). Throws std::system_error.
-SocketAddress local_address(const TrackedFd& socket);
+SocketAddress local_address(const Socket& socket);
 
 // Accepts one connection: a new tracked socket (non-blocking, close-on-exec).
-Future<TrackedFd> sock_accept(EventLoop& loop, const TrackedFd& listener);
+Future<Socket> sock_accept(EventLoop& loop, const Socket& listener);
 
 // Connects `socket` to `address`.
-Future<void> sock_connect(EventLoop& loop, const TrackedFd& socket, const SocketAddress& address);
+Future<void> sock_connect(EventLoop& loop, const Socket& socket, const SocketAddress& address);
 
 // Receives up to `max_bytes`; an empty string is end-of-file.
-Future<std::string> sock_recv(EventLoop& loop, const TrackedFd& socket, std::size_t max_bytes);
+Future<std::string> sock_recv(EventLoop& loop, const Socket& socket, std::size_t max_bytes);
 
 // Receives up to buffer.size() bytes into `buffer` and returns the count (0: end-of-file).
 // The kernel writes into the operation's own buffer, copied into `buffer` only when the
 // future completes, so `buffer` need only outlive the future being done or cancelled.
-Future<std::size_t> sock_recv_into(EventLoop& loop, const TrackedFd& socket,
-                                   std::span<char> buffer);
+Future<std::size_t> sock_recv_into(EventLoop& loop, const Socket& socket, std::span<char> buffer);
 
 // Sends all of `data`, resubmitting the remainder after a short send (rules 8 and 26).
-Future<void> sock_sendall(EventLoop& loop, const TrackedFd& socket, std::string_view data);
+Future<void> sock_sendall(EventLoop& loop, const Socket& socket, std::string_view data);
 
 // Sends one datagram to `address`; returns the bytes sent.
-Future<std::size_t> sock_sendto(EventLoop& loop, const TrackedFd& socket, std::string_view data,
+Future<std::size_t> sock_sendto(EventLoop& loop, const Socket& socket, std::string_view data,
                                 const SocketAddress& address);
 
 // One received datagram and its sender.
@@ -99,6 +96,6 @@ struct Datagram {
 };
 
 // Receives one datagram of up to `max_bytes` (longer ones are truncated).
-Future<Datagram> sock_recvfrom(EventLoop& loop, const TrackedFd& socket, std::size_t max_bytes);
+Future<Datagram> sock_recvfrom(EventLoop& loop, const Socket& socket, std::size_t max_bytes);
 
 RESTRACK_NAMESPACE_END

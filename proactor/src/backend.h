@@ -1,4 +1,4 @@
-// restrack/proactor/backend.h — the I/O completion port an EventLoop runs on.
+// Internal: the I/O completion port an EventLoop runs on.
 //
 // A Backend is the proactor's kernel interface, in the vocabulary of a Windows I/O
 // completion port: submit an operation, ask for its cancellation, poll for completions,
@@ -6,10 +6,12 @@
 // scripted backend of the tests implements it too. docs/proactor.md maps each verb to
 // both kernels.
 //
-// Ownership: submit() takes the Operation. The backend keeps it (buffer included) until
-// the kernel's completion for it has been reaped and then returns it from poll(); an
-// operation that fails at once, with no completion to come, is returned by submit()
-// itself (rule 2). Nothing else ever frees an in-flight operation (rule 1).
+// A backend sees operations, their keys and their completions — never futures, tasks or
+// the loop. Ownership: submit() takes the Operation. The backend keeps it (buffer
+// included) until the kernel's completion for it has been reaped and then returns it from
+// poll(); an operation that fails at once, with no completion to come, is returned by
+// submit() itself (rule 2). Nothing else ever frees an in-flight operation (rule 1).
+// Operations reaped while closing are handed to Operation::abandon(), never delivered.
 //
 // Every member except wake() is called on the loop's thread only.
 #pragma once
@@ -20,10 +22,12 @@
 #include <string_view>
 #include <vector>
 
+#include "operation.h"
 #include "restrack/config.h"
-#include "restrack/proactor/operation.h"
 
 RESTRACK_NAMESPACE_BEGIN
+struct EventLoopOptions;
+namespace internal {
 
 // What submit() did with an operation.
 struct Submission {
@@ -39,7 +43,7 @@ class Backend {
   virtual ~Backend() = default;
 
   // Starts `operation`. On success the backend owns it until poll() returns it. Throws
-  // LoopClosedError after close() (rule 10).
+  // LoopClosedError after close() (rule 10). If it throws, nothing reached the kernel.
   virtual Submission submit(std::unique_ptr<Operation> operation) = 0;
 
   // Asks the kernel to finish the operation early. Harmless for an unknown key, a
@@ -53,14 +57,15 @@ class Backend {
   virtual void poll(std::chrono::nanoseconds timeout,
                     std::vector<std::unique_ptr<Operation>>& completed) = 0;
 
-  // Makes a poll() in progress (or the next one) return. Callable from any thread.
+  // Makes a poll() in progress (or the next one) return. Callable from any thread, until
+  // the backend is destroyed (the loop makes sure no wake() is still running then).
   virtual void wake() noexcept = 0;
 
   // Cancels every operation in flight and reaps until none is left (rules 10, 13),
   // logging about once a second what is still pending. Operations reaped here are
-  // abandoned: their futures are cancelled, their completion functions never called, and
-  // what a successful result created is released (rule 11). An operation still pending
-  // at the deadline is reported and deliberately leaked. Idempotent.
+  // abandoned (Operation::abandon): their completions are never delivered, and what a
+  // successful result created is released (rule 11). An operation still pending at the
+  // deadline is reported and deliberately leaked. Idempotent.
   virtual void close() = 0;
 
   // Operations submitted and not yet reaped.
@@ -70,21 +75,8 @@ class Backend {
   virtual std::string_view name() const noexcept = 0;
 };
 
-// Settings of the io_uring backend.
-struct UringOptions {
-  // Submission queue entries; the completion queue gets twice as many.
-  unsigned queue_depth = 256;
-  // How long close() waits for the kernel to answer every cancellation before reporting
-  // the operations still pending and leaking them.
-  std::chrono::milliseconds close_deadline{10'000};
-  // For tests: when non-zero, ring setup fails with this errno as if the kernel had
-  // refused it, so the error path of EventLoop creation can be exercised.
-  int simulated_setup_errno = 0;
-};
+// The platform's backend with the loop's settings (uring/ on Linux, iocp/ on Windows).
+std::unique_ptr<Backend> make_platform_backend(const EventLoopOptions& options);
 
-// Creates the io_uring backend. Throws BackendUnavailableError naming the cause and the
-// kernel requirement (Linux 5.11 or later, io_uring not disabled) when the ring cannot be
-// set up.
-std::unique_ptr<Backend> make_uring_backend(const UringOptions& options = {});
-
+}  // namespace internal
 RESTRACK_NAMESPACE_END
