@@ -681,6 +681,21 @@ TEST_F(ReportTool, JsonIsTheVersionedMergedModel) {
   EXPECT_EQ(doc.at("tests").as_array()[0].at("problems").as_int64(), 6);
 }
 
+TEST_F(ReportTool, KeepsTheRawBytesOfStringsThatWereNotUtf8) {
+  // A v2 writer replaces each byte that is not UTF-8 with U+FFFD and keeps the bytes in
+  // X_base64; the merged JSON carries them on.
+  json::object report = json::parse(read_file(path("ci/suite-0.json"))).as_object();
+  json::object& first = report["diagnostics"].as_array()[0].as_object();
+  first["description"] = "head\xef\xbf\xbdr";
+  first["description_base64"] = "aGVhZP9y";
+  write_file(scratch("raw-bytes.json"), json::serialize(report));
+  const ProcessResult run = tool({"--format=json", scratch("raw-bytes.json")});
+  const json::value doc = json::parse(run.out);
+  const json::object& example = doc.at("sites").as_array()[0].at("example").as_object();
+  EXPECT_EQ(example.at("description").as_string(), "head\xef\xbf\xbdr");
+  EXPECT_EQ(example.at("description_base64").as_string(), "aGVhZP9y");
+}
+
 // ---- SARIF -----------------------------------------------------------------------------
 
 const std::string kMultitool =
