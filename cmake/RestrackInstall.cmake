@@ -15,6 +15,10 @@ install(TARGETS ${_restrack_targets} EXPORT restrackTargets
   ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
   LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
   RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+# The report tool (tools/report) is installed as a program; its library stays internal.
+if(TARGET restrack-report)
+  install(TARGETS restrack-report RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+endif()
 install(DIRECTORY tracker/include/ DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}
   PATTERN "*.in" EXCLUDE)
 install(FILES ${PROJECT_BINARY_DIR}/include/restrack/build_config.h

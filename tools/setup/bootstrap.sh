@@ -23,6 +23,7 @@ case "$what" in
     build/debug/tools/demo/restrack-demo
     ;;
   test)
+    tools/setup/install-node-tools.sh
     cmake --workflow --preset debug
     ;;
   windows)

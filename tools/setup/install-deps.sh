@@ -11,6 +11,9 @@ packages=(
   libboost1.81-dev libboost-stacktrace1.81-dev libboost-json1.81-dev
   liburing-dev libdw-dev libre2-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  # The report tests: node runs the SARIF Multitool and drives chromium headless
+  # (tools/setup/install-node-tools.sh installs the npm packages).
+  nodejs chromium
 )
 
 missing=()
@@ -19,6 +22,10 @@ for package in "${packages[@]}"; do
     missing+=("$package")
   fi
 done
+
+# Some machines carry a Node.js build that bundles npm; Debian's npm is only needed
+# where no npm exists.
+if ! command -v npm >/dev/null 2>&1; then missing+=(npm); fi
 
 if [ ${#missing[@]} -eq 0 ]; then
   echo "install-deps: all ${#packages[@]} packages present"
