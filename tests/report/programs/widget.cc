@@ -5,7 +5,7 @@ Widget::Widget(const char* name, const restrack::Kind& kind) : name_(name) {
 }
 
 Widget::~Widget() {
-  if (guard_.is_open()) guard_.release_and_warn([]() noexcept {});
+  guard_.release_and_warn([]() noexcept {});  // reports only if still open
 }
 
 void Widget::close() { guard_.close(); }
