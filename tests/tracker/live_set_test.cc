@@ -3,6 +3,8 @@
 #include <unistd.h>
 
 #include <barrier>
+#include <map>
+#include <set>
 #include <thread>
 
 #include "capture.h"
@@ -22,6 +24,38 @@ struct Token {
   ~Token() { guard.close(); }
   restrack::ResourceGuard guard;
 };
+
+TEST_F(LiveSetTest, ThreadsRunningAtOnceOpenIntoShardsOfTheirOwn) {
+  // The structural half of "no shared write on the open/close path": threads alive at the
+  // same time never share a registry shard (its lock, its slots, its serial counter); the
+  // shard is the serial's top 16 bits.
+  constexpr int kThreads = 8;
+  std::barrier opened(kThreads + 1);
+  std::barrier checked(kThreads + 1);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&] {
+      Token first;
+      Token second;
+      opened.arrive_and_wait();
+      checked.arrive_and_wait();
+    });
+  }
+  opened.arrive_and_wait();
+  std::map<std::uint64_t, std::set<std::uint64_t>> shards_by_thread;
+  for (const restrack::ResourceInfo& info : restrack::live_resources()) {
+    if (info.kind == "token") shards_by_thread[info.thread_id].insert(info.serial >> 48);
+  }
+  checked.arrive_and_wait();
+  for (std::thread& thread : threads) thread.join();
+  ASSERT_EQ(shards_by_thread.size(), static_cast<std::size_t>(kThreads));
+  std::set<std::uint64_t> all;
+  for (const auto& [thread, shards] : shards_by_thread) {
+    EXPECT_EQ(shards.size(), 1u);  // one shard per thread...
+    all.insert(shards.begin(), shards.end());
+  }
+  EXPECT_EQ(all.size(), static_cast<std::size_t>(kThreads));  // ...and none shared
+}
 
 TEST_F(LiveSetTest, SnapshotListsWhatWasOpenedSinceAndIsStillOpen) {
   Token before;
