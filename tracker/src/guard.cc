@@ -28,7 +28,7 @@ Diagnostic diagnostic_for(const RegistryNode& node, DiagnosticType type) noexcep
   diagnostic.kind = node.kind != nullptr ? node.kind->name : std::string_view("resource");
   diagnostic.allocation_trace = node.trace;
   diagnostic.thread_id = node.thread_id;
-  diagnostic.age = std::chrono::nanoseconds(age_ns(node.opened_at_ms));
+  diagnostic.age = std::chrono::nanoseconds(age_ns(node.opened_at));
   return diagnostic;
 }
 
@@ -68,7 +68,7 @@ __attribute__((noinline)) void open_node(RegistryNode& node, const Kind& kind, c
     node.trace = kNoTrace;
   }
   node.thread_id = current_thread_id();
-  node.opened_at_ms = registry_now_ms();
+  node.opened_at = registry_now();
   register_node(node);
 }
 
