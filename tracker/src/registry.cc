@@ -87,30 +87,50 @@ constinit Registry g_registry;
 Registry& registry() noexcept { return g_registry; }
 
 thread_local Shard* tls_shard = nullptr;
-// The shard whose lock this thread holds (a query describing a resource): a describe
-// callback that opens or closes a resource on it must not wait for itself.
-thread_local Shard* tls_locked = nullptr;
+// The shard whose lock a query on this thread holds while it describes resources: a
+// describe callback that opens or closes a resource on that shard must not wait for
+// itself. Only queries write it; opens and closes only read it.
+thread_local Shard* tls_query_locked = nullptr;
+// Set when an open or close happens while this thread's query holds a lock: a describe
+// callback misbehaved (describe_node replaces its text).
+thread_local bool tls_describe_misbehaved = false;
 
+// The lock of an open, close or move.
 class ShardLock {
  public:
-  explicit ShardLock(Shard& shard) noexcept
-      : shard_(tls_locked == &shard ? nullptr : &shard), previous_(tls_locked) {
-    if (shard_ != nullptr) {
-      shard_->lock.lock();
-      tls_locked = shard_;
+  explicit ShardLock(Shard& shard) noexcept : shard_(&shard) {
+    if (tls_query_locked != nullptr) {
+      tls_describe_misbehaved = true;
+      if (tls_query_locked == shard_) shard_ = nullptr;  // held by this thread's query
     }
+    if (shard_ != nullptr) shard_->lock.lock();
   }
   ~ShardLock() {
-    if (shard_ != nullptr) {
-      tls_locked = previous_;
-      shard_->lock.unlock();
-    }
+    if (shard_ != nullptr) shard_->lock.unlock();
   }
   ShardLock(const ShardLock&) = delete;
   ShardLock& operator=(const ShardLock&) = delete;
 
  private:
   Shard* shard_;
+};
+
+// The lock of a query's batch: describe callbacks run under it.
+class QueryLock {
+ public:
+  explicit QueryLock(Shard& shard) noexcept : shard_(shard), previous_(tls_query_locked) {
+    if (previous_ != &shard_) shard_.lock.lock();
+    tls_query_locked = &shard_;
+  }
+  ~QueryLock() {
+    tls_query_locked = previous_;
+    if (previous_ != &shard_) shard_.lock.unlock();
+  }
+  QueryLock(const QueryLock&) = delete;
+  QueryLock& operator=(const QueryLock&) = delete;
+
+ private:
+  Shard& shard_;
   Shard* previous_;
 };
 
@@ -146,7 +166,8 @@ Shard* acquire_shard() noexcept {
                count < kMaxShards) {
       shard = new (std::nothrow) Shard(static_cast<std::uint16_t>(count));
       if (shard != nullptr) {
-        shard->journal = static_cast<JournalEntry*>(std::calloc(kJournalSize, sizeof(JournalEntry)));
+        shard->journal =
+            static_cast<JournalEntry*>(std::calloc(kJournalSize, sizeof(JournalEntry)));
         reg.shards[count].store(shard, std::memory_order_release);
         reg.count.store(count + 1, std::memory_order_release);
       }
@@ -183,7 +204,6 @@ std::int64_t age_at(std::int64_t now_ns, std::uint32_t opened_at) noexcept {
 }
 
 thread_local int tls_describing = 0;
-thread_local bool tls_describe_misbehaved = false;
 
 std::string fallback_description(const RegistryNode& node) {
   char buffer[64];
@@ -214,7 +234,7 @@ void scan_shard(Shard& shard, std::uint64_t threshold, std::int64_t now_ns,
     std::vector<ResourceInfo> batch;
     bool finished = false;
     {
-      ShardLock lock(shard);
+      QueryLock lock(shard);
       const std::uint32_t end = shard.used;
       const std::uint32_t stop = end - next > kEntriesPerHold ? next + kEntriesPerHold : end;
       for (; next < stop && batch.size() < kDescribesPerHold; ++next) {
@@ -235,7 +255,7 @@ bool scan_journal(Shard& shard, std::uint64_t threshold, std::int64_t now_ns,
                   const std::function<void(std::vector<ResourceInfo>&)>& visit) {
   std::vector<JournalEntry> recent;
   {
-    ShardLock lock(shard);
+    QueryLock lock(shard);
     const std::uint64_t last = shard.serial.load(std::memory_order_relaxed);
     if (last - threshold > kJournalSize || shard.journal == nullptr) return false;
     recent.reserve(last - threshold);
@@ -246,7 +266,7 @@ bool scan_journal(Shard& shard, std::uint64_t threshold, std::int64_t now_ns,
   for (std::size_t next = 0; next < recent.size();) {
     std::vector<ResourceInfo> batch;
     {
-      ShardLock lock(shard);
+      QueryLock lock(shard);
       for (; next < recent.size() && batch.size() < kDescribesPerHold; ++next) {
         const Entry& entry = shard.at(recent[next].slot);
         // Still the open it journaled, not a later one in a reused slot.
@@ -266,7 +286,6 @@ std::uint32_t registry_now() noexcept { return time_units(coarse_now_ns()); }
 std::int64_t age_ns(std::uint32_t opened_at) noexcept { return age_at(coarse_now_ns(), opened_at); }
 
 void register_node(RegistryNode& node) noexcept {
-  if (tls_describing > 0) tls_describe_misbehaved = true;
   Shard* shard = tls_shard != nullptr ? tls_shard : acquire_shard();
   if (shard == nullptr) {
     node.state.store(GuardState::disabled, std::memory_order_relaxed);
@@ -292,7 +311,6 @@ void register_node(RegistryNode& node) noexcept {
 
 bool unregister_node(RegistryNode& node, GuardState next, TraceId close_trace) noexcept {
   if (node.state.load(std::memory_order_relaxed) != GuardState::open) return false;
-  if (tls_describing > 0) tls_describe_misbehaved = true;
   Shard* shard = shard_at(node.shard);
   if (shard == nullptr) return false;
   ShardLock lock(*shard);
@@ -395,7 +413,8 @@ std::vector<std::uint64_t> shard_serials() noexcept {
     const std::uint32_t count = reg.count.load(std::memory_order_acquire);
     serials.resize(count);
     for (std::uint32_t i = 0; i < count; ++i) {
-      serials[i] = reg.shards[i].load(std::memory_order_acquire)->serial.load(std::memory_order_acquire);
+      serials[i] =
+          reg.shards[i].load(std::memory_order_acquire)->serial.load(std::memory_order_acquire);
     }
   } catch (...) {
   }
@@ -426,7 +445,8 @@ void lock_registry_for_fork() noexcept {
   Registry& reg = registry();
   reg.pool_mutex.lock();
   const std::uint32_t count = reg.count.load(std::memory_order_acquire);
-  for (std::uint32_t i = 0; i < count; ++i) reg.shards[i].load(std::memory_order_relaxed)->lock.lock();
+  for (std::uint32_t i = 0; i < count; ++i)
+    reg.shards[i].load(std::memory_order_relaxed)->lock.lock();
 }
 
 void unlock_registry_after_fork() noexcept {
