@@ -7,7 +7,7 @@
 #include <fstream>
 #include <optional>
 
-#include "capture.h"
+#include "tracker_test.h"
 
 using restrack_test::TrackerTest;
 
@@ -218,7 +218,13 @@ TEST_F(SuppressionsTest, AnyFrameRuleRunsOnASmallStack) {
   std::size_t reported = 1;
   pthread_attr_t attributes;
   pthread_attr_init(&attributes);
+  // ThreadSanitizer's runtime needs far more stack of its own (and makes libdw's, which
+  // symbolizes the thread's new frames on it, bigger too).
+#if defined(__SANITIZE_THREAD__)
+  pthread_attr_setstacksize(&attributes, 4 * 1024 * 1024);
+#else
   pthread_attr_setstacksize(&attributes, 512 * 1024);
+#endif
   pthread_t thread;
   ASSERT_EQ(pthread_create(
                 &thread, &attributes,

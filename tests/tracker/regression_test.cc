@@ -19,7 +19,9 @@
 
 #include "capture.h"
 #include "owner_pattern.h"
+#include "stack_depot.h"
 #include "symbolize.h"
+#include "tracker_test.h"
 
 namespace {
 
@@ -96,10 +98,13 @@ TEST_F(RegressionTest, OwnerClosingTwiceReleasesOnceAndIsReported) {
   EXPECT_EQ(captured_.records()[0].type, restrack::DiagnosticType::closed_twice);
 }
 
+// The handler only unwinds into a static array (no allocation: async-signal-safe); the
+// trace is interned after it.
 sigjmp_buf escape_from_trap;
-restrack::TraceId trap_trace = restrack::kNoTrace;
+std::uintptr_t trap_frames[16];
+int trap_frame_count = 0;
 void capture_in_handler(int) {
-  trap_trace = restrack::capture_trace();
+  trap_frame_count = restrack::internal::capture_dwarf(trap_frames, 16, 0);
   siglongjmp(escape_from_trap, 1);
 }
 
@@ -110,7 +115,7 @@ __attribute__((noinline)) void trap_here(volatile int* marker) {
 constexpr int kTrapLine = __LINE__ - 2;
 
 TEST_F(RegressionTest, DwarfTraceThroughASignalNamesTheInterruptedLine) {
-  ASSERT_TRUE(restrack::apply_options("capture=dwarf:trace_depth=8"));
+  ASSERT_TRUE(restrack::apply_options("trace_depth=8"));
   struct sigaction action {};
   struct sigaction previous {};
   action.sa_handler = capture_in_handler;
@@ -119,6 +124,8 @@ TEST_F(RegressionTest, DwarfTraceThroughASignalNamesTheInterruptedLine) {
   volatile int marker = 0;
   if (sigsetjmp(escape_from_trap, 1) == 0) trap_here(&marker);
   ::sigaction(SIGILL, &previous, nullptr);
+  const restrack::TraceId trap_trace =
+      restrack::internal::intern_trace(trap_frames, trap_frame_count);
   bool named = false;
   for (const restrack::Frame& frame : restrack::symbolize_trace(trap_trace)) {
     if (frame.function == "(anonymous namespace)::trap_here(int volatile*)") {

@@ -98,7 +98,8 @@ __attribute__((noinline)) void open_node(RegistryNode& node, const Kind& kind, c
 }
 
 __attribute__((noinline)) void close_node(RegistryNode& node) noexcept {
-  switch (node.state.load(std::memory_order_relaxed)) {
+  // Acquire: closed by another thread, its close trace is visible to the report below.
+  switch (node.state.load(std::memory_order_acquire)) {
     case GuardState::open: {
       TraceId close_trace = kNoTrace;
       if (node.trace != kNoTrace) {

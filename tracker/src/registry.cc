@@ -310,7 +310,8 @@ void register_node(RegistryNode& node) noexcept {
 }
 
 bool unregister_node(RegistryNode& node, GuardState next, TraceId close_trace) noexcept {
-  if (node.state.load(std::memory_order_relaxed) != GuardState::open) return false;
+  // Acquire: a thread that finds the node closed by another also sees its close trace.
+  if (node.state.load(std::memory_order_acquire) != GuardState::open) return false;
   Shard* shard = shard_at(node.shard);
   if (shard == nullptr) return false;
   ShardLock lock(*shard);
@@ -327,7 +328,7 @@ bool unregister_node(RegistryNode& node, GuardState next, TraceId close_trace) n
   }
   shard->live.store(shard->live.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
   node.close_trace = close_trace;
-  node.state.store(next, std::memory_order_relaxed);
+  node.state.store(next, std::memory_order_release);
   return true;
 }
 
