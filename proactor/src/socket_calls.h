@@ -2,6 +2,8 @@
 // need (posix/socket_posix.cc; iocp/ on Windows).
 #pragma once
 
+#include <optional>
+
 #include "restrack/config.h"
 #include "restrack/proactor/socket.h"
 #include "restrack/proactor/socket_platform.h"
@@ -19,6 +21,11 @@ void shutdown_socket(NativeSocket socket, ShutdownHow how) noexcept;
 // getpeername / getsockname; an empty address when the socket has none (or is closed).
 SocketAddress peer_address(NativeSocket socket);
 SocketAddress socket_address(NativeSocket socket);
+
+// Binds a datagram socket to `local` and connects it to `remote` if given. Throws
+// std::system_error naming the address.
+void bind_datagram(const Socket& socket, const SocketAddress& local,
+                   const std::optional<SocketAddress>& remote);
 
 // TCP_NODELAY on a TCP socket (transports send what they are given at once, as asyncio).
 void set_no_delay(NativeSocket socket) noexcept;

@@ -142,6 +142,17 @@ SocketAddress socket_address(NativeSocket socket) {
   return SocketAddress(reinterpret_cast<const sockaddr*>(&storage), length);
 }
 
+void bind_datagram(const Socket& socket, const SocketAddress& local,
+                   const std::optional<SocketAddress>& remote) {
+  if (::bind(socket.get(), local.get(), local.length()) != 0) {
+    throw std::system_error(errno, std::system_category(), "bind datagram endpoint to " + local.to_string());
+  }
+  if (remote && ::connect(socket.get(), remote->get(), remote->length()) != 0) {
+    throw std::system_error(errno, std::system_category(),
+                            "connect datagram endpoint to " + remote->to_string());
+  }
+}
+
 void set_no_delay(NativeSocket socket) noexcept {
   const int one = 1;
   static_cast<void>(::setsockopt(socket, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one));

@@ -57,8 +57,8 @@ class IncompleteReadError : public std::runtime_error {
 // read_until() found no separator within the limit. The data stays in the buffer.
 class LimitOverrunError : public std::runtime_error {
  public:
-  LimitOverrunError(const std::string& what, std::size_t consumed)
-      : std::runtime_error(what), consumed(consumed) {}
+  LimitOverrunError(const std::string& what, std::size_t consumed_bytes)
+      : std::runtime_error(what), consumed(consumed_bytes) {}
   std::size_t consumed;
 };
 
@@ -125,9 +125,10 @@ Task<std::pair<StreamReader, StreamWriter>> open_pipe_connection(
     EventLoop& loop, const std::string& name, std::size_t limit = kDefaultStreamLimit,
     CallSite where = CallSite::current());
 
-// Called for each client of start_server(): a task that owns the connection's streams.
-// The server keeps the task until it is done; the transport is closed when the task ends
-// and the last writer handle is gone... so close the writer before returning.
+// Called for each client of start_server(): a task that gets the connection's streams.
+// The server owns the connection and runs the task to its end; when the task ends the
+// connection is closed (flushing what was written). An exception escaping the task goes to
+// the loop's exception handler.
 using ClientConnected = std::function<Task<void>(StreamReader, StreamWriter)>;
 
 // A server whose clients are streams, served by `client_connected` tasks.
