@@ -318,6 +318,7 @@ void SocketTransport::on_write(std::unique_ptr<Operation> operation) {
   in_flight_bytes_ -= static_cast<std::size_t>(result);
   if (operation->offset < operation->buffer.size()) {
     submit_write(std::move(operation));  // rule 26: a short send, resubmit the remainder
+    maybe_resume_protocol();
     return;
   }
   if (!queued_.empty()) {
