@@ -247,15 +247,22 @@ class StreamReaderProtocol final : public StreamProtocol {
     // A server's connection: the server owns the transport; the client's task gets the
     // streams and runs until it is done.
     writer_->attach(&transport, nullptr);
-    client_task_ = transport.loop().create_task(
+    EventLoop& loop = transport.loop();
+    client_task_ = loop.create_task(
         client_connected_(StreamAccess::reader(reader_), StreamAccess::writer(writer_)));
-    client_task_.add_done_callback([this, &transport] {
-      static_cast<void>(client_task_.exception());  // reported through the handler below
-      if (std::exception_ptr error = client_task_.exception()) {
-        transport.loop().call_exception_handler(ExceptionContext{
-            "exception in a start_server client task", error, CallSite{}, {}, kNoTrace});
+    // Weak links only: the task may end after the connection and its protocol are gone.
+    auto* served = dynamic_cast<SocketTransport*>(&transport);
+    std::weak_ptr<SocketTransport> connection =
+        served != nullptr ? served->weak_from_this() : std::weak_ptr<SocketTransport>();
+    std::weak_ptr<TaskState<void>> task = TaskAccess::state(client_task_);
+    client_task_.add_done_callback([&loop, connection, task] {
+      if (std::shared_ptr<TaskState<void>> finished = task.lock()) {
+        if (std::exception_ptr error = finished->exception()) {
+          loop.call_exception_handler(ExceptionContext{
+              "exception in a start_server client task", error, CallSite{}, {}, kNoTrace});
+        }
       }
-      transport.close();
+      if (std::shared_ptr<SocketTransport> open = connection.lock()) open->close();
     });
   }
   void data_received(std::string_view data) override { reader_->feed_data(data); }
@@ -515,6 +522,12 @@ Task<Process> create_subprocess_exec(EventLoop& loop, std::vector<std::string> a
       subprocess_exec(loop, [protocol] { return protocol; }, std::move(argv), std::move(options),
                       where),
       protocol);
+}
+
+Task<Process> create_subprocess_exec(EventLoop& loop, std::vector<std::string> argv,
+                                     CallSite where) {
+  return create_subprocess_exec(loop, std::move(argv), SubprocessOptions{}, kDefaultStreamLimit,
+                                where);
 }
 
 RESTRACK_NAMESPACE_END

@@ -60,10 +60,30 @@ class ChildProcess {
     returncode_ = reap(handle_);
   }
 
+  // Rule 30: the exit waiters live with the child, not with the transport, so they are
+  // woken even when the transport is gone (its setup failed, or it was dropped closed).
+  void add_waiter(Future<int> waiter) { waiters_.push_back(std::move(waiter)); }
+  void wake_waiters() noexcept {
+    std::vector<Future<int>> waiters = std::move(waiters_);
+    waiters_.clear();
+    for (Future<int>& waiter : waiters) {
+      if (waiter.done()) continue;  // a cancelled wait breaks nothing
+      try {
+        if (returncode_) {
+          waiter.set_result(*returncode_);
+        } else {
+          waiter.cancel();
+        }
+      } catch (...) {
+      }
+    }
+  }
+
  private:
   int pid_;
   NativeSocket handle_;
   std::optional<int> returncode_;
+  std::vector<Future<int>> waiters_;
 };
 
 class ProcessTransport;
@@ -77,7 +97,7 @@ class WaitOperation final : public Operation {
         owner_(std::move(owner)) {}
   void complete(std::unique_ptr<Operation> self) override;
   // Rule 11: the loop is closing; reap now if the child is gone already.
-  void abandon() noexcept override { child_->reap_if_exited(); }
+  void abandon() noexcept override;
 
  private:
   std::shared_ptr<ChildProcess> child_;
@@ -146,12 +166,7 @@ class ProcessTransport final : public SubprocessTransport,
       child_->kill_and_reap();
     }
     returncode_now_.store(*child_->returncode(), std::memory_order_relaxed);
-    // Rule 30: every exit waiter is woken, whatever else happened.
-    std::vector<Future<int>> waiters = std::move(exit_waiters_);
-    exit_waiters_.clear();
-    for (Future<int>& waiter : waiters) {
-      if (!waiter.done()) waiter.set_result(*child_->returncode());
-    }
+    child_->wake_waiters();  // rule 30
     dispatch([this] {
       call("SubprocessProtocol::process_exited", [&] { protocol_->process_exited(); });
     });
@@ -216,6 +231,9 @@ class ProcessTransport final : public SubprocessTransport,
     if (closing_) return;
     closing_ = true;
     guard_.close();
+    // Closed, it lives on until connection_lost has been delivered (or the loop closes),
+    // whoever still holds it: the protocol saw connection_made, so it gets connection_lost.
+    if (!lost_) keep_alive_ = shared_from_this();
     for (Pipe& pipe : pipes_) {
       if (pipe.transport != nullptr) pipe.transport->close();
     }
@@ -228,12 +246,15 @@ class ProcessTransport final : public SubprocessTransport,
     if (child_->returncode() && wait_key_ == kNoOperation) {
       waiter.set_result(*child_->returncode());
     } else {
-      exit_waiters_.push_back(waiter);
+      child_->add_waiter(waiter);
     }
     return waiter;
   }
 
   SubprocessProtocol& protocol() const noexcept override { return *protocol_; }
+
+  // The loop is closing: nothing more will be delivered.
+  void release_keep_alive() noexcept { keep_alive_.reset(); }
 
   std::string describe() const {
     std::string text = "subprocess pid=" + std::to_string(pid());
@@ -345,6 +366,7 @@ class ProcessTransport final : public SubprocessTransport,
                     [&] { protocol_->connection_lost(nullptr); });
     }
     protocol_.reset();
+    keep_alive_.reset();  // may destroy this transport: the last thing done here
   }
 
   void discard_pipes() noexcept {
@@ -365,7 +387,7 @@ class ProcessTransport final : public SubprocessTransport,
   std::shared_ptr<SubprocessProtocol> protocol_;
   std::optional<Future<void>> made_future_;
   std::vector<std::function<void()>> pending_;
-  std::vector<Future<int>> exit_waiters_;
+  std::shared_ptr<ProcessTransport> keep_alive_;  // while closing, until connection_lost
   OperationKey wait_key_ = kNoOperation;
   std::atomic<int> returncode_now_{kRunning};
   bool made_ = false;
@@ -385,7 +407,14 @@ void WaitOperation::complete(std::unique_ptr<Operation> self) {
     owner->on_exit();
   } else {
     child_->reap_if_exited();  // the transport is gone; the child is still reaped
+    child_->wake_waiters();
   }
+}
+
+void WaitOperation::abandon() noexcept {
+  child_->reap_if_exited();
+  child_->wake_waiters();
+  if (std::shared_ptr<ProcessTransport> owner = owner_.lock()) owner->release_keep_alive();
 }
 
 Task<std::shared_ptr<SubprocessTransport>> start_subprocess(
@@ -428,6 +457,13 @@ Task<std::shared_ptr<SubprocessTransport>> subprocess_exec(EventLoop& loop,
                                                                 argv.front(), where);
   transport->connect();
   return internal::start_subprocess(std::move(transport), std::move(factory));
+}
+
+Task<std::shared_ptr<SubprocessTransport>> subprocess_exec(EventLoop& loop,
+                                                           SubprocessProtocolFactory factory,
+                                                           std::vector<std::string> argv,
+                                                           CallSite where) {
+  return subprocess_exec(loop, std::move(factory), std::move(argv), SubprocessOptions{}, where);
 }
 
 RESTRACK_NAMESPACE_END

@@ -171,8 +171,11 @@ class Process {
 };
 
 Task<Process> create_subprocess_exec(EventLoop& loop, std::vector<std::string> argv,
-                                     SubprocessOptions options = {},
+                                     SubprocessOptions options,
                                      std::size_t limit = kDefaultStreamLimit,
+                                     CallSite where = CallSite::current());
+// With default options (an overload: see subprocess_exec).
+Task<Process> create_subprocess_exec(EventLoop& loop, std::vector<std::string> argv,
                                      CallSite where = CallSite::current());
 
 // Builds the handles (internal).
