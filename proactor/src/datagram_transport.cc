@@ -46,7 +46,8 @@ class DatagramSocketTransport final : public DatagramTransport,
   }
 
   std::string describe() const {
-    return Socket::describe(handle_) + (closing_now_.load(std::memory_order_relaxed) ? " closing" : " open");
+    return Socket::describe(handle_) +
+           (closing_now_.load(std::memory_order_relaxed) ? " closing" : " open");
   }
 
   Future<void> start(std::shared_ptr<DatagramProtocol> protocol) {

@@ -87,8 +87,8 @@ Server create_pipe_server(EventLoop& loop, StreamProtocolFactory factory, const 
   settings.on_close = [name, device = listener.device, inode = listener.inode] {
     internal::release_pipe_name(name, device, inode);
   };
-  auto core = std::make_shared<internal::ServerCore>(loop, std::move(factory),
-                                                     std::move(listener.socket), std::move(settings));
+  auto core = std::make_shared<internal::ServerCore>(
+      loop, std::move(factory), std::move(listener.socket), std::move(settings));
   core->start();
   return ServerAccess::make(std::move(core));
 }
@@ -101,8 +101,8 @@ Task<std::shared_ptr<StreamTransport>> connect_pipe(EventLoop& loop, StreamProto
   settings.where = where;
   settings.library_frames = internal::connection_library_frames();
   const SocketAddress address = internal::pipe_address(name);
-  auto transport = internal::SocketTransport::create(loop, internal::open_pipe_socket(),
-                                                     std::move(settings));
+  auto transport =
+      internal::SocketTransport::create(loop, internal::open_pipe_socket(), std::move(settings));
   return connect_with_retry(loop, std::move(transport), std::move(factory), address);
 }
 

@@ -71,7 +71,8 @@ ServerCore::~ServerCore() {
 
 std::string ServerCore::describe() const {
   const std::size_t count = connections_now_.load(std::memory_order_relaxed);
-  return settings_.title + (serving_now_.load(std::memory_order_relaxed) ? " serving, " : " closed, ") +
+  return settings_.title +
+         (serving_now_.load(std::memory_order_relaxed) ? " serving, " : " closed, ") +
          std::to_string(count) + (count == 1 ? " connection" : " connections");
 }
 
@@ -117,8 +118,11 @@ void ServerCore::on_accept(std::unique_ptr<Operation> operation) {
   auto failure = std::make_exception_ptr(
       std::system_error(error, std::system_category(), "accept on " + settings_.title));
   if (is_resource_error(error)) {
-    loop_.call_exception_handler(ExceptionContext{"accept failed; retrying in one second", failure,
-                                                  settings_.connection.where, {}, kNoTrace});
+    loop_.call_exception_handler(ExceptionContext{"accept failed; retrying in one second",
+                                                  failure,
+                                                  settings_.connection.where,
+                                                  {},
+                                                  kNoTrace});
     retry_timer_ = loop_.call_later(
         kAcceptRetryDelay,
         [weak = weak_from_this()] {
@@ -128,8 +132,8 @@ void ServerCore::on_accept(std::unique_ptr<Operation> operation) {
     return;
   }
   // The listener itself is broken: rule 23's other way out, tear down.
-  loop_.call_exception_handler(ExceptionContext{"accept failed; the server is closed", failure,
-                                                settings_.connection.where, {}, kNoTrace});
+  loop_.call_exception_handler(ExceptionContext{
+      "accept failed; the server is closed", failure, settings_.connection.where, {}, kNoTrace});
   close();
 }
 
@@ -160,10 +164,9 @@ void ServerCore::serve(Socket connection) {
 
 void ServerCore::detach(SocketTransport& transport) {
   // Rule 22's last step. Moved out first: the transport may be destroyed right here.
-  auto found = std::find_if(connections_.begin(), connections_.end(),
-                            [&](const std::shared_ptr<SocketTransport>& held) {
-                              return held.get() == &transport;
-                            });
+  auto found = std::find_if(
+      connections_.begin(), connections_.end(),
+      [&](const std::shared_ptr<SocketTransport>& held) { return held.get() == &transport; });
   if (found == connections_.end()) return;
   std::shared_ptr<SocketTransport> detached = std::move(*found);
   connections_.erase(found);

@@ -77,8 +77,8 @@ class ServerCore final : public std::enable_shared_from_this<ServerCore> {
   std::vector<Future<void>> waiters_;
   TimerHandle retry_timer_;
   bool serving_ = true;
-  std::atomic<bool> serving_now_{true};            // for describe() on other threads
-  std::atomic<std::size_t> connections_now_{0};    // for describe() on other threads
+  std::atomic<bool> serving_now_{true};          // for describe() on other threads
+  std::atomic<std::size_t> connections_now_{0};  // for describe() on other threads
   [[no_unique_address]] ResourceGuard guard_;
 };
 

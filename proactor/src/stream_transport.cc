@@ -147,8 +147,8 @@ void SocketTransport::connection_made() {
     if (made_ && !made_->done()) {
       made_->set_exception(failure);
     } else {
-      loop_.call_exception_handler(ExceptionContext{"exception in StreamProtocol::connection_made",
-                                                    failure, settings_.where, {}, kNoTrace});
+      loop_.call_exception_handler(ExceptionContext{
+          "exception in StreamProtocol::connection_made", failure, settings_.where, {}, kNoTrace});
     }
     force_close(failure);
     return;
@@ -162,7 +162,7 @@ std::unique_ptr<Operation> SocketTransport::new_operation(OperationType type) {
   const auto handler =
       type == OperationType::recv ? &SocketTransport::on_read : &SocketTransport::on_write;
   return std::make_unique<TransportOperation<SocketTransport>>(type, handle_, weak_from_this(),
-                                                                handler);
+                                                               handler);
 }
 
 void SocketTransport::submit_read() {

@@ -90,7 +90,9 @@ class SocketTransport final : public StreamTransport,
   bool can_write_eof() const noexcept override { return true; }
   void set_write_buffer_limits(std::size_t high, std::optional<std::size_t> low) override;
   WriteBufferLimits write_buffer_limits() const noexcept override { return {high_, low_}; }
-  std::size_t write_buffer_size() const noexcept override { return in_flight_bytes_ + queued_.size(); }
+  std::size_t write_buffer_size() const noexcept override {
+    return in_flight_bytes_ + queued_.size();
+  }
   void pause_reading() override;
   void resume_reading() override;
   bool is_reading() const noexcept override { return reading_ && !closing_; }

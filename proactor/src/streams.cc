@@ -75,8 +75,7 @@ class StreamReaderState {
       if (found != std::string::npos) {
         const std::size_t end = found + separator.size();
         if (end > limit_) {
-          throw LimitOverrunError("read_until: separator found, but chunk exceeds the limit",
-                                  end);
+          throw LimitOverrunError("read_until: separator found, but chunk exceeds the limit", end);
         }
         co_return take(end);
       }
@@ -332,15 +331,18 @@ Task<std::pair<StreamReader, StreamWriter>> open_connection(EventLoop& loop,
                                                             const SocketAddress& address,
                                                             std::size_t limit, CallSite where) {
   auto protocol = std::make_shared<internal::StreamReaderProtocol>(loop, limit);
-  return internal::streams_of(create_connection(loop, [protocol] { return protocol; }, address, where),
+  return internal::streams_of(create_connection(
+                                  loop, [protocol] { return protocol; }, address, where),
                               protocol);
 }
 
 Task<std::pair<StreamReader, StreamWriter>> open_pipe_connection(EventLoop& loop,
                                                                  const std::string& name,
-                                                                 std::size_t limit, CallSite where) {
+                                                                 std::size_t limit,
+                                                                 CallSite where) {
   auto protocol = std::make_shared<internal::StreamReaderProtocol>(loop, limit);
-  return internal::streams_of(connect_pipe(loop, [protocol] { return protocol; }, name, where),
+  return internal::streams_of(connect_pipe(
+                                  loop, [protocol] { return protocol; }, name, where),
                               protocol);
 }
 
@@ -519,8 +521,8 @@ Task<Process> create_subprocess_exec(EventLoop& loop, std::vector<std::string> a
                                      SubprocessOptions options, std::size_t limit, CallSite where) {
   auto protocol = std::make_shared<internal::SubprocessStreamProtocol>(loop, limit);
   return internal::process_of(
-      subprocess_exec(loop, [protocol] { return protocol; }, std::move(argv), std::move(options),
-                      where),
+      subprocess_exec(
+          loop, [protocol] { return protocol; }, std::move(argv), std::move(options), where),
       protocol);
 }
 

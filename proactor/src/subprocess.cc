@@ -218,9 +218,9 @@ class ProcessTransport final : public SubprocessTransport,
   void send_signal(int signal) override {
     if (child_->returncode()) return;  // reaped: the pid may be someone else's now
     if (const int error = signal_process(child_->handle(), signal)) {
-      throw std::system_error(error, std::system_category(),
-                              "send_signal " + std::to_string(signal) + " to pid " +
-                                  std::to_string(pid()));
+      throw std::system_error(
+          error, std::system_category(),
+          "send_signal " + std::to_string(signal) + " to pid " + std::to_string(pid()));
     }
   }
   void terminate() override { send_signal(kSignalTerminate); }
@@ -278,7 +278,8 @@ class ProcessTransport final : public SubprocessTransport,
   // The (internal) protocol of one pipe: forwards to the subprocess.
   class PipeProtocol final : public StreamProtocol {
    public:
-    PipeProtocol(std::weak_ptr<ProcessTransport> owner, int fd) : owner_(std::move(owner)), fd_(fd) {}
+    PipeProtocol(std::weak_ptr<ProcessTransport> owner, int fd)
+        : owner_(std::move(owner)), fd_(fd) {}
     void data_received(std::string_view data) override {
       // What the child writes to its stdin is not for anyone (asyncio reads it only to see
       // the pipe close, as this transport does).
@@ -453,8 +454,8 @@ Task<std::shared_ptr<SubprocessTransport>> subprocess_exec(EventLoop& loop,
                                                            CallSite where) {
   internal::SpawnedChild spawned = internal::spawn_process(argv, options);
   // Created here, in the caller's frame, so that its allocation trace names the caller.
-  auto transport = std::make_shared<internal::ProcessTransport>(loop, std::move(spawned),
-                                                                argv.front(), where);
+  auto transport =
+      std::make_shared<internal::ProcessTransport>(loop, std::move(spawned), argv.front(), where);
   transport->connect();
   return internal::start_subprocess(std::move(transport), std::move(factory));
 }

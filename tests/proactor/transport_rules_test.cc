@@ -77,7 +77,8 @@ TEST_F(TransportRulesTest, Rule19CloseInsideConnectionMadeMeansNoReadIsEverIssue
   auto transport = connect(protocol);
   run_iterations(2);
   EXPECT_EQ(protocol->events, (Events{"made", "lost"}));
-  EXPECT_EQ(fake.observations().submitted_types, (std::vector<OperationType>{OperationType::connect}));
+  EXPECT_EQ(fake.observations().submitted_types,
+            (std::vector<OperationType>{OperationType::connect}));
 }
 
 TEST_F(TransportRulesTest, Rule20EofReceivedReturningFalseClosesTheTransport) {
@@ -277,7 +278,8 @@ TEST_F(TransportRulesTest, ProtocolCallbackThatThrowsGoesToTheHandlerAndAbortsTh
   auto transport = connect(protocol);
   complete_recv(in_flight(OperationType::recv), "boom");
   run_iterations(2);
-  EXPECT_EQ(handled, (std::vector<std::string>{"exception in StreamProtocol::data_received: bad data"}));
+  EXPECT_EQ(handled,
+            (std::vector<std::string>{"exception in StreamProtocol::data_received: bad data"}));
   EXPECT_EQ(protocol->events, (Events{"made", "data boom", "lost"}));
   EXPECT_TRUE(transport->is_closing());
   // The loop keeps running.
@@ -398,8 +400,8 @@ TEST_F(ConnectPipeRetryTest, Rule17BusyEightTimesSleepsOneTwoFourUpToOneHundredM
   const int threads = thread_count();
   for (int i = 0; i < 8; ++i) fake.script_next(FakeBackend::Start::failed_at_once, -EAGAIN);
   fake.script_next(FakeBackend::Start::done_at_once, 0);
-  auto transport = loop.run_until_complete(
-      restrack::connect_pipe(loop, [this] { return protocol; }, "/tmp/restrack-busy.sock"));
+  auto transport = loop.run_until_complete(restrack::connect_pipe(
+      loop, [this] { return protocol; }, "/tmp/restrack-busy.sock"));
   EXPECT_EQ(delays, (std::vector<long>{1, 2, 4, 8, 16, 32, 64, 100}));
   EXPECT_EQ(protocol->events, (Events{"made"}));
   // Rule 18: nine connects, each on a non-blocking socket, and no thread was started.
@@ -419,8 +421,8 @@ TEST_F(ConnectPipeRetryTest, Rule17CancellingTheConnectMidSleepCancelsTheTimerAn
   const int descriptors = open_descriptor_count();
   const restrack::Snapshot before = restrack::Snapshot::take();
   for (int i = 0; i < 3; ++i) fake.script_next(FakeBackend::Start::failed_at_once, -EAGAIN);
-  Task<std::shared_ptr<StreamTransport>> connecting = loop.create_task(
-      restrack::connect_pipe(loop, [this] { return protocol; }, "/tmp/restrack-busy.sock"));
+  Task<std::shared_ptr<StreamTransport>> connecting = loop.create_task(restrack::connect_pipe(
+      loop, [this] { return protocol; }, "/tmp/restrack-busy.sock"));
   while (sleeps.size() < 2) run_one_iteration();
   connecting.cancel();
   EXPECT_THROW(loop.run_until_complete(connecting), CancelledError);
@@ -435,8 +437,8 @@ TEST_F(ConnectPipeRetryTest, Rule17CancellingTheConnectMidSleepCancelsTheTimerAn
 TEST_F(ConnectPipeRetryTest, Rule17AnyOtherErrorFailsAtOnceWithoutRetrying) {
   fake.script_next(FakeBackend::Start::failed_at_once, -ECONNREFUSED);
   try {
-    loop.run_until_complete(
-        restrack::connect_pipe(loop, [this] { return protocol; }, "/tmp/restrack-refused.sock"));
+    loop.run_until_complete(restrack::connect_pipe(
+        loop, [this] { return protocol; }, "/tmp/restrack-refused.sock"));
     FAIL() << "expected ECONNREFUSED";
   } catch (const std::system_error& error) {
     EXPECT_EQ(error.code().value(), ECONNREFUSED);
@@ -480,8 +482,7 @@ TEST_F(TransportRulesTest, Rule28SubprocessThatExitsBeforeItsPipesAreConnected) 
   auto transport = loop.run_until_complete(spawning);
   fake.complete(in_flight(OperationType::recv), 0);  // end of the output
   run_iterations(3);
-  EXPECT_EQ(subprocess->events,
-            (Events{"made", "data 1 out", "exited", "pipe lost 1", "lost"}));
+  EXPECT_EQ(subprocess->events, (Events{"made", "data 1 out", "exited", "pipe lost 1", "lost"}));
   EXPECT_EQ(transport->returncode(), 0);
   transport->close();
   EXPECT_TRUE(diagnostics.recorded().empty());

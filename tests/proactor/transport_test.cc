@@ -111,8 +111,8 @@ void expect_echo(TransportTest& test, EventLoop& loop, const SocketAddress& addr
   auto client = std::make_shared<RecordingProtocol>();
   client->on_made = [](StreamTransport& transport) { transport.write("ping"); };
   client->on_data = [](StreamTransport& transport, std::string_view) { transport.close(); };
-  auto transport = loop.run_until_complete(
-      restrack::create_connection(loop, [client] { return client; }, address));
+  auto transport = loop.run_until_complete(restrack::create_connection(
+      loop, [client] { return client; }, address));
   static_cast<void>(test);
   while (client->events.size() < 3) {
     loop.call_later(std::chrono::milliseconds(1), [&loop] { loop.stop(); });
@@ -126,7 +126,8 @@ TEST_F(TransportTest, TcpIpv4ConnectionEchoesThroughAServer) {
       loop, [] { return std::make_shared<Echo>(); }, SocketAddress::ipv4("127.0.0.1", 0));
   expect_echo(*this, loop, server.sockets().at(0));
   server.close();
-  loop.run_until_complete([](restrack::Server& s) -> Task<void> { co_await s.wait_closed(); }(server));
+  loop.run_until_complete(
+      [](restrack::Server& s) -> Task<void> { co_await s.wait_closed(); }(server));
   EXPECT_TRUE(diagnostics.recorded().empty());
 }
 
@@ -136,8 +137,8 @@ TEST_F(TransportTest, TcpIpv6ConnectionEchoesThroughAServer) {
   const bool has_ipv6 = ::bind(probe.get(), loopback6.get(), loopback6.length()) == 0;
   probe.close();
   if (!has_ipv6) GTEST_SKIP() << "no IPv6 loopback on this machine";
-  restrack::Server server =
-      restrack::create_server(loop, [] { return std::make_shared<Echo>(); }, loopback6);
+  restrack::Server server = restrack::create_server(
+      loop, [] { return std::make_shared<Echo>(); }, loopback6);
   expect_echo(*this, loop, server.sockets().at(0));
   server.close();
 }
@@ -151,13 +152,13 @@ TEST_F(TransportTest, UnixConnectionEchoesThroughAServer) {
 
 TEST_F(TransportTest, PipeConnectionEchoesThroughAPipeServer) {
   const std::string name = path("app.sock");
-  restrack::Server server =
-      restrack::create_pipe_server(loop, [] { return std::make_shared<Echo>(); }, name);
+  restrack::Server server = restrack::create_pipe_server(
+      loop, [] { return std::make_shared<Echo>(); }, name);
   auto client = std::make_shared<RecordingProtocol>();
   client->on_made = [](StreamTransport& transport) { transport.write("ping"); };
   client->on_data = [](StreamTransport& transport, std::string_view) { transport.close(); };
-  auto transport =
-      loop.run_until_complete(restrack::connect_pipe(loop, [client] { return client; }, name));
+  auto transport = loop.run_until_complete(restrack::connect_pipe(
+      loop, [client] { return client; }, name));
   run_until([&] { return client->events.size() == 3; });
   EXPECT_EQ(client->events, (Events{"made", "data ping", "lost"}));
   server.close();
@@ -167,13 +168,15 @@ TEST_F(TransportTest, PipeConnectionEchoesThroughAPipeServer) {
 
 TEST_F(TransportTest, Rule14SecondServerOnAServedPipeNameFailsClearly) {
   const std::string name = path("owned.sock");
-  restrack::Server first =
-      restrack::create_pipe_server(loop, [] { return std::make_shared<Echo>(); }, name);
+  restrack::Server first = restrack::create_pipe_server(
+      loop, [] { return std::make_shared<Echo>(); }, name);
   try {
-    restrack::create_pipe_server(loop, [] { return std::make_shared<Echo>(); }, name);
+    restrack::create_pipe_server(
+        loop, [] { return std::make_shared<Echo>(); }, name);
     FAIL() << "expected PipeNameInUseError";
   } catch (const restrack::PipeNameInUseError& error) {
-    EXPECT_EQ(std::string(error.what()), "pipe server " + name + ": the name is already being served");
+    EXPECT_EQ(std::string(error.what()),
+              "pipe server " + name + ": the name is already being served");
   }
   EXPECT_TRUE(first.is_serving());
   run_a_little();  // the probe connected and left (rule 15): the first server is unharmed
@@ -194,8 +197,8 @@ TEST_F(TransportTest, Rule14StaleSocketFileOfADeadServerDoesNotBlockANewServer) 
   }
   struct stat info {};
   ASSERT_EQ(::lstat(name.c_str(), &info), 0);
-  restrack::Server server =
-      restrack::create_pipe_server(loop, [] { return std::make_shared<Echo>(); }, name);
+  restrack::Server server = restrack::create_pipe_server(
+      loop, [] { return std::make_shared<Echo>(); }, name);
   expect_echo(*this, loop, SocketAddress::unix_path(name));
   server.close();
 }
@@ -203,7 +206,8 @@ TEST_F(TransportTest, Rule14StaleSocketFileOfADeadServerDoesNotBlockANewServer) 
 TEST_F(TransportTest, Rule14PathThatIsNotASocketIsNeverRemoved) {
   const std::string name = path("file");
   ::close(::open(name.c_str(), O_CREAT | O_WRONLY, 0600));
-  EXPECT_THROW(restrack::create_pipe_server(loop, [] { return std::make_shared<Echo>(); }, name),
+  EXPECT_THROW(restrack::create_pipe_server(
+                   loop, [] { return std::make_shared<Echo>(); }, name),
                std::system_error);
   struct stat info {};
   EXPECT_EQ(::lstat(name.c_str(), &info), 0);
@@ -221,8 +225,8 @@ TEST_F(TransportTest, Rule15FailingFactoryLeaksNothingAndTheServerKeepsServing) 
       name);
   const int descriptors = open_descriptor_count();
   auto first = std::make_shared<RecordingProtocol>();
-  auto transport =
-      loop.run_until_complete(restrack::connect_pipe(loop, [first] { return first; }, name));
+  auto transport = loop.run_until_complete(restrack::connect_pipe(
+      loop, [first] { return first; }, name));
   run_until([&] { return first->events.size() >= 3; });  // the server closed it at once
   EXPECT_EQ(first->events, (Events{"made", "eof", "lost"}));
   EXPECT_EQ(handled, (std::vector<std::string>{
@@ -273,7 +277,8 @@ TEST_F(TransportTest, Rule17ConnectPipeToAMissingNameFailsAtOnce) {
 TEST_F(TransportTest, Rule17ConnectPipeRetriesAFullBacklogUntilTheServerAccepts) {
   const std::string name = path("busy.sock");
   // A server that is busy: backlog 0 and one connection already waiting in it.
-  restrack::Socket listener(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0), restrack::kinds::socket);
+  restrack::Socket listener(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0),
+                            restrack::kinds::socket);
   const SocketAddress address = SocketAddress::unix_path(name);
   ASSERT_EQ(::bind(listener.get(), address.get(), address.length()), 0);
   ASSERT_EQ(::listen(listener.get(), 0), 0);
@@ -285,11 +290,12 @@ TEST_F(TransportTest, Rule17ConnectPipeRetriesAFullBacklogUntilTheServerAccepts)
       [&](std::chrono::milliseconds delay, const restrack::Future<void>&) {
         delays.push_back(delay.count());
         // After the third busy answer the server takes the waiting connection.
-        if (delays.size() == 3) accepted = restrack::Socket(::accept(listener.get(), nullptr, nullptr));
+        if (delays.size() == 3)
+          accepted = restrack::Socket(::accept(listener.get(), nullptr, nullptr));
       });
   auto client = std::make_shared<RecordingProtocol>();
-  auto transport =
-      loop.run_until_complete(restrack::connect_pipe(loop, [client] { return client; }, name));
+  auto transport = loop.run_until_complete(restrack::connect_pipe(
+      loop, [client] { return client; }, name));
   restrack::internal::set_pipe_retry_observer(nullptr);
   EXPECT_EQ(delays, (std::vector<long>{1, 2, 4}));
   EXPECT_EQ(client->events, (Events{"made"}));
@@ -344,7 +350,8 @@ TEST_F(TransportTest, UnclosedTransportWarnsAndClosesItsSocketWithoutCallingTheP
   const std::vector<std::string> unclosed = diagnostics.unclosed();
   ASSERT_EQ(unclosed.size(), 1u);
   EXPECT_TRUE(std::regex_match(
-      unclosed[0], std::regex(R"(transport <tcp fd=\d+ 127\.0\.0\.1:\d+->127\.0\.0\.1:\d+ reading>)")))
+      unclosed[0],
+      std::regex(R"(transport <tcp fd=\d+ 127\.0\.0\.1:\d+->127\.0\.0\.1:\d+ reading>)")))
       << unclosed[0];
   EXPECT_EQ(client->events, (Events{"made"}));  // never the protocol
   char byte;
@@ -360,13 +367,14 @@ TEST_F(TransportTest, UnclosedTransportWarnsAndClosesItsSocketWithoutCallingTheP
 TEST_F(TransportTest, ServersAreInTheLiveSetAndTheirDestructorClosesThemWithoutWarning) {
   const std::string name = path("live.sock");
   {
-    restrack::Server server =
-        restrack::create_pipe_server(loop, [] { return std::make_shared<Echo>(); }, name);
+    restrack::Server server = restrack::create_pipe_server(
+        loop, [] { return std::make_shared<Echo>(); }, name);
     std::vector<std::string> servers;
     for (const restrack::ResourceInfo& resource : restrack::live_resources()) {
       if (resource.kind == "server") servers.push_back(resource.description);
     }
-    EXPECT_EQ(servers, (std::vector<std::string>{"pipe server " + name + " serving, 0 connections"}));
+    EXPECT_EQ(servers,
+              (std::vector<std::string>{"pipe server " + name + " serving, 0 connections"}));
   }
   run_a_little();
   EXPECT_TRUE(diagnostics.recorded().empty());
@@ -386,7 +394,8 @@ TEST_F(TransportTest, Rule29ConnectionLostOnceAfterTheExitAndEveryPipeWithDataBe
   restrack::SubprocessOptions options;
   options.stdin_mode = restrack::Stdio::devnull;
   auto transport = loop.run_until_complete(restrack::subprocess_exec(
-      loop, [&] { return protocol; }, {"/bin/sh", "-c", "echo out; echo err >&2; exit 3"}, options));
+      loop, [&] { return protocol; }, {"/bin/sh", "-c", "echo out; echo err >&2; exit 3"},
+      options));
   run_until([&] { return !protocol->events.empty() && protocol->events.back() == "lost"; });
   run_a_little();
   const Events& events = protocol->events;
@@ -414,8 +423,8 @@ TEST_F(TransportTest, Rule30ExitWaitersAreWokenEvenWhenSetupFailsAndACancelledWa
     EXPECT_TRUE(waits[1].cancel());  // a cancelled wait breaks nothing
     throw std::runtime_error("setup failed");
   };
-  EXPECT_THROW(loop.run_until_complete(restrack::subprocess_exec(
-                   loop, [&] { return protocol; }, {"/bin/sleep", "10"})),
+  EXPECT_THROW(loop.run_until_complete(
+                   restrack::subprocess_exec(loop, [&] { return protocol; }, {"/bin/sleep", "10"})),
                std::runtime_error);
   ASSERT_EQ(waits.size(), 2u);
   run_until([&] { return waits[0].done(); });
@@ -434,15 +443,15 @@ TEST_F(TransportTest, Rule31CloseIsIdempotentAndKillsOnlyARunningChild) {
   sleeping->close();
   EXPECT_TRUE(sleeping->is_closing());
   EXPECT_EQ(loop.run_until_complete([](std::shared_ptr<SubprocessTransport> t) -> Task<int> {
-              co_return co_await t->wait();
-            }(sleeping)),
+    co_return co_await t->wait();
+  }(sleeping)),
             -SIGKILL);
 
   auto finished = loop.run_until_complete(restrack::subprocess_exec(
       loop, [] { return std::make_shared<RecordingSubprocess>(); }, {"/bin/true"}));
   EXPECT_EQ(loop.run_until_complete([](std::shared_ptr<SubprocessTransport> t) -> Task<int> {
-              co_return co_await t->wait();
-            }(finished)),
+    co_return co_await t->wait();
+  }(finished)),
             0);
   finished->close();  // exited: nothing to kill
   EXPECT_EQ(finished->returncode(), 0);
@@ -531,7 +540,8 @@ TEST_F(TransportTest, StreamsReadLinesAndExactCountsThroughAStreamServer) {
   EXPECT_EQ(loop.run_until_complete(talk(loop, server.sockets().at(0))),
             (std::vector<std::string>{"one\n", "two\n", "incomplete 0"}));
   server.close();
-  loop.run_until_complete([](restrack::Server& s) -> Task<void> { co_await s.wait_closed(); }(server));
+  loop.run_until_complete(
+      [](restrack::Server& s) -> Task<void> { co_await s.wait_closed(); }(server));
   EXPECT_TRUE(diagnostics.recorded().empty());
 }
 

@@ -17,7 +17,9 @@ void BM_PingPong_RestrackCompiledOut(benchmark::State& state) {
   restrack_bench::pingpong_restrack_compiled_out(state);
 }
 void BM_PingPong_Asio(benchmark::State& state) { restrack_bench::pingpong_asio(state); }
-void BM_PingPong_Transport(benchmark::State& state) { restrack_bench::run_transport_pingpong(state); }
+void BM_PingPong_Transport(benchmark::State& state) {
+  restrack_bench::run_transport_pingpong(state);
+}
 void BM_PingPong_Streams(benchmark::State& state) { restrack_bench::run_streams_pingpong(state); }
 
 BENCHMARK(BM_PingPong_Restrack)->ArgName("connections")->Arg(1)->Arg(16)->Arg(64)->UseRealTime();

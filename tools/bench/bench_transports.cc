@@ -83,8 +83,8 @@ void BM_Bulk_Transport(benchmark::State& state) {
   restrack::Server server = restrack::create_server(
       loop, [receiver] { return receiver; }, restrack::SocketAddress::ipv4("127.0.0.1", 0));
   auto sender = std::make_shared<BulkSender>();
-  auto transport = loop.run_until_complete(
-      restrack::create_connection(loop, [sender] { return sender; }, server.sockets().front()));
+  auto transport = loop.run_until_complete(restrack::create_connection(
+      loop, [sender] { return sender; }, server.sockets().front()));
   for (auto _ : state) {
     receiver->reset();
     sender->start();
@@ -93,9 +93,8 @@ void BM_Bulk_Transport(benchmark::State& state) {
   state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * kBulkBytes));
   transport->close();
   server.close();
-  loop.run_until_complete([](restrack::Server& s) -> restrack::Task<void> {
-    co_await s.wait_closed();
-  }(server));
+  loop.run_until_complete(
+      [](restrack::Server& s) -> restrack::Task<void> { co_await s.wait_closed(); }(server));
   loop.close();
 }
 
@@ -117,8 +116,8 @@ void BM_Spawn_Subprocess(benchmark::State& state) {
   const std::vector<std::string> argv{"/bin/true"};
   for (auto _ : state) {
     auto watcher = std::make_shared<SpawnWatcher>(loop);
-    auto child = loop.run_until_complete(
-        restrack::subprocess_exec(loop, [watcher] { return watcher; }, argv));
+    auto child = loop.run_until_complete(restrack::subprocess_exec(
+        loop, [watcher] { return watcher; }, argv));
     loop.run_forever();  // until connection_lost: exited and every pipe closed
     child->close();
   }
@@ -135,7 +134,8 @@ void BM_Spawn_ByHand(benchmark::State& state) {
     int in[2];
     int out[2];
     int err[2];
-    if (::pipe2(in, O_CLOEXEC) != 0 || ::pipe2(out, O_CLOEXEC) != 0 || ::pipe2(err, O_CLOEXEC) != 0) {
+    if (::pipe2(in, O_CLOEXEC) != 0 || ::pipe2(out, O_CLOEXEC) != 0 ||
+        ::pipe2(err, O_CLOEXEC) != 0) {
       state.SkipWithError("pipe2");
       break;
     }

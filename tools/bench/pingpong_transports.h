@@ -59,10 +59,11 @@ class PingProtocol final : public restrack::StreamProtocol {
   std::size_t received_ = 0;
 };
 
-inline restrack::Task<void> connect_pings(restrack::EventLoop& loop, restrack::SocketAddress address,
-                                          std::vector<std::shared_ptr<PingProtocol>>& pings,
-                                          std::vector<std::shared_ptr<restrack::StreamTransport>>& clients,
-                                          int& finished, int connections) {
+inline restrack::Task<void> connect_pings(
+    restrack::EventLoop& loop, restrack::SocketAddress address,
+    std::vector<std::shared_ptr<PingProtocol>>& pings,
+    std::vector<std::shared_ptr<restrack::StreamTransport>>& clients, int& finished,
+    int connections) {
   for (int i = 0; i < connections; ++i) {
     auto ping = std::make_shared<PingProtocol>(loop, finished, connections);
     // Named, not a temporary inside the co_await: GCC 12 destroys those twice.
@@ -95,15 +96,15 @@ inline void run_transport_pingpong(benchmark::State& state) {
       benchmark::Counter::kIsRate);
   for (auto& client : clients) client->close();
   server.close();
-  loop.run_until_complete([](restrack::Server& s) -> restrack::Task<void> {
-    co_await s.wait_closed();
-  }(server));
+  loop.run_until_complete(
+      [](restrack::Server& s) -> restrack::Task<void> { co_await s.wait_closed(); }(server));
   loop.close();
 }
 
 // --- The same through streams ---
 
-inline restrack::Task<void> echo_stream(restrack::StreamReader reader, restrack::StreamWriter writer) {
+inline restrack::Task<void> echo_stream(restrack::StreamReader reader,
+                                        restrack::StreamWriter writer) {
   while (true) {
     std::string data = co_await reader.read(kMessageBytes);
     if (data.empty()) break;
@@ -113,7 +114,8 @@ inline restrack::Task<void> echo_stream(restrack::StreamReader reader, restrack:
   writer.close();
 }
 
-inline restrack::Task<void> ping_stream(restrack::StreamReader& reader, restrack::StreamWriter& writer,
+inline restrack::Task<void> ping_stream(restrack::StreamReader& reader,
+                                        restrack::StreamWriter& writer,
                                         const std::string& message) {
   for (int round = 0; round < kRoundTripsPerIteration; ++round) {
     writer.write(message);
@@ -155,9 +157,8 @@ inline void run_streams_pingpong(benchmark::State& state) {
       benchmark::Counter::kIsRate);
   for (StreamPair& pair : streams) pair.second.close();
   server.close();
-  loop.run_until_complete([](restrack::Server& s) -> restrack::Task<void> {
-    co_await s.wait_closed();
-  }(server));
+  loop.run_until_complete(
+      [](restrack::Server& s) -> restrack::Task<void> { co_await s.wait_closed(); }(server));
   streams.clear();
   loop.close();
 }

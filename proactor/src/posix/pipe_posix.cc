@@ -94,7 +94,8 @@ PipeListener listen_on_pipe(const std::string& name, int backlog) {
   return listener;
 }
 
-void release_pipe_name(const std::string& name, std::uint64_t device, std::uint64_t inode) noexcept {
+void release_pipe_name(const std::string& name, std::uint64_t device,
+                       std::uint64_t inode) noexcept {
   struct stat info {};
   if (::lstat(name.c_str(), &info) != 0) return;
   // Another server may have taken the name over since (ours was stale to it).

@@ -145,7 +145,8 @@ SocketAddress socket_address(NativeSocket socket) {
 void bind_datagram(const Socket& socket, const SocketAddress& local,
                    const std::optional<SocketAddress>& remote) {
   if (::bind(socket.get(), local.get(), local.length()) != 0) {
-    throw std::system_error(errno, std::system_category(), "bind datagram endpoint to " + local.to_string());
+    throw std::system_error(errno, std::system_category(),
+                            "bind datagram endpoint to " + local.to_string());
   }
   if (remote && ::connect(socket.get(), remote->get(), remote->length()) != 0) {
     throw std::system_error(errno, std::system_category(),

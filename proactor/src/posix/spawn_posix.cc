@@ -102,8 +102,8 @@ SpawnedChild spawn_process(const std::vector<std::string>& argv, const Subproces
         break;
       }
       case Stdio::devnull:
-        posix_spawn_file_actions_addopen(&setup.actions, fd, "/dev/null", fd == 0 ? O_RDONLY : O_WRONLY,
-                                         0);
+        posix_spawn_file_actions_addopen(&setup.actions, fd, "/dev/null",
+                                         fd == 0 ? O_RDONLY : O_WRONLY, 0);
         break;
       case Stdio::same_as_stdout:
         posix_spawn_file_actions_adddup2(&setup.actions, 1, 2);
@@ -112,7 +112,8 @@ SpawnedChild spawn_process(const std::vector<std::string>& argv, const Subproces
         break;
     }
   }
-  if (!options.cwd.empty()) posix_spawn_file_actions_addchdir_np(&setup.actions, options.cwd.c_str());
+  if (!options.cwd.empty())
+    posix_spawn_file_actions_addchdir_np(&setup.actions, options.cwd.c_str());
   // The child starts with no signal blocked and SIGPIPE at its default (servers often
   // ignore it; children expect the default).
   sigset_t none;
@@ -130,7 +131,8 @@ SpawnedChild spawn_process(const std::vector<std::string>& argv, const Subproces
   arguments.push_back(nullptr);
   std::vector<char*> environment;
   if (options.env) {
-    for (const std::string& entry : *options.env) environment.push_back(const_cast<char*>(entry.c_str()));
+    for (const std::string& entry : *options.env)
+      environment.push_back(const_cast<char*>(entry.c_str()));
     environment.push_back(nullptr);
   }
   pid_t pid = -1;

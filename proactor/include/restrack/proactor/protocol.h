@@ -81,7 +81,7 @@ class DatagramProtocol : public BaseProtocol {
   virtual void error_received(std::exception_ptr error) { static_cast<void>(error); }
 };
 
-// A child process and its standard pipes (restrack/proactor/subprocess.h). Order: 
+// A child process and its standard pipes (restrack/proactor/subprocess.h). Order:
 // connection_made, then pipe_data_received and pipe_connection_lost per pipe (each pipe's
 // data before its lost call) and process_exited in the order they happened, then
 // connection_lost once the process has exited and every pipe is closed (rules 28, 29).

@@ -1,7 +1,8 @@
 // restrack/proactor/server.h — servers: a listening socket, its accept loop, its connections.
 //
 //   restrack::Server server = restrack::create_server(
-//       loop, [] { return std::make_shared<Echo>(); }, restrack::SocketAddress::ipv4("127.0.0.1", 0));
+//       loop, [] { return std::make_shared<Echo>(); }, restrack::SocketAddress::ipv4("127.0.0.1",
+//       0));
 //   ...
 //   server.close();
 //   co_await server.wait_closed();  // every connection has called connection_lost

@@ -116,9 +116,10 @@ class StreamWriter {
 };
 
 // Opens a stream connection to `address` (TCP or AF_UNIX).
-Task<std::pair<StreamReader, StreamWriter>> open_connection(
-    EventLoop& loop, const SocketAddress& address, std::size_t limit = kDefaultStreamLimit,
-    CallSite where = CallSite::current());
+Task<std::pair<StreamReader, StreamWriter>> open_connection(EventLoop& loop,
+                                                            const SocketAddress& address,
+                                                            std::size_t limit = kDefaultStreamLimit,
+                                                            CallSite where = CallSite::current());
 
 // Connects to the pipe `name` (restrack/proactor/pipe.h) as streams.
 Task<std::pair<StreamReader, StreamWriter>> open_pipe_connection(
@@ -132,11 +133,10 @@ Task<std::pair<StreamReader, StreamWriter>> open_pipe_connection(
 using ClientConnected = std::function<Task<void>(StreamReader, StreamWriter)>;
 
 // A server whose clients are streams, served by `client_connected` tasks.
-Server start_server(EventLoop& loop, ClientConnected client_connected,
-                    const SocketAddress& address, std::size_t limit = kDefaultStreamLimit,
-                    CallSite where = CallSite::current());
-Server start_pipe_server(EventLoop& loop, ClientConnected client_connected,
-                         const std::string& name, std::size_t limit = kDefaultStreamLimit,
+Server start_server(EventLoop& loop, ClientConnected client_connected, const SocketAddress& address,
+                    std::size_t limit = kDefaultStreamLimit, CallSite where = CallSite::current());
+Server start_pipe_server(EventLoop& loop, ClientConnected client_connected, const std::string& name,
+                         std::size_t limit = kDefaultStreamLimit,
                          CallSite where = CallSite::current());
 
 // A child process with its pipes as streams (create_subprocess_exec).
