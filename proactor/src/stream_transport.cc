@@ -390,7 +390,7 @@ void SocketTransport::close() {
   close_guard();
   update_phase();
   // Rule 5 allows cancelling the receive here: its result is thrown away.
-  if (read_key_ != kNoOperation) LoopAccess::cancel(loop_, read_key_);
+  cancel(read_key_);
   parked_.reset();
   if (write_key_ == kNoOperation) schedule_connection_lost(nullptr);
 }
@@ -417,17 +417,29 @@ void SocketTransport::force_close(std::exception_ptr error) {
   aborted_ = true;
   close_guard();
   update_phase();
-  if (read_key_ != kNoOperation) LoopAccess::cancel(loop_, read_key_);
-  if (write_key_ != kNoOperation) LoopAccess::cancel(loop_, write_key_);
+  cancel(read_key_);
+  cancel(write_key_);
   parked_.reset();
   queued_.clear();
   in_flight_bytes_ = 0;
   if (!was_aborted) schedule_connection_lost(std::move(error));
 }
 
+void SocketTransport::cancel(OperationKey key) {
+  // A loop that is closed or gone has already cancelled (or abandoned) everything.
+  if (key != kNoOperation && anchor_->loop != nullptr) LoopAccess::cancel(loop_, key);
+}
+
 void SocketTransport::schedule_connection_lost(std::exception_ptr error) {
   if (lost_scheduled_) return;
   lost_scheduled_ = true;
+  if (anchor_->loop == nullptr || loop_.is_closed()) {
+    // The loop is gone: nobody can be called; release what the transport holds.
+    lost_ = true;
+    release_handle();
+    protocol_.reset();
+    return;
+  }
   try {
     LoopAccess::schedule(
         loop_,
