@@ -75,7 +75,7 @@ class DatagramSocketTransport final : public DatagramTransport,
     if (!address && !connected_) {
       throw std::invalid_argument("sendto() without an address on an unconnected endpoint");
     }
-    queue_.push_back(Datagram{std::string(data), std::move(address)});
+    queue_.push_back(Datagram{std::string(data), address});
     buffered_ += data.size();
     if (send_key_ == kNoOperation) send_next();
     if (!paused_ && buffered_ > StreamTransport::kDefaultHighWater) {
@@ -237,14 +237,12 @@ class DatagramSocketTransport final : public DatagramTransport,
     }
   }
 
-  void schedule_connection_lost(std::exception_ptr error) {
+  void schedule_connection_lost(const std::exception_ptr& error) {
     if (lost_scheduled_) return;
     lost_scheduled_ = true;
     try {
       LoopAccess::schedule(
-          loop_,
-          [self = shared_from_this(), error = std::move(error)] { self->connection_lost(error); },
-          where_);
+          loop_, [self = shared_from_this(), error] { self->connection_lost(error); }, where_);
     } catch (const LoopClosedError&) {
       lost_ = true;
       release_handle();
@@ -252,7 +250,7 @@ class DatagramSocketTransport final : public DatagramTransport,
     }
   }
 
-  void connection_lost(std::exception_ptr error) {
+  void connection_lost(const std::exception_ptr& error) {
     if (lost_) return;
     lost_ = true;
     call_protocol(loop_, "BaseProtocol::connection_lost", where_,

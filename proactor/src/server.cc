@@ -65,8 +65,12 @@ ServerCore::ServerCore(EventLoop& loop, StreamProtocolFactory factory, Socket li
 }
 
 ServerCore::~ServerCore() {
-  close();
-  // Section F: a server's destructor is a close; close() closed the guard.
+  // Section F: a server's destructor is a close (which closes the guard).
+  try {
+    close();
+  } catch (...) {
+    // Nothing in close() is expected to throw; a destructor must not either way.
+  }
 }
 
 std::string ServerCore::describe() const {
@@ -216,15 +220,13 @@ std::vector<SocketAddress> ServerCore::sockets() const {
 
 Server& Server::operator=(Server&& other) noexcept {
   if (this != &other) {
-    if (core_ != nullptr) core_->close();
+    core_.reset();  // ~ServerCore closes it
     core_ = std::move(other.core_);
   }
   return *this;
 }
 
-Server::~Server() {
-  if (core_ != nullptr) core_->close();
-}
+Server::~Server() = default;  // ~ServerCore closes it
 
 void Server::close() {
   if (core_ != nullptr) core_->close();

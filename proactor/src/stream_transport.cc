@@ -422,7 +422,7 @@ void SocketTransport::force_close(std::exception_ptr error) {
   parked_.reset();
   queued_.clear();
   in_flight_bytes_ = 0;
-  if (!was_aborted) schedule_connection_lost(std::move(error));
+  if (!was_aborted) schedule_connection_lost(error);
 }
 
 void SocketTransport::cancel(OperationKey key) {
@@ -430,7 +430,7 @@ void SocketTransport::cancel(OperationKey key) {
   if (key != kNoOperation && anchor_->loop != nullptr) LoopAccess::cancel(loop_, key);
 }
 
-void SocketTransport::schedule_connection_lost(std::exception_ptr error) {
+void SocketTransport::schedule_connection_lost(const std::exception_ptr& error) {
   if (lost_scheduled_) return;
   lost_scheduled_ = true;
   if (anchor_->loop == nullptr || loop_.is_closed()) {
@@ -442,8 +442,7 @@ void SocketTransport::schedule_connection_lost(std::exception_ptr error) {
   }
   try {
     LoopAccess::schedule(
-        loop_,
-        [self = shared_from_this(), error = std::move(error)] { self->connection_lost(error); },
+        loop_, [self = shared_from_this(), error] { self->connection_lost(error); },
         settings_.where);
   } catch (const LoopClosedError&) {
     // The loop is gone: nobody can be called; release what the transport holds.
@@ -453,7 +452,7 @@ void SocketTransport::schedule_connection_lost(std::exception_ptr error) {
   }
 }
 
-void SocketTransport::connection_lost(std::exception_ptr error) {
+void SocketTransport::connection_lost(const std::exception_ptr& error) {
   if (lost_) return;
   lost_ = true;
   // Rule 22: the protocol first, then shutdown and close (errors swallowed), then detach.

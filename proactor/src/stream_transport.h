@@ -123,8 +123,8 @@ class SocketTransport final : public StreamTransport,
   void on_error(int error, const char* what);
   void force_close(std::exception_ptr error);
   void cancel(OperationKey key);
-  void schedule_connection_lost(std::exception_ptr error);
-  void connection_lost(std::exception_ptr error);
+  void schedule_connection_lost(const std::exception_ptr& error);
+  void connection_lost(const std::exception_ptr& error);
   void release_handle() noexcept;
   void close_guard() noexcept;
   void maybe_pause_protocol();

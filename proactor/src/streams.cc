@@ -41,8 +41,8 @@ class StreamReaderState {
     eof_ = true;
     wake();
   }
-  void set_exception(std::exception_ptr error) {
-    error_ = std::move(error);
+  void set_exception(const std::exception_ptr& error) {
+    error_ = error;
     wake();
   }
 
@@ -154,7 +154,7 @@ class StreamWriterState {
     paused_ = false;
     wake_drainers(nullptr);
   }
-  void lost(std::exception_ptr error) {
+  void lost(const std::exception_ptr& error) {
     lost_ = true;
     error_ = error;
     wake_drainers(error);
@@ -269,7 +269,7 @@ class StreamReaderProtocol final : public StreamProtocol {
     reader_->feed_eof();
     return true;  // the writer may still write (asyncio keeps the transport open too)
   }
-  void connection_lost(std::exception_ptr error) override {
+  void connection_lost(const std::exception_ptr& error) override {
     if (error != nullptr) {
       reader_->set_exception(error);
     } else {
@@ -350,7 +350,7 @@ Server start_server(EventLoop& loop, ClientConnected client_connected, const Soc
                     std::size_t limit, CallSite where) {
   return create_server(
       loop,
-      [&loop, limit, client_connected] {
+      [&loop, limit, client_connected = std::move(client_connected)] {
         return std::make_shared<internal::StreamReaderProtocol>(loop, limit, client_connected);
       },
       address, {}, where);
@@ -360,7 +360,7 @@ Server start_pipe_server(EventLoop& loop, ClientConnected client_connected, cons
                          std::size_t limit, CallSite where) {
   return create_pipe_server(
       loop,
-      [&loop, limit, client_connected] {
+      [&loop, limit, client_connected = std::move(client_connected)] {
         return std::make_shared<internal::StreamReaderProtocol>(loop, limit, client_connected);
       },
       name, {}, where);
@@ -395,7 +395,7 @@ class SubprocessStreamProtocol final : public SubprocessProtocol {
   void pipe_data_received(int fd, std::string_view data) override {
     if (const auto& reader = fd == 1 ? stdout_ : stderr_) reader->feed_data(data);
   }
-  void pipe_connection_lost(int fd, std::exception_ptr error) override {
+  void pipe_connection_lost(int fd, const std::exception_ptr& error) override {
     open_pipes_[static_cast<std::size_t>(fd)] = false;
     if (fd == 0) {
       if (stdin_) stdin_->lost(error);
@@ -518,11 +518,12 @@ void Process::kill() { state_->transport->kill(); }
 void Process::close() { state_->transport->close(); }
 
 Task<Process> create_subprocess_exec(EventLoop& loop, std::vector<std::string> argv,
-                                     SubprocessOptions options, std::size_t limit, CallSite where) {
+                                     const SubprocessOptions& options, std::size_t limit,
+                                     CallSite where) {
   auto protocol = std::make_shared<internal::SubprocessStreamProtocol>(loop, limit);
   return internal::process_of(
       subprocess_exec(
-          loop, [protocol] { return protocol; }, std::move(argv), std::move(options), where),
+          loop, [protocol] { return protocol; }, std::move(argv), options, where),
       protocol);
 }
 

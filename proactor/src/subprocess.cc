@@ -286,7 +286,7 @@ class ProcessTransport final : public SubprocessTransport,
       if (fd_ == 0) return;
       if (auto owner = owner_.lock()) owner->pipe_data(fd_, data);
     }
-    void connection_lost(std::exception_ptr error) override {
+    void connection_lost(const std::exception_ptr& error) override {
       if (auto owner = owner_.lock()) owner->pipe_lost(fd_, error);
     }
     void pause_writing() override {
@@ -450,7 +450,7 @@ Task<std::shared_ptr<SubprocessTransport>> start_subprocess(
 Task<std::shared_ptr<SubprocessTransport>> subprocess_exec(EventLoop& loop,
                                                            SubprocessProtocolFactory factory,
                                                            std::vector<std::string> argv,
-                                                           SubprocessOptions options,
+                                                           const SubprocessOptions& options,
                                                            CallSite where) {
   internal::SpawnedChild spawned = internal::spawn_process(argv, options);
   // Created here, in the caller's frame, so that its allocation trace names the caller.

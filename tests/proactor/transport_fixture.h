@@ -54,7 +54,7 @@ class RecordingProtocol : public restrack::StreamProtocol {
     events.push_back("eof");
     return keep_open_at_eof;
   }
-  void connection_lost(std::exception_ptr error) override {
+  void connection_lost(const std::exception_ptr& error) override {
     events.push_back("lost" + describe_error(error));
     if (on_lost) on_lost();
   }

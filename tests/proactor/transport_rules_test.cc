@@ -48,7 +48,7 @@ class TransportRulesTest : public TransportFakeTest {
 
   // Connects through the fake backend (the connect completes at once) and returns once
   // connection_made has returned; its first receive is then in flight.
-  std::shared_ptr<StreamTransport> connect(std::shared_ptr<RecordingProtocol> recording) {
+  std::shared_ptr<StreamTransport> connect(const std::shared_ptr<RecordingProtocol>& recording) {
     fake.script_next(FakeBackend::Start::done_at_once, 0);
     return loop.run_until_complete(restrack::create_connection(
         loop, [recording] { return recording; }, SocketAddress::ipv4("127.0.0.1", 9)));
@@ -455,11 +455,11 @@ class RecordingSubprocess final : public restrack::SubprocessProtocol {
   void pipe_data_received(int fd, std::string_view data) override {
     events.push_back("data " + std::to_string(fd) + " " + std::string(data));
   }
-  void pipe_connection_lost(int fd, std::exception_ptr error) override {
+  void pipe_connection_lost(int fd, const std::exception_ptr& error) override {
     events.push_back("pipe lost " + std::to_string(fd) + describe_error(error));
   }
   void process_exited() override { events.push_back("exited"); }
-  void connection_lost(std::exception_ptr error) override {
+  void connection_lost(const std::exception_ptr& error) override {
     events.push_back("lost" + describe_error(error));
   }
   std::vector<std::string> events;

@@ -57,11 +57,11 @@ class RecordingSubprocess final : public restrack::SubprocessProtocol {
   void pipe_data_received(int fd, std::string_view data) override {
     events.push_back("data " + std::to_string(fd) + " " + std::string(data));
   }
-  void pipe_connection_lost(int fd, std::exception_ptr error) override {
+  void pipe_connection_lost(int fd, const std::exception_ptr& error) override {
     events.push_back("pipe lost " + std::to_string(fd) + describe_error(error));
   }
   void process_exited() override { events.push_back("exited"); }
-  void connection_lost(std::exception_ptr error) override {
+  void connection_lost(const std::exception_ptr& error) override {
     events.push_back("lost" + describe_error(error));
   }
   std::vector<std::string> events;

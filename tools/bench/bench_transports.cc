@@ -105,7 +105,7 @@ void BM_Bulk_Asio(benchmark::State& state) { restrack_bench::bulk_asio(state); }
 class SpawnWatcher final : public restrack::SubprocessProtocol {
  public:
   explicit SpawnWatcher(EventLoop& loop) : loop_(loop) {}
-  void connection_lost(std::exception_ptr) override { loop_.stop(); }
+  void connection_lost(const std::exception_ptr&) override { loop_.stop(); }
 
  private:
   EventLoop& loop_;

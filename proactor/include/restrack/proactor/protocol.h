@@ -43,7 +43,7 @@ class BaseProtocol {
   // The connection is gone: closed by either side, aborted, or failed. `error` is null
   // after an orderly close or end-of-file, else what ended it (a std::system_error with
   // ECONNRESET for a reset peer, say). Always the last call, exactly once.
-  virtual void connection_lost(std::exception_ptr error) { static_cast<void>(error); }
+  virtual void connection_lost(const std::exception_ptr& /*error*/) {}
 
   // Write flow control (rule 25): the transport's buffer went above its high-water mark;
   // stop writing until resume_writing(). Called once per crossing.
@@ -78,7 +78,7 @@ class DatagramProtocol : public BaseProtocol {
   }
   // A send or receive failed without ending the endpoint (ICMP port unreachable reported
   // as ECONNREFUSED, say).
-  virtual void error_received(std::exception_ptr error) { static_cast<void>(error); }
+  virtual void error_received(const std::exception_ptr& /*error*/) {}
 };
 
 // A child process and its standard pipes (restrack/proactor/subprocess.h). Order:
@@ -95,10 +95,7 @@ class SubprocessProtocol : public BaseProtocol {
     static_cast<void>(data);
   }
   // The pipe to the child's `fd` (0, 1 or 2) is closed.
-  virtual void pipe_connection_lost(int fd, std::exception_ptr error) {
-    static_cast<void>(fd);
-    static_cast<void>(error);
-  }
+  virtual void pipe_connection_lost(int /*fd*/, const std::exception_ptr& /*error*/) {}
   // The child has exited and was reaped; SubprocessTransport::returncode() has its status.
   virtual void process_exited() {}
 };

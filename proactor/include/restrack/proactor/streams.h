@@ -171,7 +171,7 @@ class Process {
 };
 
 Task<Process> create_subprocess_exec(EventLoop& loop, std::vector<std::string> argv,
-                                     SubprocessOptions options,
+                                     const SubprocessOptions& options,
                                      std::size_t limit = kDefaultStreamLimit,
                                      CallSite where = CallSite::current());
 // With default options (an overload: see subprocess_exec).

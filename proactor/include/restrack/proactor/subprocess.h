@@ -109,7 +109,7 @@ using SubprocessProtocolFactory = std::function<std::shared_ptr<SubprocessProtoc
 Task<std::shared_ptr<SubprocessTransport>> subprocess_exec(EventLoop& loop,
                                                            SubprocessProtocolFactory factory,
                                                            std::vector<std::string> argv,
-                                                           SubprocessOptions options,
+                                                           const SubprocessOptions& options,
                                                            CallSite where = CallSite::current());
 // The same with default options. (An overload rather than a default argument: GCC 12
 // destroys a defaulted argument with a destructor twice inside a co_await expression.)
