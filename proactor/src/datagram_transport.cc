@@ -38,7 +38,7 @@ class DatagramSocketTransport final : public DatagramTransport,
     guard_.open(kinds::transport, this, &describe_datagram, kLoopDispatchFrames + 2);
   }
   ~DatagramSocketTransport() override {
-    if (guard_.is_open()) {
+    if (!closed_by_user_) {
       guard_.release_and_warn([this]() noexcept { release_handle(); });
     } else {
       release_handle();
@@ -61,7 +61,7 @@ class DatagramSocketTransport final : public DatagramTransport,
   void discard() noexcept {
     closing_ = true;
     lost_ = true;
-    if (guard_.is_open()) guard_.close();
+    close_guard();
     release_handle();
   }
 
@@ -91,7 +91,7 @@ class DatagramSocketTransport final : public DatagramTransport,
     if (closing_) return;
     closing_ = true;
     closing_now_.store(true, std::memory_order_relaxed);
-    if (guard_.is_open()) guard_.close();
+    close_guard();
     if (recv_key_ != kNoOperation) LoopAccess::cancel(loop_, recv_key_);
     if (send_key_ == kNoOperation) schedule_connection_lost(nullptr);
   }
@@ -101,7 +101,7 @@ class DatagramSocketTransport final : public DatagramTransport,
     closing_ = true;
     aborted_ = true;
     closing_now_.store(true, std::memory_order_relaxed);
-    if (guard_.is_open()) guard_.close();
+    close_guard();
     if (recv_key_ != kNoOperation) LoopAccess::cancel(loop_, recv_key_);
     if (send_key_ != kNoOperation) LoopAccess::cancel(loop_, send_key_);
     queue_.clear();
@@ -259,6 +259,14 @@ class DatagramSocketTransport final : public DatagramTransport,
     protocol_.reset();
   }
 
+  // The owner's own state says whether it is open, never the guard (which keeps none when
+  // tracking is compiled out).
+  void close_guard() noexcept {
+    if (closed_by_user_) return;
+    closed_by_user_ = true;
+    guard_.close();
+  }
+
   void release_handle() noexcept {
     if (!socket_.is_open()) return;
     shutdown_socket(handle_, ShutdownHow::both);
@@ -283,6 +291,7 @@ class DatagramSocketTransport final : public DatagramTransport,
   bool aborted_ = false;
   bool lost_scheduled_ = false;
   bool lost_ = false;
+  bool closed_by_user_ = false;  // close(), abort() or discard(): the guard is closed
   std::atomic<bool> closing_now_{false};
   [[no_unique_address]] ResourceGuard guard_;
 };

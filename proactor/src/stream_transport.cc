@@ -57,7 +57,7 @@ SocketTransport::SocketTransport(EventLoop& loop, Socket socket, Settings settin
 }
 
 SocketTransport::~SocketTransport() {
-  if (guard_.is_open()) {
+  if (!guard_closed_ && settings_.kind != nullptr) {
     // Section F: never the protocol, never the loop — the handle is released right here.
     guard_.release_and_warn([this]() noexcept { release_handle(); });
   } else {
@@ -475,7 +475,11 @@ void SocketTransport::discard() noexcept {
 }
 
 void SocketTransport::close_guard() noexcept {
-  if (guard_.is_open()) guard_.close();
+  // The transport's own state says whether it is open, never the guard (which keeps none
+  // when tracking is compiled out).
+  if (guard_closed_) return;
+  guard_closed_ = true;
+  guard_.close();
 }
 
 void SocketTransport::release_handle() noexcept {

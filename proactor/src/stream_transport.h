@@ -167,6 +167,7 @@ class SocketTransport final : public StreamTransport,
   bool aborted_ = false;
   bool lost_scheduled_ = false;
   bool lost_ = false;
+  bool guard_closed_ = false;  // closed by close(), abort(), an error or discard()
   std::atomic<Phase> phase_{Phase::connecting};
   [[no_unique_address]] ResourceGuard guard_;
 };

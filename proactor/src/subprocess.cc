@@ -119,7 +119,7 @@ class ProcessTransport final : public SubprocessTransport,
   }
 
   ~ProcessTransport() override {
-    if (guard_.is_open()) {
+    if (!closing_) {
       // Section F: warn, then kill and reap the child; the pipes are closed directly.
       guard_.release_and_warn([this]() noexcept {
         discard_pipes();
