@@ -102,25 +102,27 @@ void BM_Bulk_Asio(benchmark::State& state) { restrack_bench::bulk_asio(state); }
 
 // --- Spawning ---
 
+// Sees the end: connection_lost comes once the child has exited and every pipe is closed.
 class SpawnWatcher final : public restrack::SubprocessProtocol {
  public:
-  explicit SpawnWatcher(EventLoop& loop) : loop_(loop) {}
-  void connection_lost(const std::exception_ptr&) override { loop_.stop(); }
-
- private:
-  EventLoop& loop_;
+  explicit SpawnWatcher(EventLoop& loop) : finished(restrack::Future<void>::create(loop)) {}
+  void connection_lost(const std::exception_ptr&) override { finished.set_result(); }
+  restrack::Future<void> finished;
 };
+
+restrack::Task<void> spawn_once(EventLoop& loop, const std::vector<std::string>& argv) {
+  auto watcher = std::make_shared<SpawnWatcher>(loop);
+  auto make_watcher = [watcher] { return watcher; };  // named: GCC 12 and co_await temporaries
+  std::shared_ptr<restrack::SubprocessTransport> child =
+      co_await restrack::subprocess_exec(loop, make_watcher, argv);
+  co_await watcher->finished;
+  child->close();
+}
 
 void BM_Spawn_Subprocess(benchmark::State& state) {
   EventLoop loop;
   const std::vector<std::string> argv{"/bin/true"};
-  for (auto _ : state) {
-    auto watcher = std::make_shared<SpawnWatcher>(loop);
-    auto child = loop.run_until_complete(restrack::subprocess_exec(
-        loop, [watcher] { return watcher; }, argv));
-    loop.run_forever();  // until connection_lost: exited and every pipe closed
-    child->close();
-  }
+  for (auto _ : state) loop.run_until_complete(spawn_once(loop, argv));
   state.counters["spawns"] =
       benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
   loop.close();
