@@ -406,7 +406,7 @@ void SocketTransport::on_error(int error, const char* what) {
   force_close(failure);
 }
 
-void SocketTransport::force_close(std::exception_ptr error) {
+void SocketTransport::force_close(const std::exception_ptr& error) {
   if (protocol_ == nullptr) {
     discard();
     return;

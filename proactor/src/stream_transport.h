@@ -121,7 +121,7 @@ class SocketTransport final : public StreamTransport,
   void submit_write(std::unique_ptr<Operation> operation);
   void on_write(std::unique_ptr<Operation> operation);
   void on_error(int error, const char* what);
-  void force_close(std::exception_ptr error);
+  void force_close(const std::exception_ptr& error);
   void cancel(OperationKey key);
   void schedule_connection_lost(const std::exception_ptr& error);
   void connection_lost(const std::exception_ptr& error);
