@@ -27,12 +27,12 @@
 #include <string_view>
 
 #include "restrack/config.h"
-#include "restrack/proactor/socket.h"
 
 RESTRACK_NAMESPACE_BEGIN
 
 class StreamTransport;
 class DatagramTransport;
+class SocketAddress;  // restrack/proactor/socket.h
 class SubprocessTransport;
 
 // The callbacks every protocol has.
