@@ -109,6 +109,11 @@ TEST(ReliabilityTest, DiagnosticsRaisedByAHandlerAreDispatchedAfterItReturns) {
 }
 
 TEST(ReliabilityTest, SymbolsMissingForWantOfDescriptorsAreLookedUpAgainLater) {
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+  // The sanitizers' own runtime needs descriptors to check memory (UBSan's vptr check
+  // reads through a pipe): with none left it reports errors of its own.
+  GTEST_SKIP() << "needs free descriptors for the sanitizer runtime";
+#endif
   const ChildResult result = run_probe("emfile", "trace_depth=4");
   EXPECT_EQ(result.exit_status, 0) << result.err;
   ASSERT_EQ(count(result.err, "ResourceWarning: unclosed widget"), 2u) << result.err;
@@ -119,7 +124,7 @@ TEST(ReliabilityTest, SymbolsMissingForWantOfDescriptorsAreLookedUpAgainLater) {
   EXPECT_EQ(first.find("leak_widget() at"), std::string::npos) << result.err;
   // ...which was not remembered: the second, from the same site, does.
   EXPECT_NE(second.find("  #1 (anonymous namespace)::leak_widget() at "
-                        "tests/tracker/reliability_probe.cc:44"),
+                        "tests/tracker/reliability_probe.cc:46"),
             std::string::npos)
       << result.err;
 }
@@ -127,12 +132,12 @@ TEST(ReliabilityTest, SymbolsMissingForWantOfDescriptorsAreLookedUpAgainLater) {
 TEST(ReliabilityTest, ResourceOpenedByAFileScopeInitializerEndsItsTraceThere) {
   const ChildResult result = run_probe("static-init", "trace_depth=8:report_at_exit=1");
   EXPECT_EQ(result.exit_status, 0) << result.err;
-  EXPECT_NE(result.err.find("tests/tracker/reliability_probe.cc:103: ResourceWarning: handle still "
+  EXPECT_NE(result.err.find("tests/tracker/reliability_probe.cc:105: ResourceWarning: handle still "
                             "open at exit <fd="),
             std::string::npos)
       << result.err;
   EXPECT_NE(
-      result.err.find("  #0 <static initializer> at tests/tracker/reliability_probe.cc:103\n"),
+      result.err.find("  #0 <static initializer> at tests/tracker/reliability_probe.cc:105\n"),
       std::string::npos)
       << result.err;
   EXPECT_EQ(result.err.find("__libc_start"), std::string::npos) << result.err;
