@@ -57,10 +57,12 @@ Result run(const std::vector<std::string>& arguments, const std::string& options
     // A program built with AddressSanitizer wants its runtime first; restrack-run's
     // library comes before it, which works (docs/restrack-run.md).
     std::string asan = "verify_asan_link_order=0";
-    if (const char* existing = std::getenv("ASAN_OPTIONS")) asan = std::string(existing) + ":" + asan;
+    if (const char* existing = std::getenv("ASAN_OPTIONS"))
+      asan = std::string(existing) + ":" + asan;
     ::setenv("ASAN_OPTIONS", asan.c_str(), 1);
     std::vector<char*> argv;
-    for (const std::string& argument : arguments) argv.push_back(const_cast<char*>(argument.c_str()));
+    for (const std::string& argument : arguments)
+      argv.push_back(const_cast<char*>(argument.c_str()));
     argv.push_back(nullptr);
     ::execv(argv[0], argv.data());
     ::_exit(126);
@@ -84,7 +86,8 @@ Result run_under(const std::vector<std::string>& arguments, const std::string& o
 
 std::size_t count(const std::string& text, const std::string& needle) {
   std::size_t found = 0;
-  for (std::size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) {
+  for (std::size_t at = text.find(needle); at != std::string::npos;
+       at = text.find(needle, at + 1)) {
     ++found;
   }
   return found;
@@ -158,8 +161,8 @@ TEST(RestrackRunTest, DoubleCloseIsReportedWithWhereItWasOpenedAndFirstClosed) {
 
 TEST(RestrackRunTest, DoubleCloseIsInTheJsonReportAndCountsAsAnError) {
   const std::string report = scratch("double_close.json");
-  const Result result = run({RESTRACK_RUN, "--action=error", "--exit-code=3",
-                             "--report=" + report, "--", program("double_close")});
+  const Result result = run({RESTRACK_RUN, "--action=error", "--exit-code=3", "--report=" + report,
+                             "--", program("double_close")});
   EXPECT_EQ(result.status, 3) << result.err;
   const boost::json::value parsed = boost::json::parse(read_file(report));
   std::remove(report.c_str());
@@ -186,16 +189,21 @@ void expect_closed_behind_back(const std::string& how, const std::string& kind, 
                                : how == "fclose" ? "legacy_stream_shutdown(int)"
                                                  : "legacy_redirect(int)";
   const int caller_line = how == "close" ? 32 : how == "fclose" ? 34 : 36;
-  EXPECT_EQ(result.err,
-            source + ":" + std::to_string(line) + ": ResourceWarning: " + kind +
-                " closed behind its owner's back <fd=3 /dev/null>\n"
-                "Object allocated at (most recent call first):\n"
-                "  #0 (anonymous namespace)::open_log() at " + source + ":14\n"
-                "  #1 main at " + source + ":30\n"
-                "Closed at (most recent call first):\n"
-                "  #0 (anonymous namespace)::" + function + " at " + source + ":" +
-                std::to_string(line) + "\n"
-                "  #1 main at " + source + ":" + std::to_string(caller_line) + "\n");
+  EXPECT_EQ(result.err, source + ":" + std::to_string(line) + ": ResourceWarning: " + kind +
+                            " closed behind its owner's back <fd=3 /dev/null>\n"
+                            "Object allocated at (most recent call first):\n"
+                            "  #0 (anonymous namespace)::open_log() at " +
+                            source +
+                            ":14\n"
+                            "  #1 main at " +
+                            source +
+                            ":30\n"
+                            "Closed at (most recent call first):\n"
+                            "  #0 (anonymous namespace)::" +
+                            function + " at " + source + ":" + std::to_string(line) +
+                            "\n"
+                            "  #1 main at " +
+                            source + ":" + std::to_string(caller_line) + "\n");
 }
 
 TEST(RestrackRunTest, CloseBehindATrackedFdsBackIsReportedWithBothTraces) {
@@ -213,20 +221,21 @@ TEST(RestrackRunTest, Dup2OntoATrackedFdIsACloseBehindItsBack) {
 TEST(RestrackRunTest, ForkAndExecChildrenReportOnlyTheirOwnDescriptors) {
   const std::string reports = scratch("fork_exec");
   std::filesystem::create_directories(reports);
-  const Result result = run({RESTRACK_RUN, "--report=" + reports + "/%p.json", "--",
-                             program("fork_exec")});
+  const Result result =
+      run({RESTRACK_RUN, "--report=" + reports + "/%p.json", "--", program("fork_exec")});
   EXPECT_EQ(result.status, 0) << result.err;
-  EXPECT_EQ(result.out,
-            "fork child leaks fd 4\nparent leaks fds 3 and 4\nexec child leaks fd 5\n");
+  EXPECT_EQ(result.out, "fork child leaks fd 4\nparent leaks fds 3 and 4\nexec child leaks fd 5\n");
   // Inherited descriptors are not blamed: fd 3 is the parent's only.
   EXPECT_EQ(count(result.err, "ResourceWarning"), 4u) << result.err;
   EXPECT_EQ(count(result.err, "#0 open_shared at"), 1u) << result.err;
-  EXPECT_TRUE(contains(result.err, "file still open at exit <fd=4 /dev/zero>\n"
-                                   "Object allocated at (most recent call first):\n"
-                                   "  #0 open_in_fork_child at"));
-  EXPECT_TRUE(contains(result.err, "file still open at exit <fd=5 /dev/urandom>\n"
-                                   "Object allocated at (most recent call first):\n"
-                                   "  #0 open_in_exec_child at"));
+  EXPECT_TRUE(contains(result.err,
+                       "file still open at exit <fd=4 /dev/zero>\n"
+                       "Object allocated at (most recent call first):\n"
+                       "  #0 open_in_fork_child at"));
+  EXPECT_TRUE(contains(result.err,
+                       "file still open at exit <fd=5 /dev/urandom>\n"
+                       "Object allocated at (most recent call first):\n"
+                       "  #0 open_in_exec_child at"));
   // One report per process.
   std::vector<std::size_t> live_counts;
   for (const auto& entry : std::filesystem::directory_iterator(reports)) {
@@ -242,17 +251,21 @@ TEST(RestrackRunTest, GoogleTestListenerFailsTheTestThatLeftARawDescriptorOpen) 
   const Result result = run_under({program("gtest_program")});
   EXPECT_EQ(result.status, 1) << result.out << result.err;
   EXPECT_TRUE(contains(result.out, "[       OK ] RawDescriptors.ClosesWhatItOpens")) << result.out;
-  EXPECT_TRUE(contains(result.out, "ResourceWarning: file left open by test "
-                                   "RawDescriptors.LeavesOneOpen <fd="))
+  EXPECT_TRUE(contains(result.out,
+                       "ResourceWarning: file left open by test "
+                       "RawDescriptors.LeavesOneOpen <fd="))
       << result.out;
-  EXPECT_TRUE(contains(result.out, "  #0 (anonymous namespace)::open_raw() at "
-                                   "tests/run/programs/gtest_program.cc:11\n"))
+  EXPECT_TRUE(contains(result.out,
+                       "  #0 (anonymous namespace)::open_raw() at "
+                       "tests/run/programs/gtest_program.cc:11\n"))
       << result.out;
   EXPECT_TRUE(contains(result.out, "[  FAILED  ] RawDescriptors.LeavesOneOpen (")) << result.out;
-  EXPECT_TRUE(contains(result.out, "ResourceWarning: stream left open by test "
-                                   "RawDescriptors.LeavesAStreamOpen <fd="))
+  EXPECT_TRUE(contains(result.out,
+                       "ResourceWarning: stream left open by test "
+                       "RawDescriptors.LeavesAStreamOpen <fd="))
       << result.out;
-  EXPECT_TRUE(contains(result.out, "[  FAILED  ] RawDescriptors.LeavesAStreamOpen (")) << result.out;
+  EXPECT_TRUE(contains(result.out, "[  FAILED  ] RawDescriptors.LeavesAStreamOpen ("))
+      << result.out;
   EXPECT_TRUE(contains(result.out, "[  FAILED  ] 2 tests, listed below:")) << result.out;
 }
 
@@ -283,7 +296,8 @@ TEST(RestrackRunTest, BadOptionIsNamedAndNothingRuns) {
 TEST(RestrackRunTest, MissingProgramExitsWith127) {
   const Result result = run({RESTRACK_RUN, "--", "/no/such/program"});
   EXPECT_EQ(result.status, 127);
-  EXPECT_EQ(result.err, "restrack-run: cannot run '/no/such/program' (No such file or directory)\n");
+  EXPECT_EQ(result.err,
+            "restrack-run: cannot run '/no/such/program' (No such file or directory)\n");
 }
 
 }  // namespace

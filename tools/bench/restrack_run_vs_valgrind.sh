@@ -25,7 +25,7 @@ trap 'rm -rf "$work"' EXIT
 cflags="-O2 -g -fomit-frame-pointer"
 cc $cflags tools/bench/fd_churn.c -o "$work/fd_churn"
 for program in leaks double_close fork_exec; do
-  cc $cflags -D_GNU_SOURCE "tests/run/programs/$program.c" -o "$work/$program"
+  cc $cflags "tests/run/programs/$program.c" -o "$work/$program"
 done
 
 # Median wall time in milliseconds of running "$@" $runs times.

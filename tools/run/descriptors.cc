@@ -348,7 +348,8 @@ __attribute__((noinline)) void after_close_at(PendingClose& pending, bool failed
     } else {
       diagnostic.type = DiagnosticType::closed_not_open;
       const bool known = pending.was_open || pending.was_closed;
-      diagnostic.kind = known && pending.kind != nullptr ? pending.kind->name : kinds::descriptor.name;
+      diagnostic.kind =
+          known && pending.kind != nullptr ? pending.kind->name : kinds::descriptor.name;
       diagnostic.description = "fd=" + std::to_string(pending.fd);
       if (pending.was_closed) diagnostic.description += " (closed)";
       if (known) diagnostic.allocation_trace = pending.open_trace;

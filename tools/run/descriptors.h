@@ -25,8 +25,8 @@ inline constexpr Kind timerfd{"timerfd"};
 inline constexpr Kind signalfd{"signalfd"};
 inline constexpr Kind memfd{"memfd"};
 inline constexpr Kind inotify{"inotify"};
-inline constexpr Kind stream{"stream"};        // fopen, fdopen, freopen, tmpfile, popen
-inline constexpr Kind directory{"directory"};  // opendir, fdopendir
+inline constexpr Kind stream{"stream"};          // fopen, fdopen, freopen, tmpfile, popen
+inline constexpr Kind directory{"directory"};    // opendir, fdopendir
 inline constexpr Kind descriptor{"descriptor"};  // a duplicate of one restrack-run never saw
 }  // namespace kinds
 
@@ -48,14 +48,14 @@ void converted(int fd, const Kind& kind) noexcept;
 // owner's back, or closed while not open (the real call failed with EBADF).
 struct PendingClose {
   int fd = -1;
-  bool active = false;  // tracking was on: after_close has work to do
+  bool active = false;        // tracking was on: after_close has work to do
   const void* api = nullptr;  // the tracker the traces below belong to
   bool owned = false;
   const Kind* owner_kind = nullptr;
   TraceId owner_trace = kNoTrace;
-  std::string description;  // taken while the descriptor was still open (owned only)
-  bool was_open = false;    // restrack-run's record said open
-  bool was_closed = false;  // ... or said closed already
+  std::string description;        // taken while the descriptor was still open (owned only)
+  bool was_open = false;          // restrack-run's record said open
+  bool was_closed = false;        // ... or said closed already
   bool reported_already = false;  // closed behind its owner's back before
   const Kind* kind = nullptr;     // the record's kind
   TraceId open_trace = kNoTrace;

@@ -46,7 +46,8 @@ RESTRACK_RUN_INLINE int track(int fd, const restrack::Kind& kind) noexcept {
   return fd;
 }
 
-RESTRACK_RUN_INLINE int track_pair(int result, const int fds[2], const restrack::Kind& kind) noexcept {
+RESTRACK_RUN_INLINE int track_pair(int result, const int fds[2],
+                                   const restrack::Kind& kind) noexcept {
   if (result == 0 && run::tracking()) {
     run::opened(fds[0], kind);
     run::opened(fds[1], kind);
@@ -348,8 +349,7 @@ FILE* fdopen(int fd, const char* mode) noexcept {
 }
 
 // Closes the stream's descriptor and opens `path` (the same number, usually).
-FILE* freopen(const char* __restrict path, const char* __restrict mode,
-              FILE* __restrict stream) {
+FILE* freopen(const char* __restrict path, const char* __restrict mode, FILE* __restrict stream) {
   if (!run::tracking()) return real_freopen.get()(path, mode, stream);
   const int old_fd = ::fileno(stream);
   run::PendingClose pending;
@@ -365,8 +365,7 @@ FILE* freopen(const char* __restrict path, const char* __restrict mode,
   return result;
 }
 
-FILE* freopen64(const char* __restrict path, const char* __restrict mode,
-                FILE* __restrict stream) {
+FILE* freopen64(const char* __restrict path, const char* __restrict mode, FILE* __restrict stream) {
   if (!run::tracking()) return real_freopen64.get()(path, mode, stream);
   const int old_fd = ::fileno(stream);
   run::PendingClose pending;

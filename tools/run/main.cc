@@ -52,7 +52,9 @@ constexpr std::string_view kUsage =
     "                         with restrack-run)\n"
     "  -h, --help             this text\n";
 
-void say(const std::string& message) { std::fprintf(stderr, "restrack-run: %s\n", message.c_str()); }
+void say(const std::string& message) {
+  std::fprintf(stderr, "restrack-run: %s\n", message.c_str());
+}
 
 bool is_file(const std::string& path) {
   struct stat info {};
@@ -120,13 +122,15 @@ std::string why_nothing_would_be_tracked(const std::string& path) {
     bool interpreter = false;
     for (int i = 0; i < header.e_phnum; ++i) {
       Elf64_Phdr segment{};
-      const off_t at = static_cast<off_t>(header.e_phoff) + static_cast<off_t>(i) * header.e_phentsize;
+      const off_t at =
+          static_cast<off_t>(header.e_phoff) + static_cast<off_t>(i) * header.e_phentsize;
       if (::pread(fd, &segment, sizeof segment, at) != static_cast<ssize_t>(sizeof segment)) break;
       interpreter = interpreter || segment.p_type == PT_INTERP;
     }
     if (!interpreter) {
-      reason = "it is statically linked: the C library is part of it, so its calls cannot be "
-               "interposed";
+      reason =
+          "it is statically linked: the C library is part of it, so its calls cannot be "
+          "interposed";
     }
   }
   ::close(fd);

@@ -50,7 +50,9 @@ Entry* entry_of(int fd, bool create) noexcept {
   return chunk != nullptr ? &chunk[fd & (kChunkEntries - 1)] : nullptr;
 }
 
-SpinLock& stripe_of(int fd) noexcept { return g_index.stripes[static_cast<unsigned>(fd) % kStripes]; }
+SpinLock& stripe_of(int fd) noexcept {
+  return g_index.stripes[static_cast<unsigned>(fd) % kStripes];
+}
 
 }  // namespace
 

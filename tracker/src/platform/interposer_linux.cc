@@ -87,10 +87,20 @@ void api_disable() noexcept {
 }
 
 constexpr InterposerApi kApi = {
-    sizeof(InterposerApi), RESTRACK_ABI_VERSION, &api_capture,  &api_capture_site,
-    &api_intern,           &api_frames,          &api_open,     &api_close,
-    &api_forget,           &fd_owner,            &api_report,   &api_in_own_work,
-    &api_enabled,          &api_disable,
+    sizeof(InterposerApi),
+    RESTRACK_ABI_VERSION,
+    &api_capture,
+    &api_capture_site,
+    &api_intern,
+    &api_frames,
+    &api_open,
+    &api_close,
+    &api_forget,
+    &fd_owner,
+    &api_report,
+    &api_in_own_work,
+    &api_enabled,
+    &api_disable,
 };
 
 }  // namespace
