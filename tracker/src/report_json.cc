@@ -21,7 +21,6 @@
 #include "logging.h"
 #include "no_destructor.h"
 #include "own_descriptors.h"
-#include "text.h"
 #include "platform.h"
 #include "registry.h"
 #include "report_file.h"
@@ -29,6 +28,7 @@
 #include "restrack/report.h"
 #include "settings.h"
 #include "symbolize.h"
+#include "text.h"
 
 RESTRACK_NAMESPACE_BEGIN
 namespace internal {
