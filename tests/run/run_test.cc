@@ -61,6 +61,7 @@ Result run(const std::vector<std::string>& arguments, const std::string& options
       asan = std::string(existing) + ":" + asan;
     ::setenv("ASAN_OPTIONS", asan.c_str(), 1);
     std::vector<char*> argv;
+    argv.reserve(arguments.size() + 1);
     for (const std::string& argument : arguments)
       argv.push_back(const_cast<char*>(argument.c_str()));
     argv.push_back(nullptr);
@@ -103,7 +104,9 @@ TEST(RestrackRunTest, DescriptorOfEachKindLeftOpenIsReportedAtExitWithItsTrace) 
   const Result result = run_under({program("leaks")});
   EXPECT_EQ(result.status, 0) << result.err;
   EXPECT_EQ(result.out, "opened 13\n");
-  // Oldest first; descriptors 0-2 are the environment's and never listed.
+  // Oldest first; descriptors 0-2 are the environment's and never listed. Some entries
+  // are several lines, written as adjacent literals.
+  // NOLINTBEGIN(bugprone-suspicious-missing-comma)
   const std::string expected[] = {
       ":19: ResourceWarning: file still open at exit <fd=3 /dev/null>\n"
       "Object allocated at (most recent call first):\n"
@@ -129,6 +132,7 @@ TEST(RestrackRunTest, DescriptorOfEachKindLeftOpenIsReportedAtExitWithItsTrace) 
       "  #0 leak_duplicate at tests/run/programs/leaks.c:48\n",
       ":63: ResourceWarning: socket still open at exit <tcp fd=17 127.0.0.1:",
   };
+  // NOLINTEND(bugprone-suspicious-missing-comma)
   std::size_t at = 0;
   for (const std::string& entry : expected) {
     const std::size_t found = result.err.find(std::string(kLeaks) + entry, at);

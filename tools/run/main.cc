@@ -78,10 +78,11 @@ std::string find_library() {
         directory + "/../lib64/" RESTRACK_RUN_LIBRARY,
         directory + "/../lib/x86_64-linux-gnu/" RESTRACK_RUN_LIBRARY,
         directory + "/../lib/aarch64-linux-gnu/" RESTRACK_RUN_LIBRARY}) {
-    if (is_file(candidate)) {
-      char real[PATH_MAX];
-      return ::realpath(candidate.c_str(), real) != nullptr ? std::string(real) : candidate;
-    }
+    if (!is_file(candidate)) continue;
+    std::string found = candidate;
+    char real[PATH_MAX];
+    if (::realpath(candidate.c_str(), real) != nullptr) found = real;
+    return found;
   }
   return {};
 }
@@ -95,7 +96,7 @@ std::string resolve_program(const std::string& program) {
     const std::size_t colon = directories.find(':');
     std::string directory(directories.substr(0, colon));
     if (directory.empty()) directory = ".";
-    const std::string candidate = directory + "/" + program;
+    std::string candidate = directory + "/" + program;
     if (is_file(candidate) && ::access(candidate.c_str(), X_OK) == 0) return candidate;
     if (colon == std::string_view::npos) return {};
     directories.remove_prefix(colon + 1);
