@@ -41,6 +41,8 @@ std::string_view to_string(OperationType type) noexcept {
       return "sendto";
     case OperationType::recvfrom:
       return "recvfrom";
+    case OperationType::wait_process:
+      return "wait_process";
   }
   return "operation";
 }
@@ -94,6 +96,7 @@ std::string Operation::describe() const {
       break;
     case OperationType::accept:
     case OperationType::connect:
+    case OperationType::wait_process:
       break;
   }
   return text;

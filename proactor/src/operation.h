@@ -44,6 +44,9 @@ enum class OperationType : std::uint8_t {
   send,      // result: bytes sent from `buffer` starting at `offset`
   sendto,    // result: bytes sent from `buffer` to `address`
   recvfrom,  // result: bytes received into `buffer`, sender into `address`
+  // Waits until the process behind `handle` has exited (a pidfd on Linux, a process
+  // HANDLE on Windows); result: positive once it has. Reaping is the caller's business.
+  wait_process,
 };
 
 // "accept", "connect", ... as used in descriptions and logs.

@@ -1,8 +1,11 @@
-// Internal: the platform's socket calls that the portable socket layer needs
-// (posix/socket_posix.cc; iocp/ on Windows).
+// Internal: the platform's socket calls that the portable socket layer and the transports
+// need (posix/socket_posix.cc; iocp/ on Windows).
 #pragma once
 
+#include <optional>
+
 #include "restrack/config.h"
+#include "restrack/proactor/socket.h"
 #include "restrack/proactor/socket_platform.h"
 
 RESTRACK_NAMESPACE_BEGIN
@@ -10,6 +13,22 @@ namespace internal {
 
 // Closes a socket nobody owns (an accepted connection whose future was already done).
 void close_socket(NativeSocket socket) noexcept;
+
+enum class ShutdownHow { write, both };
+// shutdown(2); errors are ignored (rule 22: a reset peer must not surface as an exception).
+void shutdown_socket(NativeSocket socket, ShutdownHow how) noexcept;
+
+// getpeername / getsockname; an empty address when the socket has none (or is closed).
+SocketAddress peer_address(NativeSocket socket);
+SocketAddress socket_address(NativeSocket socket);
+
+// Binds a datagram socket to `local` and connects it to `remote` if given. Throws
+// std::system_error naming the address.
+void bind_datagram(const Socket& socket, const SocketAddress& local,
+                   const std::optional<SocketAddress>& remote);
+
+// TCP_NODELAY on a TCP socket (transports send what they are given at once, as asyncio).
+void set_no_delay(NativeSocket socket) noexcept;
 
 }  // namespace internal
 RESTRACK_NAMESPACE_END

@@ -51,7 +51,11 @@ class FakeBackend final : public restrack::internal::Backend {
   };
 
   struct Observations {
-    std::vector<OperationKey> submitted;        // every key handed out, in order
+    std::vector<OperationKey> submitted;  // every key handed out, in order
+    // Every submit() call, in order, failed ones included: the operation's type, and whether
+    // its descriptor was non-blocking then (rule 18).
+    std::vector<restrack::internal::OperationType> submitted_types;
+    std::vector<bool> submitted_nonblocking;
     std::vector<OperationKey> cancel_requests;  // every cancel() call, in order
     std::size_t polls = 0;
   };

@@ -7,6 +7,7 @@
 
 #include <type_traits>
 
+#include "owner_pattern.h"
 #include "restrack/tracker.h"
 
 static_assert(RESTRACK_TRACKING == 0);
@@ -41,25 +42,7 @@ TEST(CompiledOutTest, NothingIsRegisteredAndLeaksAreClosedSilently) {
   EXPECT_EQ(restrack::diagnostic_counts().dispatched, 0u);
 }
 
-// The owner pattern of restrack/guard.h behaves as with tracking on (regression_test.cc):
-// the owner's own state decides, so closing twice releases once in both modes.
-constexpr restrack::Kind kWidget{"widget"};
-struct Connection {
-  explicit Connection(int* releases) : releases_(releases) { guard_.open(kWidget, this); }
-  ~Connection() {
-    if (open_) guard_.release_and_warn([this]() noexcept { ++*releases_; });
-  }
-  void close() {
-    guard_.close();
-    if (open_) {
-      open_ = false;
-      ++*releases_;
-    }
-  }
-  int* releases_;
-  bool open_ = true;
-  [[no_unique_address]] restrack::ResourceGuard guard_;
-};
+using restrack_test::Connection;
 
 TEST(CompiledOutTest, OwnerClosingTwiceReleasesOnce) {
   int releases = 0;

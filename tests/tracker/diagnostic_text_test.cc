@@ -9,7 +9,7 @@
 #include <functional>
 #include <optional>
 
-#include "capture.h"
+#include "tracker_test.h"
 
 using restrack_test::at;
 using restrack_test::TrackerTest;

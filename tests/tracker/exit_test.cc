@@ -8,37 +8,19 @@
 #include <boost/json.hpp>
 #include <cstdio>
 #include <fstream>
-#include <sstream>
 #include <map>
+#include <sstream>
 #include <string>
+
+#include "probe.h"
 
 namespace {
 
-struct ChildResult {
-  int exit_status = -1;  // -1 if it did not exit normally
-  std::string out;
-  std::string err;
-};
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
+using restrack_test::ChildResult;
+using restrack_test::read_file;
 
 ChildResult run_probe(const std::string& mode, const std::string& options) {
-  const std::string base = ::testing::TempDir() + "exit_probe_" + std::to_string(::getpid());
-  const std::string command = "RESTRACK_OPTIONS='" + options + "' " + RESTRACK_EXIT_PROBE + " " +
-                              mode + " >" + base + ".out 2>" + base + ".err";
-  ChildResult result;
-  const int status = std::system(command.c_str());
-  if (WIFEXITED(status)) result.exit_status = WEXITSTATUS(status);
-  result.out = read_file(base + ".out");
-  result.err = read_file(base + ".err");
-  std::remove((base + ".out").c_str());
-  std::remove((base + ".err").c_str());
-  return result;
+  return restrack_test::run_probe(RESTRACK_EXIT_PROBE, mode, options);
 }
 
 TEST(ExitTest, ResourceLeakedByAStaticObjectIsReportedAtExitWithoutCrashing) {
@@ -98,7 +80,8 @@ TEST(ExitTest, JsonReportCarriesEveryDiagnosticAndTheLiveSet) {
     traces[trace.at("id").as_int64()] = &trace.at("frames").as_array();
   }
   const boost::json::array& modules = root.at("modules").as_array();
-  auto frames_of = [&](const boost::json::value& entry, const char* key) -> const boost::json::array& {
+  auto frames_of = [&](const boost::json::value& entry,
+                       const char* key) -> const boost::json::array& {
     return *traces.at(entry.at(key).as_int64());
   };
 

@@ -7,7 +7,7 @@
 #include <set>
 #include <thread>
 
-#include "capture.h"
+#include "tracker_test.h"
 
 namespace {
 

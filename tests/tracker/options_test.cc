@@ -1,4 +1,5 @@
 // RESTRACK_OPTIONS parsing, actions and suppressions.
+#include <pthread.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -6,7 +7,7 @@
 #include <fstream>
 #include <optional>
 
-#include "capture.h"
+#include "tracker_test.h"
 
 using restrack_test::TrackerTest;
 
@@ -201,4 +202,59 @@ TEST_F(SuppressionsTest, UnreadableFileIsNamedAndNothingIsSuppressed) {
             "or directory); continuing without suppressions\n");
   leak();
   EXPECT_EQ(captured_.texts().size(), 1u);
+}
+
+// Regression tests (issue 8): RE2 rules and unreadable paths.
+TEST_F(SuppressionsTest, PatternThatBacktracksForeverWithRegexMatchesAtOnce) {
+  // With std::regex, (a+)+$ against a long run of 'a' followed by 'b' never finishes.
+  ASSERT_TRUE(restrack::apply_options("trace_depth=4:suppressions=" + write_file("site:(a+)+$\n")));
+  leak();
+  EXPECT_EQ(captured_.texts().size(), 1u);  // not suppressed, and done
+}
+
+TEST_F(SuppressionsTest, AnyFrameRuleRunsOnASmallStack) {
+  // std::regex recursed per character: ".*" overflowed a 512 KiB stack on long frames.
+  ASSERT_TRUE(restrack::apply_options("trace_depth=4:suppressions=" + write_file("site:.*\n")));
+  std::size_t reported = 1;
+  pthread_attr_t attributes;
+  pthread_attr_init(&attributes);
+  // ThreadSanitizer's runtime needs far more stack of its own (and makes libdw's, which
+  // symbolizes the thread's new frames on it, bigger too).
+#if defined(__SANITIZE_THREAD__)
+  pthread_attr_setstacksize(&attributes, 4 * 1024 * 1024);
+#else
+  pthread_attr_setstacksize(&attributes, 512 * 1024);
+#endif
+  pthread_t thread;
+  ASSERT_EQ(pthread_create(
+                &thread, &attributes,
+                [](void* count) -> void* {
+                  const std::size_t before = restrack::diagnostic_counts().suppressed;
+                  leak();
+                  *static_cast<std::size_t*>(count) =
+                      restrack::diagnostic_counts().suppressed - before;
+                  return nullptr;
+                },
+                &reported),
+            0);
+  pthread_join(thread, nullptr);
+  pthread_attr_destroy(&attributes);
+  EXPECT_EQ(reported, 1u);  // one suppressed
+  EXPECT_TRUE(captured_.texts().empty());
+}
+
+TEST_F(SuppressionsTest, PatternNestedTooDeepIsRejectedWithItsFileAndLine) {
+  const std::string rules = "kind:pipe\nsite:" + std::string(30'000, '(') + "\n";
+  EXPECT_FALSE(restrack::apply_options("suppressions=" + write_file(rules)));
+  EXPECT_NE(logged().find("restrack: " + path_ + ":2: bad regular expression '((("),
+            std::string::npos)
+      << logged().substr(0, 300);
+  EXPECT_NE(logged().find("); rule skipped\n"), std::string::npos);
+}
+
+TEST_F(SuppressionsTest, DirectoryIsNamedLikeAnyUnreadableFile) {
+  EXPECT_FALSE(restrack::apply_options("suppressions=/tmp"));
+  EXPECT_EQ(logged(),
+            "restrack: cannot read suppressions file '/tmp' (it is a directory); continuing "
+            "without suppressions\n");
 }

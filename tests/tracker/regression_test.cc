@@ -18,7 +18,10 @@
 #include <vector>
 
 #include "capture.h"
+#include "owner_pattern.h"
+#include "stack_depot.h"
 #include "symbolize.h"
+#include "tracker_test.h"
 
 namespace {
 
@@ -81,24 +84,7 @@ TEST_F(RegressionTest, ReportKeepsDiagnosticsOnlyWhileAReportIsConfigured) {
   EXPECT_EQ(captured_.texts().size(), 2u);
 }
 
-// The owner pattern of restrack/guard.h; compiled_out_test.cc runs the same with
-// tracking compiled out, where the guard knows nothing.
-struct Connection {
-  explicit Connection(int* releases) : releases_(releases) { guard_.open(kWidget, this); }
-  ~Connection() {
-    if (open_) guard_.release_and_warn([this]() noexcept { ++*releases_; });
-  }
-  void close() {
-    guard_.close();
-    if (open_) {
-      open_ = false;
-      ++*releases_;
-    }
-  }
-  int* releases_;
-  bool open_ = true;
-  restrack::ResourceGuard guard_;
-};
+using restrack_test::Connection;
 
 TEST_F(RegressionTest, OwnerClosingTwiceReleasesOnceAndIsReported) {
   int releases = 0;
@@ -112,10 +98,13 @@ TEST_F(RegressionTest, OwnerClosingTwiceReleasesOnceAndIsReported) {
   EXPECT_EQ(captured_.records()[0].type, restrack::DiagnosticType::closed_twice);
 }
 
+// The handler only unwinds into a static array (no allocation: async-signal-safe); the
+// trace is interned after it.
 sigjmp_buf escape_from_trap;
-restrack::TraceId trap_trace = restrack::kNoTrace;
+std::uintptr_t trap_frames[16];
+int trap_frame_count = 0;
 void capture_in_handler(int) {
-  trap_trace = restrack::capture_trace();
+  trap_frame_count = restrack::internal::capture_dwarf(trap_frames, 16, 0);
   siglongjmp(escape_from_trap, 1);
 }
 
@@ -126,7 +115,7 @@ __attribute__((noinline)) void trap_here(volatile int* marker) {
 constexpr int kTrapLine = __LINE__ - 2;
 
 TEST_F(RegressionTest, DwarfTraceThroughASignalNamesTheInterruptedLine) {
-  ASSERT_TRUE(restrack::apply_options("capture=dwarf:trace_depth=8"));
+  ASSERT_TRUE(restrack::apply_options("trace_depth=8"));
   struct sigaction action {};
   struct sigaction previous {};
   action.sa_handler = capture_in_handler;
@@ -135,6 +124,8 @@ TEST_F(RegressionTest, DwarfTraceThroughASignalNamesTheInterruptedLine) {
   volatile int marker = 0;
   if (sigsetjmp(escape_from_trap, 1) == 0) trap_here(&marker);
   ::sigaction(SIGILL, &previous, nullptr);
+  const restrack::TraceId trap_trace =
+      restrack::internal::intern_trace(trap_frames, trap_frame_count);
   bool named = false;
   for (const restrack::Frame& frame : restrack::symbolize_trace(trap_trace)) {
     if (frame.function == "(anonymous namespace)::trap_here(int volatile*)") {
@@ -318,70 +309,7 @@ TEST_F(RegressionTest, ReleasedHandleIsEmptyNotClosed) {
   EXPECT_TRUE(captured_.texts().empty());
 }
 
-class SuppressionsRegressionTest : public TrackerTest {
- protected:
-  std::string write_rules(const std::string& text) {
-    path_ = ::testing::TempDir() + "regression_suppressions_" + std::to_string(::getpid());
-    std::ofstream(path_) << text;
-    return path_;
-  }
-  void TearDown() override {
-    std::remove(path_.c_str());
-    TrackerTest::TearDown();
-  }
-  std::string path_;
-};
-
 void leak_handle() { restrack::TrackedFd leaked = open_null(); }
-
-TEST_F(SuppressionsRegressionTest, PatternThatBacktracksForeverWithRegexMatchesAtOnce) {
-  // With std::regex, (a+)+$ against a long run of 'a' followed by 'b' never finishes.
-  ASSERT_TRUE(
-      restrack::apply_options("trace_depth=4:suppressions=" + write_rules("site:(a+)+$\n")));
-  leak_handle();
-  EXPECT_EQ(captured_.texts().size(), 1u);  // not suppressed, and done
-}
-
-TEST_F(SuppressionsRegressionTest, AnyFrameRuleRunsOnASmallStack) {
-  // std::regex recursed per character: ".*" overflowed a 512 KiB stack on long frames.
-  ASSERT_TRUE(restrack::apply_options("trace_depth=4:suppressions=" + write_rules("site:.*\n")));
-  std::size_t reported = 1;
-  pthread_attr_t attributes;
-  pthread_attr_init(&attributes);
-  pthread_attr_setstacksize(&attributes, 512 * 1024);
-  pthread_t thread;
-  ASSERT_EQ(pthread_create(
-                &thread, &attributes,
-                [](void* count) -> void* {
-                  const std::size_t before = restrack::diagnostic_counts().suppressed;
-                  leak_handle();
-                  *static_cast<std::size_t*>(count) =
-                      restrack::diagnostic_counts().suppressed - before;
-                  return nullptr;
-                },
-                &reported),
-            0);
-  pthread_join(thread, nullptr);
-  pthread_attr_destroy(&attributes);
-  EXPECT_EQ(reported, 1u);  // one suppressed
-  EXPECT_TRUE(captured_.texts().empty());
-}
-
-TEST_F(SuppressionsRegressionTest, PatternNestedTooDeepIsRejectedWithItsFileAndLine) {
-  const std::string rules = "kind:pipe\nsite:" + std::string(30'000, '(') + "\n";
-  EXPECT_FALSE(restrack::apply_options("suppressions=" + write_rules(rules)));
-  EXPECT_NE(logged().find("restrack: " + path_ + ":2: bad regular expression '((("),
-            std::string::npos)
-      << logged().substr(0, 300);
-  EXPECT_NE(logged().find("); rule skipped\n"), std::string::npos);
-}
-
-TEST_F(SuppressionsRegressionTest, DirectoryIsNamedLikeAnyUnreadableFile) {
-  EXPECT_FALSE(restrack::apply_options("suppressions=/tmp"));
-  EXPECT_EQ(logged(),
-            "restrack: cannot read suppressions file '/tmp' (it is a directory); continuing "
-            "without suppressions\n");
-}
 
 class ReportPathTest : public TrackerTest {
  protected:

@@ -12,39 +12,17 @@
 #include <sstream>
 #include <string>
 
+#include "probe.h"
+
 namespace {
 
-struct ChildResult {
-  int exit_status = -1;  // -1 if it did not exit normally
-  std::string out;
-  std::string err;
-};
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-std::string scratch(const std::string& name) {
-  return ::testing::TempDir() + "reliability_" + std::to_string(::getpid()) + "_" + name;
-}
+using restrack_test::ChildResult;
+using restrack_test::read_file;
+using restrack_test::scratch;
 
 ChildResult run_probe(const std::string& mode, const std::string& options,
                       const std::string& environment = "") {
-  const std::string base = scratch(mode);
-  const std::string command = environment + " RESTRACK_OPTIONS='" + options + "' " +
-                              RESTRACK_RELIABILITY_PROBE + " " + mode + " >" + base + ".out 2>" +
-                              base + ".err";
-  ChildResult result;
-  const int status = std::system(command.c_str());
-  if (WIFEXITED(status)) result.exit_status = WEXITSTATUS(status);
-  result.out = read_file(base + ".out");
-  result.err = read_file(base + ".err");
-  std::remove((base + ".out").c_str());
-  std::remove((base + ".err").c_str());
-  return result;
+  return restrack_test::run_probe(RESTRACK_RELIABILITY_PROBE, mode, options, environment);
 }
 
 std::size_t count(const std::string& text, const std::string& needle) {

@@ -62,9 +62,32 @@ Task<std::string> wait_for_greeting(EventLoop& loop, const TrackedFd& client) {
   co_return co_await restrack::sock_recv(loop, client, 64);
 }
 
+// Greets the server through a transport and a protocol.
+class Greeter final : public restrack::StreamProtocol {
+ public:
+  void connection_made(restrack::StreamTransport& transport) override { transport.write("hi"); }
+};
+
+// The third slip: the transport is dropped without close(). restrack closes its socket
+// when the last reference goes and reports "unclosed transport" with this line's trace.
+Task<void> greet_and_forget(EventLoop& loop, SocketAddress server) {
+  std::shared_ptr<restrack::StreamTransport> transport = co_await restrack::create_connection(
+      loop, [] { return std::make_shared<Greeter>(); }, server);
+  co_await loop.sleep(std::chrono::milliseconds(10));
+}
+
+// The fourth slip: a child process whose transport is never closed. restrack reports
+// "unclosed subprocess", then kills and reaps the child.
+Task<void> start_helper_and_forget(EventLoop& loop) {
+  std::vector<std::string> command{"/bin/sleep", "30"};
+  std::shared_ptr<restrack::SubprocessTransport> helper = co_await restrack::subprocess_exec(
+      loop, [] { return std::make_shared<restrack::SubprocessProtocol>(); }, command);
+  std::printf("proactor demo: helper process %d started\n", helper->pid());
+}
+
 Task<void> run_clients(EventLoop& loop, const TrackedFd& listener, SocketAddress server) {
   std::vector<Task<void>> sessions;
-  Task<void> accepting = loop.create_task(accept_clients(loop, listener, 3, sessions));
+  Task<void> accepting = loop.create_task(accept_clients(loop, listener, 4, sessions));
   std::printf("proactor demo: client 1 got \"%s\"\n",
               (co_await ask(loop, server, "hello")).c_str());
   std::printf("proactor demo: client 2 got \"%s\"\n",
@@ -79,6 +102,9 @@ Task<void> run_clients(EventLoop& loop, const TrackedFd& listener, SocketAddress
     co_await loop.sleep(std::chrono::milliseconds(10));
   }
   quiet_client.close();
+
+  co_await greet_and_forget(loop, server);
+  co_await start_helper_and_forget(loop);
 
   co_await accepting;
   for (Task<void>& session : sessions) co_await session;

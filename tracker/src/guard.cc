@@ -2,6 +2,7 @@
 // at close, and report misuse and leaks. Above the registry and the dispatcher, which it
 // joins.
 #include <algorithm>
+#include <cstring>
 
 #include "capture.h"
 #include "dispatch.h"
@@ -18,6 +19,28 @@ namespace {
 // Frames of a close kept for misuse reports: the owner's close and a few callers.
 constexpr int kCloseFrames = 6;
 
+// The last close trace this thread interned: closes come from a few sites, often in a
+// loop, and comparing 48 bytes is cheaper than hashing and probing the depot.
+struct LastCloseTrace {
+  std::uintptr_t frames[kCloseFrames];
+  int count = -1;
+  TraceId id = kNoTrace;
+};
+thread_local LastCloseTrace tls_last_close;
+
+TraceId intern_close_trace(const std::uintptr_t* frames, int count) noexcept {
+  LastCloseTrace& last = tls_last_close;
+  if (count == last.count &&
+      std::memcmp(frames, last.frames, static_cast<std::size_t>(count) * sizeof *frames) == 0) {
+    return last.id;
+  }
+  const TraceId id = intern_trace(frames, count);
+  std::memcpy(last.frames, frames, static_cast<std::size_t>(count) * sizeof *frames);
+  last.count = count;
+  last.id = id;
+  return id;
+}
+
 // Keeps the call before it out of tail position: a sibling call would take the caller's
 // frame off the stack, and the site captures below skip a fixed number of frames.
 #define RESTRACK_NO_TAIL_CALL() asm volatile("")
@@ -28,12 +51,13 @@ Diagnostic diagnostic_for(const RegistryNode& node, DiagnosticType type) noexcep
   diagnostic.kind = node.kind != nullptr ? node.kind->name : std::string_view("resource");
   diagnostic.allocation_trace = node.trace;
   diagnostic.thread_id = node.thread_id;
-  diagnostic.age = std::chrono::nanoseconds(age_ns(node.opened_at_ms));
+  diagnostic.age = std::chrono::nanoseconds(age_ns(node.opened_at));
   return diagnostic;
 }
 
 // Reports a misuse of a closed node, called from one of the tracker's entry points.
-__attribute__((noinline)) void report_misuse(const RegistryNode& node, DiagnosticType type) noexcept {
+__attribute__((noinline)) void report_misuse(const RegistryNode& node,
+                                             DiagnosticType type) noexcept {
   Diagnostic diagnostic = diagnostic_for(node, type);
   diagnostic.first_close_trace = node.close_trace;
   diagnostic.description = describe_node(node);
@@ -63,17 +87,19 @@ __attribute__((noinline)) void open_node(RegistryNode& node, const Kind& kind, c
     // Clamped before adding: no overflow, whatever the caller passes.
     const int extra = std::clamp(library_frames, 0, kMaxCaptureFrames);
     // Skip open_node's own frame: it is always restrack's.
-    node.trace = capture_with_depth(std::min(depth + extra, kMaxCaptureFrames), settings.capture(), 1);
+    node.trace =
+        capture_with_depth(std::min(depth + extra, kMaxCaptureFrames), settings.capture(), 1);
   } else {
     node.trace = kNoTrace;
   }
   node.thread_id = current_thread_id();
-  node.opened_at_ms = registry_now_ms();
+  node.opened_at = registry_now();
   register_node(node);
 }
 
 __attribute__((noinline)) void close_node(RegistryNode& node) noexcept {
-  switch (node.state.load(std::memory_order_relaxed)) {
+  // Acquire: closed by another thread, its close trace is visible to the report below.
+  switch (node.state.load(std::memory_order_acquire)) {
     case GuardState::open: {
       TraceId close_trace = kNoTrace;
       if (node.trace != kNoTrace) {
@@ -81,7 +107,7 @@ __attribute__((noinline)) void close_node(RegistryNode& node) noexcept {
         // unwinder a microsecond. Interned now, read only by a misuse report.
         std::uintptr_t frames[kCloseFrames];
         const int count = capture_frame_pointers(frames, kCloseFrames, 1);
-        if (count > 0) close_trace = intern_trace(frames, count);
+        if (count > 0) close_trace = intern_close_trace(frames, count);
       }
       if (!unregister_node(node, GuardState::closed, close_trace)) {
         // Another thread closed it between our look and the shard lock.
@@ -115,8 +141,9 @@ __attribute__((noinline)) void report_use_after_close(const RegistryNode& node) 
   RESTRACK_NO_TAIL_CALL();
 }
 
-__attribute__((noinline)) void release_and_report(RegistryNode& node, void (*release)(void*) noexcept,
-                                                  void* context, DiagnosticType type) noexcept {
+__attribute__((noinline)) void release_and_report(RegistryNode& node,
+                                                  void (*release)(void*) noexcept, void* context,
+                                                  DiagnosticType type) noexcept {
   if (node.state.load(std::memory_order_relaxed) != GuardState::open) {
     if (release != nullptr) release(context);
     return;

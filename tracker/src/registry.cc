@@ -5,9 +5,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <mutex>
+#include <type_traits>
 
 #include "logging.h"
-#include "no_destructor.h"
 #include "platform.h"
 #include "spin_lock.h"
 
@@ -70,44 +70,67 @@ struct alignas(64) Shard {
   Entry* chunks[kMaxChunks] = {};
 };
 
+// Constant-initialized and trivially destructible: usable before any constructor has
+// run and after every destructor, with no initialization check on the hot path.
 struct Registry {
   std::mutex pool_mutex;  // creating and recycling shards
   std::atomic<Shard*> shards[kMaxShards] = {};
   std::atomic<std::uint32_t> count{0};
-  std::vector<Shard*> unowned;  // guarded by pool_mutex: shards of threads that ended
-  std::uint32_t next_shared = 0;
+  Shard* unowned[kMaxShards] = {};  // guarded by pool_mutex: shards of threads that ended
+  std::uint32_t unowned_count = 0;  // guarded by pool_mutex
+  std::uint32_t next_shared = 0;    // guarded by pool_mutex
 };
+static_assert(std::is_trivially_destructible_v<Registry>);
 
-Registry& registry() noexcept {
-  static NoDestructor<Registry> instance;
-  return *instance;
-}
+constinit Registry g_registry;
+
+Registry& registry() noexcept { return g_registry; }
 
 thread_local Shard* tls_shard = nullptr;
-// The shard whose lock this thread holds (a query describing a resource): a describe
-// callback that opens or closes a resource on it must not wait for itself.
-thread_local Shard* tls_locked = nullptr;
+// The shard whose lock a query on this thread holds while it describes resources: a
+// describe callback that opens or closes a resource on that shard must not wait for
+// itself. Only queries write it; opens and closes only read it.
+thread_local Shard* tls_query_locked = nullptr;
+// Set when an open or close happens while this thread's query holds a lock: a describe
+// callback misbehaved (describe_node replaces its text).
+thread_local bool tls_describe_misbehaved = false;
 
+// The lock of an open, close or move.
 class ShardLock {
  public:
-  explicit ShardLock(Shard& shard) noexcept
-      : shard_(tls_locked == &shard ? nullptr : &shard), previous_(tls_locked) {
-    if (shard_ != nullptr) {
-      shard_->lock.lock();
-      tls_locked = shard_;
+  explicit ShardLock(Shard& shard) noexcept : shard_(&shard) {
+    if (tls_query_locked != nullptr) {
+      tls_describe_misbehaved = true;
+      if (tls_query_locked == shard_) shard_ = nullptr;  // held by this thread's query
     }
+    if (shard_ != nullptr) shard_->lock.lock();
   }
   ~ShardLock() {
-    if (shard_ != nullptr) {
-      tls_locked = previous_;
-      shard_->lock.unlock();
-    }
+    if (shard_ != nullptr) shard_->lock.unlock();
   }
   ShardLock(const ShardLock&) = delete;
   ShardLock& operator=(const ShardLock&) = delete;
 
  private:
   Shard* shard_;
+};
+
+// The lock of a query's batch: describe callbacks run under it.
+class QueryLock {
+ public:
+  explicit QueryLock(Shard& shard) noexcept : shard_(shard), previous_(tls_query_locked) {
+    if (previous_ != &shard_) shard_.lock.lock();
+    tls_query_locked = &shard_;
+  }
+  ~QueryLock() {
+    tls_query_locked = previous_;
+    if (previous_ != &shard_) shard_.lock.unlock();
+  }
+  QueryLock(const QueryLock&) = delete;
+  QueryLock& operator=(const QueryLock&) = delete;
+
+ private:
+  Shard& shard_;
   Shard* previous_;
 };
 
@@ -118,10 +141,7 @@ struct ShardRelease {
     if (shard == nullptr) return;
     Registry& reg = registry();
     std::lock_guard lock(reg.pool_mutex);
-    try {
-      reg.unowned.push_back(shard);
-    } catch (...) {
-    }
+    if (reg.unowned_count < kMaxShards) reg.unowned[reg.unowned_count++] = shard;
   }
 };
 thread_local ShardRelease tls_release;
@@ -140,14 +160,14 @@ Shard* acquire_shard() noexcept {
   Shard* shard = nullptr;
   {
     std::lock_guard lock(reg.pool_mutex);
-    if (!reg.unowned.empty()) {
-      shard = reg.unowned.back();
-      reg.unowned.pop_back();
+    if (reg.unowned_count > 0) {
+      shard = reg.unowned[--reg.unowned_count];
     } else if (const std::uint32_t count = reg.count.load(std::memory_order_relaxed);
                count < kMaxShards) {
       shard = new (std::nothrow) Shard(static_cast<std::uint16_t>(count));
       if (shard != nullptr) {
-        shard->journal = static_cast<JournalEntry*>(std::calloc(kJournalSize, sizeof(JournalEntry)));
+        shard->journal =
+            static_cast<JournalEntry*>(std::calloc(kJournalSize, sizeof(JournalEntry)));
         reg.shards[count].store(shard, std::memory_order_release);
         reg.count.store(count + 1, std::memory_order_release);
       }
@@ -172,13 +192,18 @@ std::uint64_t composite(const Shard& shard, std::uint64_t local) noexcept {
   return (std::uint64_t{shard.index} << kShardShift) | local;
 }
 
-std::int64_t start_ns() noexcept {
-  static const std::int64_t start = coarse_now_ns();
-  return start;
+// Open times are kept in units of 2^20 ns (about a millisecond), truncated to 32 bits: a
+// shift instead of a division on every open, and ages are right for 49 days.
+constexpr int kTimeShift = 20;
+std::uint32_t time_units(std::int64_t ns) noexcept {
+  return static_cast<std::uint32_t>(static_cast<std::uint64_t>(ns) >> kTimeShift);
+}
+std::int64_t age_at(std::int64_t now_ns, std::uint32_t opened_at) noexcept {
+  const std::uint32_t units = time_units(now_ns) - opened_at;  // modulo 2^32
+  return static_cast<std::int64_t>(std::uint64_t{units} << kTimeShift);
 }
 
 thread_local int tls_describing = 0;
-thread_local bool tls_describe_misbehaved = false;
 
 std::string fallback_description(const RegistryNode& node) {
   char buffer[64];
@@ -195,7 +220,7 @@ ResourceInfo info_of(const Entry& entry, const Shard& shard, std::int64_t now_ns
   info.description = describe_node(node);
   info.allocation_trace = node.trace;
   info.thread_id = node.thread_id;
-  info.age = std::chrono::nanoseconds(now_ns - (start_ns() + std::int64_t{node.opened_at_ms} * 1'000'000));
+  info.age = std::chrono::nanoseconds(age_at(now_ns, node.opened_at));
   info.serial = composite(shard, entry.serial);
   info.owner = node.owner;
   return info;
@@ -209,7 +234,7 @@ void scan_shard(Shard& shard, std::uint64_t threshold, std::int64_t now_ns,
     std::vector<ResourceInfo> batch;
     bool finished = false;
     {
-      ShardLock lock(shard);
+      QueryLock lock(shard);
       const std::uint32_t end = shard.used;
       const std::uint32_t stop = end - next > kEntriesPerHold ? next + kEntriesPerHold : end;
       for (; next < stop && batch.size() < kDescribesPerHold; ++next) {
@@ -230,7 +255,7 @@ bool scan_journal(Shard& shard, std::uint64_t threshold, std::int64_t now_ns,
                   const std::function<void(std::vector<ResourceInfo>&)>& visit) {
   std::vector<JournalEntry> recent;
   {
-    ShardLock lock(shard);
+    QueryLock lock(shard);
     const std::uint64_t last = shard.serial.load(std::memory_order_relaxed);
     if (last - threshold > kJournalSize || shard.journal == nullptr) return false;
     recent.reserve(last - threshold);
@@ -241,7 +266,7 @@ bool scan_journal(Shard& shard, std::uint64_t threshold, std::int64_t now_ns,
   for (std::size_t next = 0; next < recent.size();) {
     std::vector<ResourceInfo> batch;
     {
-      ShardLock lock(shard);
+      QueryLock lock(shard);
       for (; next < recent.size() && batch.size() < kDescribesPerHold; ++next) {
         const Entry& entry = shard.at(recent[next].slot);
         // Still the open it journaled, not a later one in a reused slot.
@@ -256,16 +281,11 @@ bool scan_journal(Shard& shard, std::uint64_t threshold, std::int64_t now_ns,
 
 }  // namespace
 
-std::uint32_t registry_now_ms() noexcept {
-  return static_cast<std::uint32_t>((coarse_now_ns() - start_ns()) / 1'000'000);
-}
+std::uint32_t registry_now() noexcept { return time_units(coarse_now_ns()); }
 
-std::int64_t age_ns(std::uint32_t opened_at_ms) noexcept {
-  return coarse_now_ns() - (start_ns() + std::int64_t{opened_at_ms} * 1'000'000);
-}
+std::int64_t age_ns(std::uint32_t opened_at) noexcept { return age_at(coarse_now_ns(), opened_at); }
 
 void register_node(RegistryNode& node) noexcept {
-  if (tls_describing > 0) tls_describe_misbehaved = true;
   Shard* shard = tls_shard != nullptr ? tls_shard : acquire_shard();
   if (shard == nullptr) {
     node.state.store(GuardState::disabled, std::memory_order_relaxed);
@@ -290,8 +310,8 @@ void register_node(RegistryNode& node) noexcept {
 }
 
 bool unregister_node(RegistryNode& node, GuardState next, TraceId close_trace) noexcept {
-  if (node.state.load(std::memory_order_relaxed) != GuardState::open) return false;
-  if (tls_describing > 0) tls_describe_misbehaved = true;
+  // Acquire: a thread that finds the node closed by another also sees its close trace.
+  if (node.state.load(std::memory_order_acquire) != GuardState::open) return false;
   Shard* shard = shard_at(node.shard);
   if (shard == nullptr) return false;
   ShardLock lock(*shard);
@@ -308,7 +328,7 @@ bool unregister_node(RegistryNode& node, GuardState next, TraceId close_trace) n
   }
   shard->live.store(shard->live.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
   node.close_trace = close_trace;
-  node.state.store(next, std::memory_order_relaxed);
+  node.state.store(next, std::memory_order_release);
   return true;
 }
 
@@ -320,7 +340,7 @@ void move_registration(RegistryNode& to, RegistryNode& from, const void* new_own
     to.trace = from.trace;
     to.close_trace = from.close_trace;
     to.thread_id = from.thread_id;
-    to.opened_at_ms = from.opened_at_ms;
+    to.opened_at = from.opened_at;
     to.slot = from.slot;
     to.shard = from.shard;
   };
@@ -394,7 +414,8 @@ std::vector<std::uint64_t> shard_serials() noexcept {
     const std::uint32_t count = reg.count.load(std::memory_order_acquire);
     serials.resize(count);
     for (std::uint32_t i = 0; i < count; ++i) {
-      serials[i] = reg.shards[i].load(std::memory_order_acquire)->serial.load(std::memory_order_acquire);
+      serials[i] =
+          reg.shards[i].load(std::memory_order_acquire)->serial.load(std::memory_order_acquire);
     }
   } catch (...) {
   }
@@ -425,7 +446,8 @@ void lock_registry_for_fork() noexcept {
   Registry& reg = registry();
   reg.pool_mutex.lock();
   const std::uint32_t count = reg.count.load(std::memory_order_acquire);
-  for (std::uint32_t i = 0; i < count; ++i) reg.shards[i].load(std::memory_order_relaxed)->lock.lock();
+  for (std::uint32_t i = 0; i < count; ++i)
+    reg.shards[i].load(std::memory_order_relaxed)->lock.lock();
 }
 
 void unlock_registry_after_fork() noexcept {

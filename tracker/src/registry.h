@@ -41,9 +41,10 @@ std::uint64_t serial_of(const RegistryNode& node) noexcept;
 // or opens or closes tracked resources, gives "<kind at 0xADDRESS>" instead).
 std::string describe_node(const RegistryNode& node) noexcept;
 
-// Milliseconds since the registry started, on the coarse clock (for ages).
-std::uint32_t registry_now_ms() noexcept;
-std::int64_t age_ns(std::uint32_t opened_at_ms) noexcept;
+// The coarse clock in the registry's units (RegistryNode::opened_at), and the age in
+// nanoseconds of something opened at `opened_at`.
+std::uint32_t registry_now() noexcept;
+std::int64_t age_ns(std::uint32_t opened_at) noexcept;
 
 // The serial each shard has reached (Snapshot).
 std::vector<std::uint64_t> shard_serials() noexcept;

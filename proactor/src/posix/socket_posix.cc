@@ -2,6 +2,7 @@
 // describing sockets. The awaitables themselves are portable (socket.cc).
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -122,6 +123,41 @@ SocketAddress local_address(const Socket& socket) {
 namespace internal {
 
 void close_socket(NativeSocket socket) noexcept { ::close(socket); }
+
+void shutdown_socket(NativeSocket socket, ShutdownHow how) noexcept {
+  static_cast<void>(::shutdown(socket, how == ShutdownHow::write ? SHUT_WR : SHUT_RDWR));
+}
+
+SocketAddress peer_address(NativeSocket socket) {
+  sockaddr_storage storage{};
+  socklen_t length = sizeof storage;
+  if (::getpeername(socket, reinterpret_cast<sockaddr*>(&storage), &length) != 0) return {};
+  return SocketAddress(reinterpret_cast<const sockaddr*>(&storage), length);
+}
+
+SocketAddress socket_address(NativeSocket socket) {
+  sockaddr_storage storage{};
+  socklen_t length = sizeof storage;
+  if (::getsockname(socket, reinterpret_cast<sockaddr*>(&storage), &length) != 0) return {};
+  return SocketAddress(reinterpret_cast<const sockaddr*>(&storage), length);
+}
+
+void bind_datagram(const Socket& socket, const SocketAddress& local,
+                   const std::optional<SocketAddress>& remote) {
+  if (::bind(socket.get(), local.get(), local.length()) != 0) {
+    throw std::system_error(errno, std::system_category(),
+                            "bind datagram endpoint to " + local.to_string());
+  }
+  if (remote && ::connect(socket.get(), remote->get(), remote->length()) != 0) {
+    throw std::system_error(errno, std::system_category(),
+                            "connect datagram endpoint to " + remote->to_string());
+  }
+}
+
+void set_no_delay(NativeSocket socket) noexcept {
+  const int one = 1;
+  static_cast<void>(::setsockopt(socket, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one));
+}
 
 }  // namespace internal
 RESTRACK_NAMESPACE_END

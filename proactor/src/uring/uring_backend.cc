@@ -2,6 +2,7 @@
 // is described in docs/proactor.md.
 #include "uring_backend.h"
 
+#include <poll.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -284,6 +285,10 @@ void UringBackend::prepare(io_uring_sqe* sqe, Operation& operation) {
       }
       break;
     }
+    case OperationType::wait_process:
+      // A pidfd becomes readable when its process exits (Linux 5.3); one-shot poll.
+      io_uring_prep_poll_add(sqe, operation.handle, POLLIN);
+      break;
   }
   io_uring_sqe_set_data64(sqe, operation.key);
 }

@@ -84,8 +84,7 @@ class ResourceGuard {
   // user's frames beyond them still fit in trace_depth (library frames are dropped from
   // the trace the user reads either way).
   RESTRACK_ALWAYS_INLINE void open(const Kind& kind, const void* owner,
-                                   DescribeFn describe = nullptr,
-                                   int library_frames = 0) noexcept {
+                                   DescribeFn describe = nullptr, int library_frames = 0) noexcept {
     internal::open_node(node_, kind, owner, describe, library_frames);
   }
   void open(const Kind&& kind, const void* owner, DescribeFn describe = nullptr,
@@ -102,7 +101,7 @@ class ResourceGuard {
   // Reports "used after close" if the resource was closed. Call it at the top of every
   // operation on the owner.
   RESTRACK_ALWAYS_INLINE void check_use() const noexcept {
-    if (node_.state.load(std::memory_order_relaxed) == internal::GuardState::closed) {
+    if (node_.state.load(std::memory_order_acquire) == internal::GuardState::closed) {
       internal::report_use_after_close(node_);
     }
   }
@@ -130,9 +129,8 @@ class ResourceGuard {
 
   // The allocation trace recorded by open(), or kNoTrace.
   TraceId allocation_trace() const noexcept {
-    return node_.state.load(std::memory_order_relaxed) == internal::GuardState::open
-               ? node_.trace
-               : kNoTrace;
+    return node_.state.load(std::memory_order_relaxed) == internal::GuardState::open ? node_.trace
+                                                                                     : kNoTrace;
   }
 
   // Takes over `other`'s registration (for the owner's move operations); `other` becomes

@@ -53,7 +53,8 @@ std::string build_id_of(const link_map* map) {
         for (int i = 0; i < info->dlpi_phnum; ++i) {
           const ElfW(Phdr)& segment = info->dlpi_phdr[i];
           if (segment.p_type != PT_NOTE) continue;
-          const auto* note = reinterpret_cast<const unsigned char*>(info->dlpi_addr + segment.p_vaddr);
+          const auto* note =
+              reinterpret_cast<const unsigned char*>(info->dlpi_addr + segment.p_vaddr);
           const unsigned char* end = note + segment.p_memsz;
           while (note + sizeof(ElfW(Nhdr)) <= end) {
             const auto* header_of_note = reinterpret_cast<const ElfW(Nhdr)*>(note);
@@ -92,23 +93,35 @@ std::int64_t coarse_now_ns() noexcept {
   return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
 }
 
-StackBounds current_stack_bounds() noexcept {
-  static thread_local StackBounds bounds;
-  static thread_local bool known = false;
-  if (!known) {
-    known = true;
-    pthread_attr_t attr;
-    if (pthread_getattr_np(pthread_self(), &attr) == 0) {
-      void* address = nullptr;
-      std::size_t size = 0;
-      if (pthread_attr_getstack(&attr, &address, &size) == 0) {
-        bounds.low = reinterpret_cast<std::uintptr_t>(address);
-        bounds.high = bounds.low + size;
-      }
-      pthread_attr_destroy(&attr);
+namespace {
+
+struct KnownStack {
+  StackBounds bounds;
+  bool known = false;
+};
+thread_local KnownStack tls_stack;
+
+[[gnu::noinline]] StackBounds look_up_stack_bounds() noexcept {
+  KnownStack& stack = tls_stack;
+  stack.known = true;
+  pthread_attr_t attr;
+  if (pthread_getattr_np(pthread_self(), &attr) == 0) {
+    void* address = nullptr;
+    std::size_t size = 0;
+    if (pthread_attr_getstack(&attr, &address, &size) == 0) {
+      stack.bounds.low = reinterpret_cast<std::uintptr_t>(address);
+      stack.bounds.high = stack.bounds.low + size;
     }
+    pthread_attr_destroy(&attr);
   }
-  return bounds;
+  return stack.bounds;
+}
+
+}  // namespace
+
+StackBounds current_stack_bounds() noexcept {
+  const KnownStack& stack = tls_stack;
+  return stack.known ? stack.bounds : look_up_stack_bounds();
 }
 
 ModuleInfo module_of(std::uintptr_t address) noexcept {

@@ -35,7 +35,7 @@ struct RegistryNode {
   TraceId trace = kNoTrace;        // allocation trace
   TraceId close_trace = kNoTrace;  // interned at close; read only by misuse reports
   std::uint32_t thread_id = 0;     // OS id of the opening thread
-  std::uint32_t opened_at_ms = 0;  // coarse clock, milliseconds since the tracker started
+  std::uint32_t opened_at = 0;     // coarse clock, in units of 2^20 ns (about 1 ms)
   std::uint32_t slot = 0;          // index in the shard while open
   std::uint16_t shard = 0;         // registry shard while open
   // Written under the shard lock; read without it by the owner's own checks.

@@ -1,0 +1,266 @@
+#include "restrack/proactor/server.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <stdexcept>
+#include <system_error>
+#include <utility>
+
+#include "log.h"
+#include "loop_access.h"
+#include "loop_frames.h"
+#include "server_core.h"
+#include "socket_calls.h"
+#include "transport_operation.h"
+
+RESTRACK_NAMESPACE_BEGIN
+namespace internal {
+
+namespace {
+
+std::string describe_server(const void* owner) {
+  return static_cast<const ServerCore*>(owner)->describe();
+}
+
+// Errors that concern one connection, not the listener: the accept loop goes on at once
+// (rule 15). accept(2) passes on the pending network errors of the new socket.
+bool is_per_connection_error(int error) {
+  switch (error) {
+    case ECONNABORTED:
+    case ECONNRESET:
+    case EPROTO:
+    case EPERM:
+    case EAGAIN:
+    case EINTR:
+    case ENETDOWN:
+    case ENOPROTOOPT:
+    case EHOSTDOWN:
+    case ENONET:
+    case EHOSTUNREACH:
+    case EOPNOTSUPP:
+    case ENETUNREACH:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// Out of descriptors or memory: accepting again at once would fail again at once.
+bool is_resource_error(int error) {
+  return error == EMFILE || error == ENFILE || error == ENOBUFS || error == ENOMEM;
+}
+
+}  // namespace
+
+ServerCore::ServerCore(EventLoop& loop, StreamProtocolFactory factory, Socket listener,
+                       Settings settings)
+    : loop_(loop),
+      anchor_(LoopAccess::anchor(loop)),
+      factory_(std::move(factory)),
+      listener_(std::move(listener)),
+      listener_handle_(listener_.get()),
+      address_(socket_address(listener_handle_)),
+      settings_(std::move(settings)) {
+  guard_.open(kinds::server, this, &describe_server, settings_.library_frames);
+}
+
+ServerCore::~ServerCore() {
+  // Section F: a server's destructor is a close (which closes the guard).
+  try {
+    close();
+  } catch (...) {
+    // Nothing in close() is expected to throw; a destructor must not either way.
+  }
+}
+
+std::string ServerCore::describe() const {
+  const std::size_t count = connections_now_.load(std::memory_order_relaxed);
+  return settings_.title +
+         (serving_now_.load(std::memory_order_relaxed) ? " serving, " : " closed, ") +
+         std::to_string(count) + (count == 1 ? " connection" : " connections");
+}
+
+bool ServerCore::loop_alive() const noexcept { return anchor_->loop != nullptr; }
+
+void ServerCore::start() { submit_accept(); }
+
+void ServerCore::submit_accept() {
+  if (!serving_) return;
+  std::unique_ptr<Operation> operation = std::move(accept_operation_);
+  if (operation == nullptr) {
+    operation = std::make_unique<TransportOperation<ServerCore>>(
+        OperationType::accept, listener_handle_, weak_from_this(), &ServerCore::on_accept);
+  }
+  try {
+    accept_key_ = LoopAccess::submit(loop_, std::move(operation));
+  } catch (...) {
+    // Rule 23: no accept can be armed (the loop is closing): tear down, never stall.
+    close();
+  }
+}
+
+void ServerCore::on_accept(std::unique_ptr<Operation> operation) {
+  accept_key_ = kNoOperation;
+  const int result = operation->result;
+  accept_operation_ = std::move(operation);
+  if (!serving_) {
+    // Rule 16: completed after close (or its cancellation lost the race): no factory call.
+    if (result >= 0) close_socket(result);
+    return;
+  }
+  if (result >= 0) {
+    Socket connection(result, *settings_.socket_kind);
+    submit_accept();  // rule 23: armed again before anything of this connection can fail
+    serve(std::move(connection));
+    return;
+  }
+  const int error = -result;
+  if (error == ECANCELED || is_per_connection_error(error)) {
+    submit_accept();  // rule 15: the client went away; keep serving
+    return;
+  }
+  auto failure = std::make_exception_ptr(
+      std::system_error(error, std::system_category(), "accept on " + settings_.title));
+  if (is_resource_error(error)) {
+    loop_.call_exception_handler(ExceptionContext{"accept failed; retrying in one second",
+                                                  failure,
+                                                  settings_.connection.where,
+                                                  {},
+                                                  kNoTrace});
+    retry_timer_ = loop_.call_later(
+        kAcceptRetryDelay,
+        [weak = weak_from_this()] {
+          if (std::shared_ptr<ServerCore> self = weak.lock()) self->submit_accept();
+        },
+        settings_.connection.where);
+    return;
+  }
+  // The listener itself is broken: rule 23's other way out, tear down.
+  loop_.call_exception_handler(ExceptionContext{
+      "accept failed; the server is closed", failure, settings_.connection.where, {}, kNoTrace});
+  close();
+}
+
+void ServerCore::serve(Socket connection) {
+  if (std::string_view(settings_.connection.label) == "tcp") set_no_delay(connection.get());
+  auto transport = SocketTransport::create(loop_, std::move(connection), settings_.connection);
+  std::shared_ptr<StreamProtocol> protocol;
+  try {
+    protocol = factory_();
+    if (protocol == nullptr) throw std::invalid_argument("the protocol factory returned null");
+  } catch (...) {
+    // Rule 15: the connection is closed, not leaked, and the server keeps serving.
+    transport->discard();
+    loop_.call_exception_handler(ExceptionContext{"exception in the protocol factory of a server",
+                                                  std::current_exception(),
+                                                  settings_.connection.where,
+                                                  {},
+                                                  kNoTrace});
+    return;
+  }
+  transport->set_on_lost([weak = weak_from_this()](SocketTransport& lost) {
+    if (std::shared_ptr<ServerCore> self = weak.lock()) self->detach(lost);
+  });
+  connections_.push_back(transport);
+  connections_now_.store(connections_.size(), std::memory_order_relaxed);
+  transport->start_served(std::move(protocol));
+}
+
+void ServerCore::detach(SocketTransport& transport) {
+  // Rule 22's last step. Moved out first: the transport may be destroyed right here.
+  auto found = std::find_if(
+      connections_.begin(), connections_.end(),
+      [&](const std::shared_ptr<SocketTransport>& held) { return held.get() == &transport; });
+  if (found == connections_.end()) return;
+  std::shared_ptr<SocketTransport> detached = std::move(*found);
+  connections_.erase(found);
+  connections_now_.store(connections_.size(), std::memory_order_relaxed);
+  wake_waiters_if_closed();
+}
+
+void ServerCore::close() {
+  if (!serving_) return;
+  serving_ = false;
+  serving_now_.store(false, std::memory_order_relaxed);
+  guard_.close();
+  retry_timer_.cancel();
+  // Rule 16: the pending accept is cancelled; closing the listener alone would not stop it
+  // (rule 8). One that completes anyway is closed by on_accept.
+  if (accept_key_ != kNoOperation && loop_alive()) LoopAccess::cancel(loop_, accept_key_);
+  static_cast<void>(listener_.close());
+  if (settings_.on_close) settings_.on_close();
+  if (loop_alive()) wake_waiters_if_closed();
+}
+
+void ServerCore::wake_waiters_if_closed() {
+  if (serving_ || !connections_.empty()) return;
+  std::vector<Future<void>> waiters = std::move(waiters_);
+  waiters_.clear();
+  for (Future<void>& waiter : waiters) {
+    if (!waiter.done()) waiter.set_result();
+  }
+}
+
+Future<void> ServerCore::wait_closed() {
+  Future<void> waiter = Future<void>::create(loop_);
+  if (!serving_ && connections_.empty()) {
+    waiter.set_result();
+  } else {
+    waiters_.push_back(waiter);
+  }
+  return waiter;
+}
+
+std::vector<SocketAddress> ServerCore::sockets() const {
+  if (!serving_) return {};
+  return {address_};
+}
+
+}  // namespace internal
+
+Server& Server::operator=(Server&& other) noexcept {
+  if (this != &other) {
+    core_.reset();  // ~ServerCore closes it
+    core_ = std::move(other.core_);
+  }
+  return *this;
+}
+
+Server::~Server() = default;  // ~ServerCore closes it
+
+void Server::close() {
+  if (core_ != nullptr) core_->close();
+}
+
+Future<void> Server::wait_closed() {
+  if (core_ == nullptr) throw std::logic_error("wait_closed() on an empty Server");
+  return core_->wait_closed();
+}
+
+bool Server::is_serving() const noexcept { return core_ != nullptr && core_->is_serving(); }
+
+std::vector<SocketAddress> Server::sockets() const {
+  return core_ == nullptr ? std::vector<SocketAddress>{} : core_->sockets();
+}
+
+std::size_t Server::connection_count() const noexcept {
+  return core_ == nullptr ? 0 : core_->connection_count();
+}
+
+Server create_server(EventLoop& loop, StreamProtocolFactory factory, const SocketAddress& address,
+                     ServerOptions options, CallSite where) {
+  Socket listener = listen_on(address, options.backlog);
+  internal::ServerCore::Settings settings;
+  const bool local = address.family() == AF_UNIX;
+  settings.title = std::string(local ? "unix" : "tcp") + " server " +
+                   internal::socket_address(listener.get()).to_string();
+  settings.connection.label = local ? "unix" : "tcp";
+  settings.connection.where = where;
+  settings.library_frames = internal::kLoopDispatchFrames + 2;
+  auto core = std::make_shared<internal::ServerCore>(loop, std::move(factory), std::move(listener),
+                                                     std::move(settings));
+  core->start();
+  return ServerAccess::make(std::move(core));
+}
+
+RESTRACK_NAMESPACE_END
