@@ -59,7 +59,7 @@ void api_open(RegistryNode& node, const Kind& kind, const void* owner, DescribeF
   }
   node.trace = trace;
   node.thread_id = current_thread_id();
-  node.opened_at_ms = registry_now_ms();
+  node.opened_at = registry_now();
   register_node(node);
 }
 
