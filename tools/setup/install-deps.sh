@@ -11,6 +11,8 @@ packages=(
   libboost1.81-dev libboost-stacktrace1.81-dev libboost-json1.81-dev
   liburing-dev libdw-dev libre2-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  # restrack-run's comparison with Valgrind's --track-fds=yes (tools/bench).
+  valgrind
   # The report tests: node runs the SARIF Multitool and drives chromium headless
   # (tools/setup/install-node-tools.sh installs the npm packages).
   nodejs chromium

@@ -3,6 +3,7 @@
 // exit (resources still open reported, the JSON report written, the exit status forced).
 // Top of the layering: it calls every layer below and nothing calls it.
 #include "dispatch.h"
+#include "interposer.h"
 #include "logging.h"
 #include "platform.h"
 #include "registry.h"
@@ -52,6 +53,8 @@ struct Lifetime {
     std::vector<std::string> errors;
     load_suppressions(settings().suppressions, settings_generation(), &errors);
     for (const std::string& error : errors) log_error(error);
+    // Under restrack-run, descriptors are tracked through this tracker from now on.
+    announce_to_interposer();
   }
 
   ~Lifetime() {

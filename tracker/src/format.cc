@@ -81,9 +81,11 @@ constexpr std::string_view kWalkStoppedHint =
     "fiber or ucontext stack?); unwind with RESTRACK_OPTIONS=capture=dwarf to see where it was "
     "allocated\n";
 
-// "LOCATION: ResourceWarning: HEADLINE <DESCRIPTION>" and the traces below it.
+// "LOCATION: ResourceWarning: HEADLINE <DESCRIPTION>" and the traces below it: the
+// allocation trace, then `second` under the heading `second_heading`.
 std::string warning_text(TraceId location, std::string_view headline, std::string_view description,
-                         TraceId allocation, TraceId first_close) {
+                         TraceId allocation, TraceId second,
+                         std::string_view second_heading = "First closed at") {
   std::string text = internal::concat(format_location(location), ": ResourceWarning: ", headline, " <",
                                   escaped(description), ">\n");
   if (allocation == kNoTrace) {
@@ -93,8 +95,8 @@ std::string warning_text(TraceId location, std::string_view headline, std::strin
   } else {
     internal::append(text, "Object allocated at (most recent call first):\n", format_trace(allocation));
   }
-  if (first_close != kNoTrace) {
-    internal::append(text, "First closed at (most recent call first):\n", format_trace(first_close));
+  if (second != kNoTrace) {
+    internal::append(text, second_heading, " (most recent call first):\n", format_trace(second));
   }
   if (!text.empty() && text.back() == '\n') text.pop_back();
   return text;
@@ -116,6 +118,10 @@ std::string_view to_string(DiagnosticType type) noexcept {
       return "destroyed_pending";
     case DiagnosticType::exception_never_retrieved:
       return "exception_never_retrieved";
+    case DiagnosticType::closed_not_open:
+      return "closed_not_open";
+    case DiagnosticType::closed_behind_owner:
+      return "closed_behind_owner";
   }
   return "unknown";
 }
@@ -178,7 +184,9 @@ std::string format_diagnostic(const Diagnostic& diagnostic) noexcept {
                               ? diagnostic.allocation_trace
                               : diagnostic.site_trace;
     const bool misuse = diagnostic.type == DiagnosticType::closed_twice ||
-                        diagnostic.type == DiagnosticType::used_after_close;
+                        diagnostic.type == DiagnosticType::used_after_close ||
+                        diagnostic.type == DiagnosticType::closed_not_open;
+    const bool behind_owner = diagnostic.type == DiagnosticType::closed_behind_owner;
     internal::prepare_symbols({diagnostic.allocation_trace, diagnostic.site_trace,
                                misuse ? diagnostic.first_close_trace : kNoTrace});
     std::string headline;
@@ -201,6 +209,17 @@ std::string format_diagnostic(const Diagnostic& diagnostic) noexcept {
       case DiagnosticType::exception_never_retrieved:
         headline = internal::concat(diagnostic.kind, " exception was never retrieved");
         break;
+      case DiagnosticType::closed_not_open:
+        headline = internal::concat(diagnostic.kind, " closed while not open");
+        break;
+      case DiagnosticType::closed_behind_owner:
+        headline = internal::concat(diagnostic.kind, " closed behind its owner's back");
+        break;
+    }
+    if (behind_owner) {
+      // The close happened deep in someone's code, often: its whole trace, not only where.
+      return warning_text(where, headline, diagnostic.description, diagnostic.allocation_trace,
+                          diagnostic.site_trace, "Closed at");
     }
     return warning_text(where, headline, diagnostic.description, diagnostic.allocation_trace,
                         misuse ? diagnostic.first_close_trace : kNoTrace);

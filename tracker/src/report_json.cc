@@ -20,7 +20,7 @@
 #include "dispatch.h"
 #include "logging.h"
 #include "no_destructor.h"
-#include "text.h"
+#include "own_descriptors.h"
 #include "platform.h"
 #include "registry.h"
 #include "report_file.h"
@@ -28,6 +28,7 @@
 #include "restrack/report.h"
 #include "settings.h"
 #include "symbolize.h"
+#include "text.h"
 
 RESTRACK_NAMESPACE_BEGIN
 namespace internal {
@@ -174,6 +175,7 @@ class ReportStore final : public DiagnosticHandler {
   }
 
   bool write(const std::string& pattern, bool final) noexcept {
+    const OwnDescriptorScope own;  // the report file
     std::lock_guard lock(mutex_);
     try {
       return write_locked(pattern, final);
@@ -246,7 +248,8 @@ class ReportStore final : public DiagnosticHandler {
     append_string_field(out, "location", format_location(d.site_trace));
     append_trace_ref(out, "allocation_trace", d.allocation_trace);
     append_trace_ref(out, "site_trace", d.site_trace);
-    if (d.type == DiagnosticType::closed_twice || d.type == DiagnosticType::used_after_close) {
+    if (d.type == DiagnosticType::closed_twice || d.type == DiagnosticType::used_after_close ||
+        d.type == DiagnosticType::closed_not_open) {
       append_trace_ref(out, "first_close_trace", d.first_close_trace);
     }
     append_label(out, record.label);
@@ -396,6 +399,7 @@ class ReportStore final : public DiagnosticHandler {
 
   // A diagnostic after the exit report: rewrite the tail only.
   void append_late(const Record& record) {
+    const OwnDescriptorScope own;  // the report file, patched
     std::string entry = (any_diagnostic_ ? "," : "") + diagnostic_entry(record);
     std::string error;
     if (!ReportFile::patch(final_target_, diagnostics_end_, entry + tail(), &error)) {

@@ -10,6 +10,7 @@
 #include "key_value.h"
 #include "logging.h"
 #include "no_destructor.h"
+#include "own_descriptors.h"
 #include "restrack/suppressions.h"
 #include "settings.h"
 #include "suppressions_internal.h"
@@ -48,6 +49,7 @@ void install(Rules& current, std::uint64_t generation, std::vector<std::string> 
 
 void load_locked(Rules& current, const std::string& path, std::uint64_t generation,
                  std::vector<std::string>* errors) noexcept {
+  const OwnDescriptorScope own;  // the suppressions file
   std::vector<std::string> kinds;
   std::vector<std::unique_ptr<RE2>> sites;
   try {

@@ -5,11 +5,34 @@
 #include <cerrno>
 
 #include "fd_description.h"
+#include "fd_owners.h"
 
 RESTRACK_NAMESPACE_BEGIN
+namespace {
+
+// restrack-run (docs/restrack-run.md) learns which descriptors a TrackedFd holds, to tell
+// a close behind its back; without restrack-run each call is one relaxed load.
+void note_owner([[maybe_unused]] int fd, [[maybe_unused]] const Kind& kind,
+                [[maybe_unused]] TraceId trace) noexcept {
+#if RESTRACK_TRACKING
+  internal::note_fd_owner(fd, kind, trace);
+#endif
+}
+
+// Before the descriptor is closed or given away: the owner's own close is no report.
+void drop_owner([[maybe_unused]] int fd) noexcept {
+#if RESTRACK_TRACKING
+  internal::drop_fd_owner(fd);
+#endif
+}
+
+}  // namespace
 
 TrackedFd::TrackedFd(int fd, const Kind& kind) noexcept : fd_(fd < 0 ? -1 : fd) {
-  if (fd_ >= 0) open_guard(kind);
+  if (fd_ >= 0) {
+    open_guard(kind);
+    note_owner(fd_, kind, guard_.allocation_trace());
+  }
 }
 
 void TrackedFd::open_guard(const Kind& kind) noexcept {
@@ -37,7 +60,10 @@ TrackedFd& TrackedFd::operator=(TrackedFd&& other) noexcept {
   if (this != &other) {
     if (fd_ >= 0) {
       // Overwriting an open handle loses it just like destroying it.
-      guard_.release_and_warn([this]() noexcept { ::close(fd_); });
+      guard_.release_and_warn([this]() noexcept {
+        drop_owner(fd_);
+        ::close(fd_);
+      });
     }
     fd_ = other.fd_;
     take_guard(other);
@@ -46,7 +72,12 @@ TrackedFd& TrackedFd::operator=(TrackedFd&& other) noexcept {
 }
 
 TrackedFd::~TrackedFd() {
-  if (fd_ >= 0) guard_.release_and_warn([this]() noexcept { ::close(fd_); });
+  if (fd_ >= 0) {
+    guard_.release_and_warn([this]() noexcept {
+      drop_owner(fd_);
+      ::close(fd_);
+    });
+  }
 }
 
 int TrackedFd::get() const noexcept {
@@ -65,6 +96,7 @@ int TrackedFd::close() noexcept {
 #endif
   guard_.close();
   fd_ = -1;
+  drop_owner(fd);
   // Linux releases the descriptor even when close(2) fails, so it is never retried.
   return ::close(fd) == 0 ? 0 : errno;
 }
@@ -73,6 +105,7 @@ int TrackedFd::release() noexcept {
   const int fd = fd_;
   if (fd_ >= 0) {
     // Given away, not closed: a later get() or close() on the empty handle is no misuse.
+    drop_owner(fd_);
     guard_.forget();
     fd_ = -1;
   }

@@ -16,6 +16,14 @@
 //
 // The first location is where the object was destroyed (closed again, used, or, for
 // open_at_exit, allocated): the first frame outside restrack.
+//
+// The problems restrack-run finds with raw descriptors read
+//   app.c:12: ResourceWarning: file closed while not open <fd=5 (closed)>
+// followed by "First closed at (most recent call first):" when the descriptor was closed
+// before, and
+//   app.cc:40: ResourceWarning: file closed behind its owner's back <fd=5 /tmp/x>
+// followed by the owner's allocation trace and "Closed at (most recent call first):" with
+// the whole trace of the close.
 #pragma once
 
 #include <chrono>
@@ -38,10 +46,14 @@ enum class DiagnosticType : std::uint8_t {
   open_at_exit,               // still open when the process exits (report_at_exit=1)
   destroyed_pending,          // destroyed while its work was pending (a task)
   exception_never_retrieved,  // a task failed and was destroyed before anyone saw its error
+  // Raised by restrack-run (docs/restrack-run.md), which tracks raw descriptors:
+  closed_not_open,      // close() of a descriptor that was not open (a double close)
+  closed_behind_owner,  // close() of a descriptor a restrack owner (a TrackedFd) still holds
 };
 
 // "unclosed", "closed_twice", "used_after_close", "open_at_exit", "destroyed_pending",
-// "exception_never_retrieved": the names used in the JSON report.
+// "exception_never_retrieved", "closed_not_open", "closed_behind_owner": the names used in
+// the JSON report.
 std::string_view to_string(DiagnosticType type) noexcept;
 
 struct Diagnostic {
@@ -49,7 +61,7 @@ struct Diagnostic {
   std::string_view kind;    // Kind::name; points at static storage
   std::string description;  // the text between < and >
   TraceId allocation_trace = kNoTrace;
-  TraceId first_close_trace = kNoTrace;  // closed_twice and used_after_close
+  TraceId first_close_trace = kNoTrace;  // closed_twice, used_after_close, closed_not_open
   TraceId site_trace = kNoTrace;         // where it was destroyed / closed again / used
   std::uint64_t thread_id = 0;           // OS id of the thread that opened it
   std::chrono::nanoseconds age{0};       // time from open to this report

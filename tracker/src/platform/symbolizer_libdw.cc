@@ -19,6 +19,7 @@
 #include <string>
 
 #include "no_destructor.h"
+#include "own_descriptors.h"
 #include "platform.h"
 #include "symbolizer.h"
 
@@ -194,6 +195,7 @@ void symbolize_one(Dwfl* dwfl, std::uintptr_t return_address, SymbolizedAddress&
 
 std::vector<SymbolizedAddress> symbolize_return_addresses(
     std::span<const std::uintptr_t> return_addresses) noexcept {
+  const OwnDescriptorScope own;  // libdw opens (and may close) the modules' files
   std::vector<SymbolizedAddress> result;
   try {
     result.resize(return_addresses.size());
