@@ -98,9 +98,9 @@ void TaskBase::wait_on(std::shared_ptr<FutureBase> future) {
        link = dynamic_cast<const TaskBase*>(link->awaiting_.get())) {
     if (link->awaiting_.get() != this) continue;
     std::string message = name_ + " awaits " + first->name_;
-    for (const TaskBase* step = first; step != link;) {
+    for (const TaskBase* step = first; step != link && step != nullptr;) {
       step = dynamic_cast<const TaskBase*>(step->awaiting_.get());
-      message += ", which awaits " + step->name_;
+      if (step != nullptr) message += ", which awaits " + step->name_;
     }
     message += ", which awaits " + name_;
     throw std::logic_error(message + ": a cycle of tasks awaiting each other never finishes");
