@@ -116,51 +116,44 @@ class DirectoryLock {
 };
 
 // The reports of one CI-shaped run, under `dir`:
-//   v1/   as the tracker wrote them (schema 1)
-//   ci/   the service's v1 reports and the suite's shards as v2 with test names
-//   v2/   all five as v2 without symbols (a writer that could not symbolize)
+//   ci/   as the tracker wrote them (schema 2; the suite's shards name the test each
+//         problem was blamed on)
+//   v1/   the same five in schema 1, as trackers before version 2 wrote them
+//   v2/   the same five without symbols (a writer that could not symbolize)
 void make_fixtures(const std::string& dir) {
   const auto at_dir = [&](const std::string& name) { return dir + "/" + name; };
   for (const char* sub : {"v1", "ci", "v2", "empty"}) {
     fs::remove_all(at_dir(sub));
     fs::create_directories(at_dir(sub));
   }
+  const auto written = [&](const std::string& name) {
+    return "RESTRACK_OPTIONS=report_at_exit=1:report=" + at_dir("ci/" + name + ".json");
+  };
   const auto leaker = [&](const std::string& name, const std::vector<std::string>& words) {
-    const ProcessResult run =
-        run_process(SERVICE_LEAKER, words,
-                    {"RESTRACK_OPTIONS=report_at_exit=1:report=" + at_dir("v1/" + name + ".json")});
+    const ProcessResult run = run_process(SERVICE_LEAKER, words, {written(name)});
     ASSERT_EQ(run.exit_code, 0) << run.err;
   };
   leaker("service-1", {"unclosed", "twice", "open", "after-close"});
   leaker("service-2", {"unclosed", "cache"});
   for (int shard = 0; shard < 3; ++shard) {
     const std::string name = "suite-" + std::to_string(shard);
-    const ProcessResult run =
-        run_process(SHARDED_SUITE, {"--gtest_color=no"},
-                    {"GTEST_TOTAL_SHARDS=3", "GTEST_SHARD_INDEX=" + std::to_string(shard),
-                     "RESTRACK_TEST_NAMES=" + at_dir(name + ".names"),
-                     "RESTRACK_OPTIONS=report_at_exit=1:report=" + at_dir("v1/" + name + ".json")});
+    const ProcessResult run = run_process(
+        SHARDED_SUITE, {"--gtest_color=no"},
+        {"GTEST_TOTAL_SHARDS=3", "GTEST_SHARD_INDEX=" + std::to_string(shard), written(name)});
     ASSERT_EQ(run.exit_code, 1) << run.out;  // the listener fails the tests that leak
-    ConvertOptions with_tests;
-    with_tests.test_names = at_dir(name + ".names");
-    write_file(at_dir("ci/" + name + ".json"),
-               convert_v1_to_v2(read_file(at_dir("v1/" + name + ".json")), with_tests));
   }
-  for (const char* name : {"service-1", "service-2"}) {
-    fs::copy_file(at_dir(std::string("v1/") + name + ".json"),
-                  at_dir(std::string("ci/") + name + ".json"));
-  }
-  ConvertOptions stripped;
-  stripped.strip_symbols = true;
   for (const char* name : {"service-1", "service-2", "suite-0", "suite-1", "suite-2"}) {
-    write_file(at_dir(std::string("v2/") + name + ".json"),
-               convert_v1_to_v2(read_file(at_dir(std::string("v1/") + name + ".json")), stripped));
+    const std::string report = read_file(at_dir(std::string("ci/") + name + ".json"));
+    write_file(at_dir(std::string("v1/") + name + ".json"), as_version_1(report));
+    write_file(at_dir(std::string("v2/") + name + ".json"), without_symbols(report));
   }
 }
 
 // Fixtures are made once: in RESTRACK_REPORT_FIXTURES (CTest sets it, so that its
 // processes share them) while the programs that wrote them are unchanged, else in this
-// process's scratch folder. What a test writes goes to its scratch folder.
+// process's scratch folder. What a test writes goes to its scratch folder. They are made
+// in SetUp, not SetUpTestSuite: GoogleTest reports the tests of a suite whose set-up
+// failed as skipped, and CTest would count them as such instead of as failures.
 class ReportTool : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -169,14 +162,20 @@ class ReportTool : public ::testing::Test {
     scratch_ = new std::string(pattern);
     const char* shared = std::getenv("RESTRACK_REPORT_FIXTURES");
     dir_ = new std::string(shared != nullptr ? shared : *scratch_);
+  }
+
+  void SetUp() override {
+    if (fixtures_made_) return;
     const DirectoryLock lock(*dir_);
     const std::string stamp =
         modified(SERVICE_LEAKER) + " " + modified(SHARDED_SUITE) + " " + modified("/proc/self/exe");
     if (read_file(path("complete")) != stamp) {
       fs::remove(path("complete"));
       make_fixtures(*dir_);
+      ASSERT_FALSE(HasFatalFailure()) << "the report fixtures could not be made";
       write_file(path("complete"), stamp);
     }
+    fixtures_made_ = true;
   }
 
   // RESTRACK_REPORT_KEEP_FIXTURES=1 keeps this process's scratch folder for a look.
@@ -194,13 +193,15 @@ class ReportTool : public ::testing::Test {
 
   static std::string* dir_;
   static std::string* scratch_;
+  static bool fixtures_made_;
 };
 
 std::string* ReportTool::dir_ = nullptr;
 std::string* ReportTool::scratch_ = nullptr;
+bool ReportTool::fixtures_made_ = false;
 
 TEST_F(ReportTool, TextOutputOfOneReportIsExact) {
-  const std::string report = path("v1/service-1.json");
+  const std::string report = path("ci/service-1.json");
   const ProcessResult run = tool({report});
   EXPECT_EQ(run.exit_code, 1);
   EXPECT_EQ(run.err, "");
@@ -367,14 +368,21 @@ TEST_F(ReportTool, FiltersByKindAndType) {
   EXPECT_THAT(run.out, HasSubstr("restrack-report: 4 problems at 3 sites in 5 processes"));
 }
 
-TEST_F(ReportTool, VersionTwoWithoutSymbolsReadsLikeVersionOne) {
-  // The v2 reports carry only module + offset; the tool symbolizes them from the
-  // binaries and must arrive at exactly what the tracker printed.
-  const ProcessResult v1 = tool({"--top=100", path("v1")});
+TEST_F(ReportTool, EverySchemaVersionAndSymbolStateReadsAlike) {
+  // The v2 reports without symbols carry only module + offset; the tool symbolizes them
+  // from the binaries and must arrive at exactly what the tracker printed.
+  const ProcessResult written = tool({"--top=100", path("ci")});
   const ProcessResult v2 = tool({"--top=100", path("v2")});
+  EXPECT_EQ(written.exit_code, 1);
+  EXPECT_THAT(written.out, HasSubstr("restrack-report: 10 problems at 7 sites in 5 processes"));
   EXPECT_EQ(v2.err, "");
   EXPECT_EQ(v2.exit_code, 1);
-  EXPECT_EQ(v2.out, v1.out);
+  EXPECT_EQ(v2.out, written.out);
+  // Schema 1 has no test names: the service's reports, which have none either, read the
+  // same in both versions.
+  const ProcessResult v1 = tool({"--top=100", path("v1") + "/service-*.json"});
+  EXPECT_EQ(v1.err, "");
+  EXPECT_EQ(v1.out, tool({"--top=100", path("ci") + "/service-*.json"}).out);
 }
 
 TEST_F(ReportTool, GlobPatternsSelectReports) {
@@ -391,6 +399,7 @@ class OfflineSymbolization : public ReportTool {
   // Runs the raw-frame writer: its live warning on stderr, and a v2 report with only
   // module + offset for every captured address.
   void SetUp() override {
+    ReportTool::SetUp();
     const ProcessResult run = run_process(RAW_TRACE_WRITER, {scratch("raw.json")});
     ASSERT_EQ(run.exit_code, 0) << run.err;
     warning_ = run.err;
@@ -490,13 +499,13 @@ TEST_F(OfflineSymbolization, RefusesABinaryWithAnotherBuildId) {
 // ---- Bad input -------------------------------------------------------------------------
 
 TEST_F(ReportTool, TruncatedReportIsSkippedNamingFileAndJsonPath) {
-  const std::string text = read_file(path("v1/service-2.json"));
+  const std::string text = read_file(path("ci/service-2.json"));
   // Cut inside the second diagnostic's "type" value.
   const std::size_t second = text.find("{\"type\":\"", text.find("{\"type\":\"") + 1);
   ASSERT_NE(second, std::string::npos);
   const std::string cut = text.substr(0, second + 12);
   write_file(scratch("truncated.json"), cut);
-  const ProcessResult run = tool({"--top=0", scratch("truncated.json"), path("v1/service-1.json")});
+  const ProcessResult run = tool({"--top=0", scratch("truncated.json"), path("ci/service-1.json")});
   EXPECT_EQ(run.exit_code, 2);
   EXPECT_EQ(run.err, "restrack-report: " + scratch("truncated.json") +
                          ": $.diagnostics[1].type: incomplete JSON at line 1, column " +
@@ -508,7 +517,7 @@ TEST_F(ReportTool, TruncatedReportIsSkippedNamingFileAndJsonPath) {
 }
 
 TEST_F(ReportTool, WrongTypeNamesTheJsonPath) {
-  std::string text = read_file(path("v1/service-1.json"));
+  std::string text = read_file(path("ci/service-1.json"));
   const std::string line_field = "\"line\":";
   const std::size_t first_line = text.find(line_field);
   const std::size_t value_end = text.find('}', first_line);
@@ -517,13 +526,13 @@ TEST_F(ReportTool, WrongTypeNamesTheJsonPath) {
   const ProcessResult run = tool({scratch("wrong.json")});
   EXPECT_EQ(run.exit_code, 2);
   EXPECT_EQ(run.err, "restrack-report: " + scratch("wrong.json") +
-                         ": $.diagnostics[0].allocation_trace[0].line: expected a non-negative "
-                         "integer, found a string (skipped)\n");
+                         ": $.traces[0].frames[0].line: expected a non-negative integer, found a "
+                         "string (skipped)\n");
 }
 
 TEST_F(ReportTool, RefusesANewerSchemaVersionNamingBoth) {
-  std::string text = read_file(path("v1/service-1.json"));
-  text.replace(text.find("\"version\":1"), 11, "\"version\":3");
+  std::string text = read_file(path("ci/service-1.json"));
+  text.replace(text.find("\"version\":2"), 11, "\"version\":3");
   write_file(scratch("v3.json"), text);
   const ProcessResult run = tool({scratch("v3.json")});
   EXPECT_EQ(run.exit_code, 2);
@@ -599,21 +608,21 @@ TEST_F(ReportTool, LiveSetCountsOnlyWhenAsked) {
             "at " +
                 at(kLeaker, "keep_listener") + "\n");
   // A process that reported it itself (report_at_exit=1) does not count it twice.
-  EXPECT_THAT(tool({"--live", "--top=0", path("v1/service-1.json")}).out,
+  EXPECT_THAT(tool({"--live", "--top=0", path("ci/service-1.json")}).out,
               HasSubstr("restrack-report: 4 problems at 4 sites"));
 }
 
 TEST_F(ReportTool, BaselineCountsOnlyNewTracesAndListsFixedOnes) {
   const std::string baseline = scratch("baseline.json");
-  const ProcessResult write = tool({"--write-baseline", baseline, path("v1/service-1.json")});
+  const ProcessResult write = tool({"--write-baseline", baseline, path("ci/service-1.json")});
   EXPECT_EQ(write.exit_code, 0);
-  const ProcessResult same = tool({"--baseline=" + baseline, "--top=0", path("v1/service-1.json")});
+  const ProcessResult same = tool({"--baseline=" + baseline, "--top=0", path("ci/service-1.json")});
   EXPECT_EQ(same.exit_code, 0);
   EXPECT_THAT(same.out, HasSubstr("; new since the baseline: 0 problems at 0 sites; fixed: 0 "
                                   "allocation traces\n"));
   // service-2 repeats the unclosed connection and adds the cache entry.
   const ProcessResult later =
-      tool({"--baseline=" + baseline, "--top=0", path("v1/service-2.json")});
+      tool({"--baseline=" + baseline, "--top=0", path("ci/service-2.json")});
   EXPECT_EQ(later.exit_code, 1);
   const std::string opener =
       "(anonymous namespace)::open_connection() at " + at(kLeaker, "open_connection");

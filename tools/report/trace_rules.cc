@@ -3,14 +3,10 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "abi_namespace.h"
+
 namespace restrack::report {
 namespace {
-
-void erase_all(std::string& text, std::string_view needle) {
-  for (std::size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at)) {
-    text.erase(at, needle.size());
-  }
-}
 
 void replace_all(std::string& text, std::string_view needle, std::string_view with) {
   for (std::size_t at = text.find(needle); at != std::string::npos;
@@ -66,8 +62,7 @@ std::string_view qualified_name(std::string_view signature) {
 }  // namespace
 
 void tidy_function_name(std::string& name) {
-  erase_all(name, "tracking_on::");
-  erase_all(name, "tracking_off::");
+  restrack::names::strip_abi_namespace(name);
   tidy_coroutine_name(name);
   replace_all(name,
               "std::__cxx11::basic_string<char, std::char_traits<char>, std::allocator<char> >",

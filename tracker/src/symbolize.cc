@@ -8,6 +8,7 @@
 
 #include "no_destructor.h"
 #include "settings.h"
+#include "shared/abi_namespace.h"
 #include "stack_depot.h"
 #include "symbolizer.h"
 
@@ -79,7 +80,7 @@ void fill_cache(SymbolCache& cache, std::span<const std::uintptr_t> addresses) {
     for (Frame& frame : frames) {
       frame.module = module.path;
       frame.offset = address - module.base;
-      strip_abi_namespace(frame.function);
+      names::strip_abi_namespace(frame.function);
       simplify_function_name(frame.function);
       // "src/../include/x.h" reads better as "include/x.h".
       if (frame.file.find("..") != std::string::npos ||
@@ -109,23 +110,6 @@ std::vector<Frame> frames_of(SymbolCache& cache, std::uintptr_t address) {
 }
 
 }  // namespace
-
-void strip_abi_namespace(std::string& name) {
-  // "restrack::v1_tracking_on::X" -> "restrack::X", whatever the version number.
-  for (std::string_view mode : {"_tracking_on::", "_tracking_off::"}) {
-    for (std::size_t at = name.find(mode); at != std::string::npos; at = name.find(mode, at)) {
-      std::size_t start = at;
-      while (start > 0 && name[start - 1] >= '0' && name[start - 1] <= '9') --start;
-      if (start > 0 && name[start - 1] == 'v') {
-        --start;
-        name.erase(start, at + mode.size() - start);
-        at = start;
-      } else {
-        at += mode.size();
-      }
-    }
-  }
-}
 
 std::string_view qualified_name(std::string_view signature) noexcept {
   std::string_view text = signature;

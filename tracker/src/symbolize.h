@@ -31,9 +31,6 @@ bool is_library_frame(const Frame& frame) noexcept;
 // "decltype (...) std::construct_at<T, int>(T*, int&&)" -> "std::construct_at<T, int>".
 std::string_view qualified_name(std::string_view signature) noexcept;
 
-// Removes the ABI namespace ("v1_tracking_on::") from a name: users read restrack::Foo.
-void strip_abi_namespace(std::string& name);
-
 // The module holding `address` (path, base, build id), cached per module.
 ModuleInfo cached_module_of(std::uintptr_t address) noexcept;
 
