@@ -13,7 +13,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::string_view text(reinterpret_cast<const char*>(data), size);
   std::vector<std::string> errors;
   const restrack::Options parsed = restrack::parse_options(text, restrack::Options{}, &errors);
-  const restrack::Options checked = restrack::internal::validated(parsed, restrack::Options{}, &errors);
+  const restrack::Options checked =
+      restrack::internal::validated(parsed, restrack::Options{}, &errors);
   // What the parser accepted is in range.
   if (checked.trace_depth < 0 || checked.trace_depth > restrack::kMaxTraceDepth) __builtin_trap();
   if (checked.exit_code < 0 || checked.exit_code > 255) __builtin_trap();

@@ -15,7 +15,9 @@ constexpr restrack::Kind kWidget{"widget"};
 
 struct Widget {
   Widget() { guard.open(kWidget, this); }
-  ~Widget() { guard.release_and_warn([]() noexcept {}); }
+  ~Widget() {
+    guard.release_and_warn([]() noexcept {});
+  }
   restrack::ResourceGuard guard;
 };
 

@@ -111,9 +111,9 @@ void BM_CloseRandomOrder_1M(benchmark::State& state) {
     handles.clear();
     state.ResumeTiming();
   }
-  state.counters["ns_per_close"] = benchmark::Counter(
-      static_cast<double>(state.iterations() * kMillion), benchmark::Counter::kIsRate |
-                                                               benchmark::Counter::kInvert);
+  state.counters["ns_per_close"] =
+      benchmark::Counter(static_cast<double>(state.iterations() * kMillion),
+                         benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
 }
 BENCHMARK(BM_CloseRandomOrder_1M)->Unit(benchmark::kMillisecond)->Iterations(3);
 
@@ -126,7 +126,10 @@ void BM_LiveResourcesWhileOpening_1M(benchmark::State& state) {
   std::atomic<std::int64_t> longest_ns{0};
   std::thread opener([&] {
     // Warm: the thread's own shard exists before the queries start.
-    { GuardedHandle warm(1); warm.close(); }
+    {
+      GuardedHandle warm(1);
+      warm.close();
+    }
     while (!stop.load(std::memory_order_relaxed)) {
       const Clock::time_point start = Clock::now();
       GuardedHandle handle(7);
@@ -167,12 +170,14 @@ void BM_DepotHits(benchmark::State& state) {
   const auto wanted = static_cast<std::size_t>(state.range(0));
   std::uintptr_t frames[18];
   for (; filled < wanted; ++filled) {
-    for (int i = 0; i < 18; ++i) frames[i] = 0x400000 + filled * 64 + static_cast<std::uintptr_t>(i);
+    for (int i = 0; i < 18; ++i)
+      frames[i] = 0x400000 + filled * 64 + static_cast<std::uintptr_t>(i);
     restrack::internal::intern_trace(frames, 18);
   }
   std::vector<std::array<std::uintptr_t, 18>> hot(50);
   for (std::size_t t = 0; t < hot.size(); ++t) {
-    for (int i = 0; i < 18; ++i) hot[t][i] = 0x7f0000000000 + t * 128 + static_cast<std::uintptr_t>(i);
+    for (int i = 0; i < 18; ++i)
+      hot[t][i] = 0x7f0000000000 + t * 128 + static_cast<std::uintptr_t>(i);
     restrack::internal::intern_trace(hot[t].data(), 18);
   }
   std::size_t next = 0;

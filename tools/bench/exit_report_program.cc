@@ -16,7 +16,9 @@ namespace {
 constexpr restrack::Kind kWidget{"widget"};
 
 struct Widget {
-  Widget() { guard.open(kWidget, this, [](const void*) { return std::string("widget"); }); }
+  Widget() {
+    guard.open(kWidget, this, [](const void*) { return std::string("widget"); });
+  }
   restrack::ResourceGuard guard;
 };
 

@@ -9,12 +9,13 @@ __attribute__((noinline)) TraceId capture_with_depth(int depth, CaptureMethod me
                                                      int skip) noexcept {
   if (depth <= 0) return kNoTrace;
   std::uintptr_t frames[kMaxCaptureFrames];
-  const int wanted =
-      depth > kMaxCaptureFrames - kLibraryFrameAllowance ? kMaxCaptureFrames
-                                                         : depth + kLibraryFrameAllowance;
+  const int wanted = depth > kMaxCaptureFrames - kLibraryFrameAllowance
+                         ? kMaxCaptureFrames
+                         : depth + kLibraryFrameAllowance;
   // +1: this function's own frame.
-  const int count = method == CaptureMethod::dwarf ? capture_dwarf(frames, wanted, skip + 1)
-                                                   : capture_frame_pointers(frames, wanted, skip + 1);
+  const int count = method == CaptureMethod::dwarf
+                        ? capture_dwarf(frames, wanted, skip + 1)
+                        : capture_frame_pointers(frames, wanted, skip + 1);
   if (count < 0) return kTraceWalkStopped;
   return intern_trace(frames, count);
 }

@@ -7,12 +7,12 @@
 #include <mutex>
 
 #include "no_destructor.h"
-#include "text.h"
 #include "platform.h"
 #include "restrack/diagnostic.h"
 #include "restrack/live.h"
 #include "settings.h"
 #include "symbolize.h"
+#include "text.h"
 
 RESTRACK_NAMESPACE_BEGIN
 namespace {
@@ -39,7 +39,7 @@ std::string trace_lines(TraceId id) {
   int index = 0;
   for (const Frame& frame : symbolize_trace(id)) {
     internal::append(text, "  #", index++, " ",
-                    frame.function.empty() ? hex(frame.address) : frame.function);
+                     frame.function.empty() ? hex(frame.address) : frame.function);
     if (!frame.file.empty()) {
       internal::append(text, " at ", frame.file, ":", frame.line);
     } else if (!frame.module.empty()) {
@@ -86,14 +86,15 @@ constexpr std::string_view kWalkStoppedHint =
 std::string warning_text(TraceId location, std::string_view headline, std::string_view description,
                          TraceId allocation, TraceId second,
                          std::string_view second_heading = "First closed at") {
-  std::string text = internal::concat(format_location(location), ": ResourceWarning: ", headline, " <",
-                                  escaped(description), ">\n");
+  std::string text = internal::concat(format_location(location), ": ResourceWarning: ", headline,
+                                      " <", escaped(description), ">\n");
   if (allocation == kNoTrace) {
     text += kNoTraceHint;
   } else if (allocation == kTraceWalkStopped) {
     text += kWalkStoppedHint;
   } else {
-    internal::append(text, "Object allocated at (most recent call first):\n", format_trace(allocation));
+    internal::append(text, "Object allocated at (most recent call first):\n",
+                     format_trace(allocation));
   }
   if (second != kNoTrace) {
     internal::append(text, second_heading, " (most recent call first):\n", format_trace(second));

@@ -26,7 +26,8 @@ std::vector<KeyValue> split_key_values(std::string_view text) {
     if (equals == std::string_view::npos) {
       pairs.push_back(KeyValue{item, {}, false});
     } else {
-      pairs.push_back(KeyValue{trimmed(item.substr(0, equals)), trimmed(item.substr(equals + 1)), true});
+      pairs.push_back(
+          KeyValue{trimmed(item.substr(0, equals)), trimmed(item.substr(equals + 1)), true});
     }
   }
   return pairs;

@@ -30,7 +30,8 @@ constexpr std::array<std::pair<CaptureMethod, std::string_view>, 2> kCaptureName
 }};
 
 template <class Enum, std::size_t N>
-std::string_view name_of(const std::array<std::pair<Enum, std::string_view>, N>& table, Enum value) {
+std::string_view name_of(const std::array<std::pair<Enum, std::string_view>, N>& table,
+                         Enum value) {
   for (const auto& [candidate, name] : table) {
     if (candidate == value) return name;
   }
@@ -38,8 +39,8 @@ std::string_view name_of(const std::array<std::pair<Enum, std::string_view>, N>&
 }
 
 template <class Enum, std::size_t N>
-bool value_of(const std::array<std::pair<Enum, std::string_view>, N>& table,
-              std::string_view name, Enum& out) {
+bool value_of(const std::array<std::pair<Enum, std::string_view>, N>& table, std::string_view name,
+              Enum& out) {
   for (const auto& [candidate, spelled] : table) {
     if (spelled == name) {
       out = candidate;
@@ -84,9 +85,7 @@ bool parse_int(std::string_view value, int low, int high, int& out) {
 
 std::string_view to_string(Action action) noexcept { return name_of(kActionNames, action); }
 
-std::string_view to_string(CaptureMethod method) noexcept {
-  return name_of(kCaptureNames, method);
-}
+std::string_view to_string(CaptureMethod method) noexcept { return name_of(kCaptureNames, method); }
 
 Options parse_options(std::string_view text, const Options& base,
                       std::vector<std::string>* errors) {

@@ -120,7 +120,8 @@ void append_string_field(std::string& out, std::string_view key, std::string_vie
   }
   out += '"';
   if (lossy) {
-    append(out, ",\"", key, "_base64\":\"", absl::Base64Escape(absl::string_view(value.data(), value.size())), "\"");
+    append(out, ",\"", key, "_base64\":\"",
+           absl::Base64Escape(absl::string_view(value.data(), value.size())), "\"");
   }
 }
 
@@ -222,7 +223,7 @@ class ReportStore final : public DiagnosticHandler {
     out += ',';
     append_string_field(out, "description", info.description);
     append(out, ",\"thread\":", info.thread_id, ",\"age_ns\":", info.age.count(),
-                    ",\"serial\":", info.serial);
+           ",\"serial\":", info.serial);
     append_trace_ref(out, "allocation_trace", info.allocation_trace);
     append_label(out, label_of_open(info.serial));
     out += '}';
@@ -244,7 +245,7 @@ class ReportStore final : public DiagnosticHandler {
     out += ',';
     append_string_field(out, "description", d.description);
     append(out, ",\"thread\":", d.thread_id, ",\"age_ns\":", d.age.count(),
-                    ",\"serial\":", d.serial, ",");
+           ",\"serial\":", d.serial, ",");
     append_string_field(out, "location", format_location(d.site_trace));
     append_trace_ref(out, "allocation_trace", d.allocation_trace);
     append_trace_ref(out, "site_trace", d.site_trace);
@@ -270,8 +271,8 @@ class ReportStore final : public DiagnosticHandler {
       if (!first) out += ',';
       first = false;
       const ModuleInfo module = cached_module_of(frame.address);
-      append(out, "{\"address\":\"", hex(frame.address), "\",\"module\":",
-                      module_id(module), ",\"offset\":\"", hex(frame.offset), "\",");
+      append(out, "{\"address\":\"", hex(frame.address), "\",\"module\":", module_id(module),
+             ",\"offset\":\"", hex(frame.offset), "\",");
       append_string_field(out, "function", frame.function);
       out += ',';
       append_string_field(out, "file", frame.file);
@@ -319,14 +320,14 @@ class ReportStore final : public DiagnosticHandler {
   std::string header() {
     const Options options = settings();
     const ModuleInfo program = cached_module_of(reinterpret_cast<std::uintptr_t>(&hex));
-    std::string out = concat("{\"schema\":\"restrack-report\",\"version\":2,\"pid\":",
-                                   current_process_id(), ",");
+    std::string out =
+        concat("{\"schema\":\"restrack-report\",\"version\":2,\"pid\":", current_process_id(), ",");
     append_string_field(out, "program", program.path);
     append(out, ",\"options\":{\"enabled\":", options.enabled ? "true" : "false",
-                    ",\"trace_depth\":", options.trace_depth, ",\"capture\":\"",
-                    to_string(options.capture), "\",\"action\":\"", to_string(options.action),
-                    "\",\"report_at_exit\":", options.report_at_exit ? "true" : "false",
-                    ",\"exit_code\":", options.exit_code, ",");
+           ",\"trace_depth\":", options.trace_depth, ",\"capture\":\"", to_string(options.capture),
+           "\",\"action\":\"", to_string(options.action),
+           "\",\"report_at_exit\":", options.report_at_exit ? "true" : "false",
+           ",\"exit_code\":", options.exit_code, ",");
     append_string_field(out, "suppressions", options.suppressions);
     out += "},\"live\":[";
     return out;

@@ -47,7 +47,8 @@ inline HotSettings hot_settings() noexcept {
 
 // Checks `options` for values out of range and a report path with a NUL byte, appending
 // one message for each to `errors` and keeping the value of `fallback` instead.
-Options validated(const Options& options, const Options& fallback, std::vector<std::string>* errors);
+Options validated(const Options& options, const Options& fallback,
+                  std::vector<std::string>* errors);
 
 // The settings in force (a copy).
 Options settings() noexcept;

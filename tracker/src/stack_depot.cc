@@ -44,7 +44,8 @@ std::uint64_t hash_frames(const std::uintptr_t* frames, int count) noexcept {
 bool same(const TraceRecord* record, std::uint64_t hash, const std::uintptr_t* frames,
           int count) noexcept {
   return record->hash == hash && record->count == static_cast<std::uint32_t>(count) &&
-         std::memcmp(record->frames, frames, static_cast<std::size_t>(count) * sizeof(std::uintptr_t)) == 0;
+         std::memcmp(record->frames, frames,
+                     static_cast<std::size_t>(count) * sizeof(std::uintptr_t)) == 0;
 }
 
 struct Table {
@@ -145,7 +146,8 @@ class StackDepot {
     Table* bigger = new_table(2 * (old.mask + 1));
     if (bigger == nullptr) return nullptr;
     for (std::size_t i = 0; i <= old.mask; ++i) {
-      if (TraceRecord* record = old.slots[i].load(std::memory_order_relaxed)) place(*bigger, record);
+      if (TraceRecord* record = old.slots[i].load(std::memory_order_relaxed))
+        place(*bigger, record);
     }
     table_.store(bigger, std::memory_order_release);
     return bigger;

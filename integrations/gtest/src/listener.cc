@@ -9,10 +9,10 @@
 #include <utility>
 #include <vector>
 
-#include "ledger.h"
-#include "report.h"
 #include "key_value.h"
+#include "ledger.h"
 #include "logging.h"
+#include "report.h"
 #include "restrack/live.h"
 #include "restrack/report.h"
 

@@ -57,7 +57,8 @@ std::string temporary_for(const std::string& target) {
 
 }  // namespace
 
-std::unique_ptr<ReportFile> ReportFile::create(const std::string& path, std::string* error) noexcept {
+std::unique_ptr<ReportFile> ReportFile::create(const std::string& path,
+                                               std::string* error) noexcept {
   try {
     std::unique_ptr<ReportFile> file(new ReportFile());
     int resolve_error = 0;
@@ -165,7 +166,8 @@ bool ReportFile::patch(const std::string& target, std::uint64_t offset, std::str
     }
     done += static_cast<std::size_t>(written);
   }
-  if (failure == 0 && ::ftruncate(fd, static_cast<off_t>(offset + text.size())) != 0) failure = errno;
+  if (failure == 0 && ::ftruncate(fd, static_cast<off_t>(offset + text.size())) != 0)
+    failure = errno;
   ::close(fd);
   if (failure != 0) {
     *error = std::strerror(failure);

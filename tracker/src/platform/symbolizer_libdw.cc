@@ -53,9 +53,9 @@ int find_elf(Dwfl_Module* module, void** user_data, const char* module_name, Dwa
       dwfl_linux_proc_find_elf(module, user_data, module_name, base, file_name, elf));
 }
 
-int find_debuginfo(Dwfl_Module* module, void** user_data, const char* module_name,
-                   Dwarf_Addr base, const char* file_name, const char* debuglink_file,
-                   GElf_Word debuglink_crc, char** debuginfo_file_name) {
+int find_debuginfo(Dwfl_Module* module, void** user_data, const char* module_name, Dwarf_Addr base,
+                   const char* file_name, const char* debuglink_file, GElf_Word debuglink_crc,
+                   char** debuginfo_file_name) {
   return close_on_exec(dwfl_standard_find_debuginfo(module, user_data, module_name, base, file_name,
                                                     debuglink_file, debuglink_crc,
                                                     debuginfo_file_name));
