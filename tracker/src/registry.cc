@@ -26,48 +26,63 @@ constexpr std::uint64_t kLocalMask = (std::uint64_t{1} << kShardShift) - 1;
 constexpr int kDescribesPerHold = 64;
 constexpr std::uint32_t kEntriesPerHold = 16384;
 
+// A slot. The owner thread of an exclusive shard writes slots without the lock, so every
+// read or write that can race goes through std::atomic_ref: `node` is published with
+// release after the record and the serial are written.
 struct Entry {
   RegistryNode* node;  // null: free
   std::uint64_t serial;
 };
 
-struct JournalEntry {
-  std::uint32_t slot;
-  std::uint64_t serial;
-};
+template <class T>
+std::atomic_ref<T> atomically(T& value) noexcept {
+  return std::atomic_ref<T>(value);
+}
 
+// A journal record: the slot in the high half, the serial's low 32 bits in the low half.
+// A query checks the serial: the owner may have written a later open over it meanwhile.
+std::uint64_t journal_record(std::uint32_t slot, std::uint64_t serial) noexcept {
+  return (std::uint64_t{slot} << 32) | (serial & 0xffffffffu);
+}
+
+// A shard is exclusive (one thread at a time opens on it, without its lock) or, once more
+// threads are alive than shards, the one shared overflow shard (every open locks).
+//
+// Who writes what: the opening thread writes `serial`, `opened`, `used`, `chunks`,
+// `own_free` and the journal (under the lock only in the shared shard); closes, moves and
+// the draining of `returned` take the lock. A query takes the lock, so nothing it reads is
+// closed or moved meanwhile; opens that it races are newer than what it was asked for.
 struct alignas(64) Shard {
-  explicit Shard(std::uint16_t shard_index) : index(shard_index) {}
+  Shard(std::uint16_t shard_index, bool shared_by_threads)
+      : index(shard_index), shared(shared_by_threads) {}
 
   Entry& at(std::uint32_t slot) noexcept {
-    return chunks[slot / kChunkEntries][slot % kChunkEntries];
+    return chunks[slot / kChunkEntries].load(std::memory_order_acquire)[slot % kChunkEntries];
   }
 
-  // A slot for a new entry; false when memory or slots run out.
-  bool allocate(std::uint32_t& slot) noexcept {
-    if (!free.empty()) {
-      slot = free.back();
-      free.pop_back();
-      return true;
-    }
-    const std::uint32_t chunk = used / kChunkEntries;
-    if (chunk >= kMaxChunks) return false;
-    if (chunks[chunk] == nullptr) {
-      chunks[chunk] = static_cast<Entry*>(std::calloc(kChunkEntries, sizeof(Entry)));
-      if (chunks[chunk] == nullptr) return false;
-    }
-    slot = used++;
-    return true;
-  }
+  // A slot for a new entry, taken by the opening thread; false when memory or slots run
+  // out. Slots closed on this shard by other threads come back through `returned`.
+  bool allocate(std::uint32_t& slot) noexcept;
 
-  SpinLock lock;
+  // Puts back a closed slot (under the lock).
+  void release(std::uint32_t slot) noexcept;
+
   const std::uint16_t index;
-  std::atomic<std::uint64_t> serial{0};  // written under `lock`; read by snapshots
-  std::atomic<std::size_t> live{0};      // written under `lock`; read by live_count
-  std::uint32_t used = 0;                // slots handed out so far
-  std::vector<std::uint32_t> free;
-  JournalEntry* journal = nullptr;
-  Entry* chunks[kMaxChunks] = {};
+  const bool shared;
+  std::atomic<std::uint64_t> serial{0};  // opens so far; read by snapshots
+  std::atomic<std::uint64_t> opened{0};  // live = opened - closed
+  std::atomic<std::uint32_t> used{0};    // slots handed out so far
+  std::vector<std::uint32_t> own_free;   // the opening thread's (exclusive shard only)
+  std::uint64_t* journal = nullptr;      // journal_record()s, through atomic_ref
+
+  alignas(64) SpinLock lock;
+  std::atomic<std::uint64_t> closed{0};   // written under `lock`
+  std::atomic<bool> has_returned{false};  // `returned` is not empty
+  std::vector<std::uint32_t> returned;    // under `lock`
+  std::atomic<Entry*> chunks[kMaxChunks] = {};
+
+ private:
+  bool extend(std::uint32_t& slot) noexcept;
 };
 
 // Constant-initialized and trivially destructible: usable before any constructor has
@@ -78,7 +93,7 @@ struct Registry {
   std::atomic<std::uint32_t> count{0};
   Shard* unowned[kMaxShards] = {};  // guarded by pool_mutex: shards of threads that ended
   std::uint32_t unowned_count = 0;  // guarded by pool_mutex
-  std::uint32_t next_shared = 0;    // guarded by pool_mutex
+  Shard* overflow = nullptr;        // guarded by pool_mutex: the shared shard, once needed
 };
 static_assert(std::is_trivially_destructible_v<Registry>);
 
@@ -138,7 +153,7 @@ class QueryLock {
 struct ShardRelease {
   ~ShardRelease() {
     Shard* shard = std::exchange(tls_shard, nullptr);
-    if (shard == nullptr) return;
+    if (shard == nullptr || shard->shared) return;
     Registry& reg = registry();
     std::lock_guard lock(reg.pool_mutex);
     if (reg.unowned_count < kMaxShards) reg.unowned[reg.unowned_count++] = shard;
@@ -154,6 +169,16 @@ extern const bool kLifetimeLinked;
 
 namespace {
 
+Shard* new_shard(Registry& reg, bool shared) noexcept {
+  const std::uint32_t count = reg.count.load(std::memory_order_relaxed);
+  auto* shard = new (std::nothrow) Shard(static_cast<std::uint16_t>(count), shared);
+  if (shard == nullptr) return nullptr;
+  shard->journal = static_cast<std::uint64_t*>(std::calloc(kJournalSize, sizeof(std::uint64_t)));
+  reg.shards[count].store(shard, std::memory_order_release);
+  reg.count.store(count + 1, std::memory_order_release);
+  return shard;
+}
+
 Shard* acquire_shard() noexcept {
   if (!kLifetimeLinked) return nullptr;
   Registry& reg = registry();
@@ -162,26 +187,69 @@ Shard* acquire_shard() noexcept {
     std::lock_guard lock(reg.pool_mutex);
     if (reg.unowned_count > 0) {
       shard = reg.unowned[--reg.unowned_count];
-    } else if (const std::uint32_t count = reg.count.load(std::memory_order_relaxed);
-               count < kMaxShards) {
-      shard = new (std::nothrow) Shard(static_cast<std::uint16_t>(count));
-      if (shard != nullptr) {
-        shard->journal =
-            static_cast<JournalEntry*>(std::calloc(kJournalSize, sizeof(JournalEntry)));
-        reg.shards[count].store(shard, std::memory_order_release);
-        reg.count.store(count + 1, std::memory_order_release);
-      }
+    } else if (reg.count.load(std::memory_order_relaxed) < kMaxShards - 1) {
+      shard = new_shard(reg, false);
     }
     if (shard == nullptr) {
-      // More threads alive at once than shards: share one (its lock keeps it correct).
-      const std::uint32_t count = reg.count.load(std::memory_order_relaxed);
-      if (count == 0) return nullptr;
-      shard = reg.shards[reg.next_shared++ % count].load(std::memory_order_relaxed);
+      // More threads alive at once than shards: the rest share one, and lock to open.
+      if (reg.overflow == nullptr) reg.overflow = new_shard(reg, true);
+      shard = reg.overflow;
+      if (shard == nullptr) return nullptr;
     }
   }
   tls_shard = shard;
   static_cast<void>(&tls_release);  // registers the hand-on at thread end
   return shard;
+}
+
+bool Shard::extend(std::uint32_t& slot) noexcept {
+  const std::uint32_t next = used.load(std::memory_order_relaxed);
+  const std::uint32_t chunk = next / kChunkEntries;
+  if (chunk >= kMaxChunks) return false;
+  if (chunks[chunk].load(std::memory_order_relaxed) == nullptr) {
+    auto* entries = static_cast<Entry*>(std::calloc(kChunkEntries, sizeof(Entry)));
+    if (entries == nullptr) return false;
+    chunks[chunk].store(entries, std::memory_order_release);
+  }
+  slot = next;
+  // Release: a query that sees the slot counted sees its chunk.
+  used.store(next + 1, std::memory_order_release);
+  return true;
+}
+
+bool Shard::allocate(std::uint32_t& slot) noexcept {
+  if (shared) {  // under the lock
+    if (!returned.empty()) {
+      slot = returned.back();
+      returned.pop_back();
+      return true;
+    }
+    return extend(slot);
+  }
+  if (own_free.empty() && has_returned.load(std::memory_order_relaxed)) {
+    ShardLock hold(*this);
+    own_free.swap(returned);
+    has_returned.store(false, std::memory_order_relaxed);
+  }
+  if (!own_free.empty()) {
+    slot = own_free.back();
+    own_free.pop_back();
+    return true;
+  }
+  return extend(slot);
+}
+
+void Shard::release(std::uint32_t slot) noexcept {
+  try {
+    if (!shared && tls_shard == this) {
+      own_free.push_back(slot);
+    } else {
+      returned.push_back(slot);
+      has_returned.store(true, std::memory_order_relaxed);
+    }
+  } catch (...) {
+    // Out of memory: the slot is lost, nothing else.
+  }
 }
 
 Shard* shard_at(std::uint16_t index) noexcept {
@@ -211,8 +279,9 @@ std::string fallback_description(const RegistryNode& node) {
   return std::string(node.kind != nullptr ? node.kind->name : "resource") + buffer;
 }
 
-ResourceInfo info_of(const Entry& entry, const Shard& shard, std::int64_t now_ns) {
-  const RegistryNode& node = *entry.node;
+// Called under the shard's lock with an entry's node and serial, as loaded.
+ResourceInfo info_of(const RegistryNode& node, std::uint64_t serial, const Shard& shard,
+                     std::int64_t now_ns) {
   ResourceInfo info;
   info.kind = node.kind->name;
   // Described under the shard lock: the owner cannot be closed or destroyed meanwhile,
@@ -221,7 +290,7 @@ ResourceInfo info_of(const Entry& entry, const Shard& shard, std::int64_t now_ns
   info.allocation_trace = node.trace;
   info.thread_id = node.thread_id;
   info.age = std::chrono::nanoseconds(age_at(now_ns, node.opened_at));
-  info.serial = composite(shard, entry.serial);
+  info.serial = composite(shard, serial);
   info.owner = node.owner;
   return info;
 }
@@ -235,12 +304,16 @@ void scan_shard(Shard& shard, std::uint64_t threshold, std::int64_t now_ns,
     bool finished = false;
     {
       QueryLock lock(shard);
-      const std::uint32_t end = shard.used;
+      const std::uint32_t end = shard.used.load(std::memory_order_acquire);
       const std::uint32_t stop = end - next > kEntriesPerHold ? next + kEntriesPerHold : end;
       for (; next < stop && batch.size() < kDescribesPerHold; ++next) {
-        const Entry& entry = shard.at(next);
-        if (entry.node == nullptr || entry.serial <= threshold) continue;
-        batch.push_back(info_of(entry, shard, now_ns));
+        Entry& entry = shard.at(next);
+        // Acquire: the record and the serial were written before the node was published.
+        const RegistryNode* node = atomically(entry.node).load(std::memory_order_acquire);
+        if (node == nullptr) continue;
+        const std::uint64_t serial = atomically(entry.serial).load(std::memory_order_relaxed);
+        if (serial <= threshold) continue;
+        batch.push_back(info_of(*node, serial, shard, now_ns));
       }
       finished = next >= end;
     }
@@ -250,28 +323,38 @@ void scan_shard(Shard& shard, std::uint64_t threshold, std::int64_t now_ns,
 }
 
 // The entries opened after `threshold` through the shard's journal, when it still reaches
-// back that far: a cost in proportion to what was opened since. False otherwise.
+// back that far: a cost in proportion to what was opened since. False otherwise (the
+// journal wrapped, or opens racing the copy wrote over it).
 bool scan_journal(Shard& shard, std::uint64_t threshold, std::int64_t now_ns,
                   const std::function<void(std::vector<ResourceInfo>&)>& visit) {
-  std::vector<JournalEntry> recent;
-  {
-    QueryLock lock(shard);
-    const std::uint64_t last = shard.serial.load(std::memory_order_relaxed);
-    if (last - threshold > kJournalSize || shard.journal == nullptr) return false;
-    recent.reserve(last - threshold);
-    for (std::uint64_t serial = threshold + 1; serial <= last; ++serial) {
-      recent.push_back(shard.journal[serial % kJournalSize]);
-    }
+  struct Recent {
+    std::uint32_t slot;
+    std::uint64_t serial;
+  };
+  std::vector<Recent> recent;
+  // Acquire: every journal record up to `last` is written.
+  const std::uint64_t last = shard.serial.load(std::memory_order_acquire);
+  if (last - threshold > kJournalSize || shard.journal == nullptr) return false;
+  recent.reserve(last - threshold);
+  for (std::uint64_t serial = threshold + 1; serial <= last; ++serial) {
+    const std::uint64_t record =
+        atomically(shard.journal[serial % kJournalSize]).load(std::memory_order_relaxed);
+    if (record != journal_record(static_cast<std::uint32_t>(record >> 32), serial)) return false;
+    recent.push_back({static_cast<std::uint32_t>(record >> 32), serial});
   }
   for (std::size_t next = 0; next < recent.size();) {
     std::vector<ResourceInfo> batch;
     {
       QueryLock lock(shard);
       for (; next < recent.size() && batch.size() < kDescribesPerHold; ++next) {
-        const Entry& entry = shard.at(recent[next].slot);
+        Entry& entry = shard.at(recent[next].slot);
+        const RegistryNode* node = atomically(entry.node).load(std::memory_order_acquire);
         // Still the open it journaled, not a later one in a reused slot.
-        if (entry.node == nullptr || entry.serial != recent[next].serial) continue;
-        batch.push_back(info_of(entry, shard, now_ns));
+        if (node == nullptr ||
+            atomically(entry.serial).load(std::memory_order_relaxed) != recent[next].serial) {
+          continue;
+        }
+        batch.push_back(info_of(*node, recent[next].serial, shard, now_ns));
       }
     }
     if (!batch.empty()) visit(batch);
@@ -285,28 +368,48 @@ std::uint32_t registry_now() noexcept { return time_units(coarse_now_ns()); }
 
 std::int64_t age_ns(std::uint32_t opened_at) noexcept { return age_at(coarse_now_ns(), opened_at); }
 
+namespace {
+
+// Gives `node` a slot and a serial on `shard` and marks it open: by the shard's own thread
+// without the lock, or under it in the shared shard.
+void publish(Shard& shard, RegistryNode& node) noexcept {
+  std::uint32_t slot = 0;
+  if (!shard.allocate(slot)) {
+    node.state.store(GuardState::disabled, std::memory_order_relaxed);
+    return;
+  }
+  const std::uint64_t serial = shard.serial.load(std::memory_order_relaxed) + 1;
+  node.shard = shard.index;
+  node.slot = slot;
+  Entry& entry = shard.at(slot);
+  atomically(entry.serial).store(serial, std::memory_order_relaxed);
+  atomically(entry.node).store(&node, std::memory_order_release);
+  if (shard.journal != nullptr) {
+    atomically(shard.journal[serial % kJournalSize])
+        .store(journal_record(slot, serial), std::memory_order_relaxed);
+  }
+  shard.opened.store(shard.opened.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  // Release: a snapshot that reads this serial finds the journal record written.
+  shard.serial.store(serial, std::memory_order_release);
+  // Release: a thread that closes it sees the slot and the counts.
+  node.state.store(GuardState::open, std::memory_order_release);
+}
+
+}  // namespace
+
 void register_node(RegistryNode& node) noexcept {
   Shard* shard = tls_shard != nullptr ? tls_shard : acquire_shard();
   if (shard == nullptr) {
     node.state.store(GuardState::disabled, std::memory_order_relaxed);
     return;
   }
-  ShardLock lock(*shard);
-  std::uint32_t slot = 0;
-  if (!shard->allocate(slot)) {
-    node.state.store(GuardState::disabled, std::memory_order_relaxed);
+  if (shard->shared) {
+    ShardLock lock(*shard);
+    publish(*shard, node);
     return;
   }
-  const std::uint64_t serial = shard->serial.load(std::memory_order_relaxed) + 1;
-  Entry& entry = shard->at(slot);
-  entry.node = &node;
-  entry.serial = serial;
-  if (shard->journal != nullptr) shard->journal[serial % kJournalSize] = JournalEntry{slot, serial};
-  shard->live.store(shard->live.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
-  shard->serial.store(serial, std::memory_order_release);
-  node.shard = shard->index;
-  node.slot = slot;
-  node.state.store(GuardState::open, std::memory_order_relaxed);
+  if (tls_query_locked != nullptr) tls_describe_misbehaved = true;  // see ShardLock
+  publish(*shard, node);
 }
 
 bool unregister_node(RegistryNode& node, GuardState next, TraceId close_trace) noexcept {
@@ -319,14 +422,10 @@ bool unregister_node(RegistryNode& node, GuardState next, TraceId close_trace) n
   // the other finds it closed.
   if (node.state.load(std::memory_order_relaxed) != GuardState::open) return false;
   Entry& entry = shard->at(node.slot);
-  entry.node = nullptr;
-  entry.serial = 0;
-  try {
-    shard->free.push_back(node.slot);
-  } catch (...) {
-    // Out of memory: the slot is lost, nothing else.
-  }
-  shard->live.store(shard->live.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
+  atomically(entry.node).store(nullptr, std::memory_order_relaxed);
+  atomically(entry.serial).store(0, std::memory_order_relaxed);
+  shard->release(node.slot);
+  shard->closed.store(shard->closed.load(std::memory_order_relaxed) + 1, std::memory_order_release);
   node.close_trace = close_trace;
   node.state.store(next, std::memory_order_release);
   return true;
@@ -350,7 +449,7 @@ void move_registration(RegistryNode& to, RegistryNode& from, const void* new_own
       if (from.state.load(std::memory_order_relaxed) == GuardState::open) {
         // Everything a query reads changes under the lock, the owner pointer included.
         copy_fields();
-        shard->at(from.slot).node = &to;
+        atomically(shard->at(from.slot).node).store(&to, std::memory_order_release);
         to.state.store(GuardState::open, std::memory_order_relaxed);
         from.state.store(GuardState::idle, std::memory_order_relaxed);
         from.trace = kNoTrace;
@@ -372,7 +471,7 @@ std::uint64_t serial_of(const RegistryNode& node) noexcept {
   if (shard == nullptr) return 0;
   ShardLock lock(*shard);
   if (node.state.load(std::memory_order_relaxed) != GuardState::open) return 0;
-  return composite(*shard, shard->at(node.slot).serial);
+  return composite(*shard, atomically(shard->at(node.slot).serial).load(std::memory_order_relaxed));
 }
 
 std::string describe_node(const RegistryNode& node) noexcept {
@@ -489,7 +588,11 @@ std::size_t live_count() noexcept {
   std::size_t total = 0;
   const std::uint32_t count = reg.count.load(std::memory_order_acquire);
   for (std::uint32_t i = 0; i < count; ++i) {
-    total += reg.shards[i].load(std::memory_order_acquire)->live.load(std::memory_order_relaxed);
+    const internal::Shard& shard = *reg.shards[i].load(std::memory_order_acquire);
+    // Closed first: every close counted was of an open counted after it.
+    const std::uint64_t closed = shard.closed.load(std::memory_order_acquire);
+    const std::uint64_t opened = shard.opened.load(std::memory_order_acquire);
+    total += static_cast<std::size_t>(opened >= closed ? opened - closed : 0);
   }
   return total;
 }
