@@ -172,8 +172,9 @@ class DatagramSocketTransport final : public DatagramTransport,
         return;
       }
     } else {
-      const SocketAddress sender(reinterpret_cast<const sockaddr*>(&recv_operation_->address),
-                                 recv_operation_->address_length);
+      const SocketAddress sender(
+          reinterpret_cast<const sockaddr*>(&recv_operation_->address->storage),
+          recv_operation_->address->length);
       if (!call_protocol(loop_, "DatagramProtocol::datagram_received", where_, [&] {
             protocol_->datagram_received(
                 recv_operation_->buffer.view(static_cast<std::size_t>(result)), sender);
@@ -192,8 +193,8 @@ class DatagramSocketTransport final : public DatagramTransport,
     if (next.address) {
       operation = std::make_unique<TransportOperation<DatagramSocketTransport>>(
           OperationType::sendto, handle_, weak_from_this(), &DatagramSocketTransport::on_send);
-      std::memcpy(&operation->address, next.address->get(), next.address->length());
-      operation->address_length = next.address->length();
+      std::memcpy(&operation->address->storage, next.address->get(), next.address->length());
+      operation->address->length = next.address->length();
     } else {
       operation = std::make_unique<TransportOperation<DatagramSocketTransport>>(
           OperationType::send, handle_, weak_from_this(), &DatagramSocketTransport::on_send);

@@ -58,8 +58,19 @@ void OperationBuffer::assign(std::string_view data) {
   if (!data.empty()) std::memcpy(data_.get(), data.data(), data.size());
 }
 
-Operation::Operation(OperationType operation_type, NativeSocket native_handle) noexcept
-    : type(operation_type), handle(native_handle) {}
+namespace {
+
+bool has_address(OperationType type) noexcept {
+  return type == OperationType::accept || type == OperationType::connect ||
+         type == OperationType::sendto || type == OperationType::recvfrom;
+}
+
+}  // namespace
+
+Operation::Operation(OperationType operation_type, NativeSocket native_handle)
+    : type(operation_type),
+      handle(native_handle),
+      address(has_address(operation_type) ? std::make_unique<OperationAddress>() : nullptr) {}
 
 Operation::~Operation() {
   if (!in_flight_) return;

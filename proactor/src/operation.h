@@ -69,9 +69,18 @@ class OperationBuffer {
   std::size_t size_ = 0;
 };
 
+// The socket address of an operation that has one (connect, sendto: the destination;
+// accept, recvfrom: the peer). Kept out of line: most operations are receives and sends on
+// a connected socket, and every idle transport keeps a receive in flight.
+struct OperationAddress {
+  sockaddr_storage storage{};
+  socklen_t length = 0;
+};
+
 class Operation {
  public:
-  Operation(OperationType type, NativeSocket handle) noexcept;
+  // Allocates `address` for the types that use one.
+  Operation(OperationType type, NativeSocket handle);
   Operation(const Operation&) = delete;
   Operation& operator=(const Operation&) = delete;
   // Counts and reports an operation freed while still in flight (a rule 1 violation).
@@ -110,8 +119,8 @@ class Operation {
   bool cancel_requested = false;    // set by the backend so it asks the kernel only once
   OperationBuffer buffer;           // data to send, or space to receive into
   std::size_t offset = 0;           // send: bytes of `buffer` already sent
-  sockaddr_storage address{};       // connect/sendto: destination; accept/recvfrom: peer
-  socklen_t address_length = 0;
+  // Set for accept, connect, sendto and recvfrom only; null for the others.
+  const std::unique_ptr<OperationAddress> address;
   PlatformOperationState platform;  // the backend's own per-operation state
 
  private:

@@ -182,7 +182,7 @@ class RecvFromOperation final : public SocketOperation<Datagram> {
  public:
   using SocketOperation::SocketOperation;
   void deliver(std::unique_ptr<Operation>) override {
-    SocketAddress sender(reinterpret_cast<const sockaddr*>(&address), address_length);
+    SocketAddress sender(reinterpret_cast<const sockaddr*>(&address->storage), address->length);
     future().set_result(
         Datagram{std::string(buffer.view(static_cast<std::size_t>(result))), sender});
   }
@@ -194,8 +194,8 @@ std::shared_ptr<OperationFuture<T>> new_future(EventLoop& loop) {
 }
 
 void set_address(Operation& operation, const SocketAddress& address) {
-  std::memcpy(&operation.address, address.get(), address.length());
-  operation.address_length = address.length();
+  std::memcpy(&operation.address->storage, address.get(), address.length());
+  operation.address->length = address.length();
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <array>
 #include <exception>
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -165,11 +166,18 @@ class StreamWriterState {
   }
 
   Future<void> drain() {
+    if (error_ == nullptr && (!paused_ || lost_)) {
+      // The common case, once per write: one finished future serves every such drain
+      // (awaiting it does not suspend), rather than a new traced future each time.
+      if (!finished_) {
+        finished_ = Future<void>::create(loop_);
+        finished_->set_result();
+      }
+      return *finished_;
+    }
     Future<void> waiter = Future<void>::create(loop_);
     if (error_ != nullptr) {
       waiter.set_exception(error_);
-    } else if (!paused_ || lost_) {
-      waiter.set_result();
     } else {
       drainers_.push_back(waiter);
     }
@@ -203,6 +211,7 @@ class StreamWriterState {
   StreamTransport* transport_ = nullptr;
   std::shared_ptr<StreamTransport> owned_;
   std::vector<Future<void>> drainers_;
+  std::optional<Future<void>> finished_;
   std::vector<Future<void>> closed_waiters_;
   std::exception_ptr error_;
   bool paused_ = false;

@@ -28,7 +28,7 @@ class TransportOperation final : public Operation {
   using Handler = void (Owner::*)(std::unique_ptr<Operation>);
 
   TransportOperation(OperationType operation_type, NativeSocket native_handle,
-                     std::weak_ptr<Owner> owner, Handler handler) noexcept
+                     std::weak_ptr<Owner> owner, Handler handler)
       : Operation(operation_type, native_handle), owner_(std::move(owner)), handler_(handler) {}
 
   void complete(std::unique_ptr<Operation> self) override {

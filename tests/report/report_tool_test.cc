@@ -581,6 +581,42 @@ TEST_F(ReportTool, HelpListsEveryFlagWithItsMeaning) {
 
 // ---- Baselines and exit status ---------------------------------------------------------
 
+TEST_F(ReportTool, ReadsTheProblemTypesOfRestrackRunAndTheProactor) {
+  // The service's report with three of its problems retyped as restrack-run and the
+  // proactor write them: each is read, grouped and printed as the tracker prints it.
+  json::object report = json::parse(read_file(path("ci/service-1.json"))).as_object();
+  for (json::value& entry : report.at("diagnostics").as_array()) {
+    json::value& type = entry.as_object()["type"];
+    if (type == "unclosed") type = "closed_behind_owner";
+    if (type == "closed_twice") type = "closed_not_open";
+    if (type == "used_after_close") type = "exception_never_retrieved";
+  }
+  write_file(scratch("types.json"), json::serialize(report));
+  const ProcessResult run = tool({"--top=3", scratch("types.json")});
+  EXPECT_EQ(run.err, "");
+  EXPECT_EQ(run.exit_code, 1);
+  const std::string connection =
+      "(anonymous namespace)::serve_connection() at " + at(kLeaker, "connection destroyed");
+  EXPECT_TRUE(has_lines(
+      run.out, {"[1] closed behind owner handle: 1 problem in 1 process (new)",
+                "    programs: report_service_leaker (1)",
+                "    " + at(kLeaker, "connection destroyed") +
+                    ": ResourceWarning: handle closed behind its owner's back <fd=20 /dev/null>"}));
+  EXPECT_TRUE(
+      has_lines(run.out, {"    Closed at (most recent call first):", "      #0 " + connection}));
+  EXPECT_THAT(run.out, HasSubstr("ResourceWarning: handle closed while not open <fd=21 (closed)>\n"
+                                 "    Object allocated at"));
+  EXPECT_THAT(run.out, HasSubstr("ResourceWarning: widget exception was never retrieved"));
+  const ProcessResult filtered =
+      tool({"--type=closed_not_open,closed_behind_owner", "--top=0", scratch("types.json")});
+  EXPECT_THAT(filtered.out, HasSubstr("restrack-report: 2 problems at 2 sites in 1 process"));
+  const ProcessResult sarif = tool({"--format=sarif", scratch("types.json")});
+  for (const char* rule : {"restrack/closed-behind-owner", "restrack/closed-not-open",
+                           "restrack/exception-never-retrieved"}) {
+    EXPECT_THAT(sarif.out, HasSubstr(std::string("\"ruleId\":\"") + rule + "\""));
+  }
+}
+
 TEST_F(ReportTool, NothingReportedExitsZero) {
   const ProcessResult clean =
       run_process(SERVICE_LEAKER, {}, {"RESTRACK_OPTIONS=report=" + scratch("clean.json")});

@@ -50,7 +50,8 @@ ABSL_FLAG(std::string, test, "",
 ABSL_FLAG(std::string, kind, "", "keep only these resource kinds, ','-separated (socket,handle)");
 ABSL_FLAG(std::string, type, "",
           "keep only these problem types, ','-separated: unclosed, closed_twice, "
-          "used_after_close, open_at_exit, destroyed_pending");
+          "used_after_close, open_at_exit, destroyed_pending, exception_never_retrieved, "
+          "closed_not_open, closed_behind_owner");
 ABSL_FLAG(bool, live, false,
           "also count what a report lists as still open at exit (its live set) as open_at_exit "
           "problems");
@@ -237,7 +238,8 @@ int run(int argc, char** argv) {
     if (!parse_problem_type(name, type)) {
       usage_error("--type: unknown problem type \"" + name +
                   "\" (unclosed, closed_twice, used_after_close, open_at_exit, "
-                  "destroyed_pending)");
+                  "destroyed_pending, exception_never_retrieved, closed_not_open, "
+                  "closed_behind_owner)");
     }
     filters.types.push_back(type);
   }

@@ -38,8 +38,11 @@ enum class ProblemType : std::uint8_t {
   used_after_close,
   open_at_exit,
   destroyed_pending,
+  exception_never_retrieved,
+  closed_not_open,      // restrack-run: a descriptor closed while not open
+  closed_behind_owner,  // restrack-run: closed while a TrackedFd held it
 };
-inline constexpr int kProblemTypeCount = 5;
+inline constexpr int kProblemTypeCount = 8;
 
 const char* to_string(ProblemType type);
 // False for a name the schema does not know.

@@ -28,6 +28,12 @@ const char* to_string(ProblemType type) {
       return "open_at_exit";
     case ProblemType::destroyed_pending:
       return "destroyed_pending";
+    case ProblemType::exception_never_retrieved:
+      return "exception_never_retrieved";
+    case ProblemType::closed_not_open:
+      return "closed_not_open";
+    case ProblemType::closed_behind_owner:
+      return "closed_behind_owner";
   }
   return "unclosed";
 }

@@ -5,6 +5,7 @@
 #include <cctype>
 #include <cstdio>
 #include <cstdlib>
+#include <iterator>
 
 #include "merge.h"
 #include "writers.h"
@@ -33,7 +34,15 @@ constexpr Rule kRules[] = {
      "A resource was still open when the process exited."},
     {ProblemType::destroyed_pending, "restrack/destroyed-pending", "DestroyedWhilePending",
      "A task or operation was destroyed while its work was still pending."},
+    {ProblemType::exception_never_retrieved, "restrack/exception-never-retrieved",
+     "ExceptionNeverRetrieved", "A task failed and nothing ever looked at its exception."},
+    {ProblemType::closed_not_open, "restrack/closed-not-open", "ClosedWhileNotOpen",
+     "A descriptor was closed while it was not open (a double close that may close another "
+     "owner's descriptor)."},
+    {ProblemType::closed_behind_owner, "restrack/closed-behind-owner", "ClosedBehindOwner",
+     "A descriptor was closed while a restrack owner still held it."},
 };
+static_assert(std::size(kRules) == kProblemTypeCount, "one SARIF rule per problem type");
 
 std::string percent_encode(std::string_view path) {
   static constexpr char kDigits[] = "0123456789ABCDEF";

@@ -122,6 +122,15 @@ std::string warning_text(const Report& report, const Problem& problem) {
     case ProblemType::destroyed_pending:
       text.append(problem.kind).append(" was destroyed but it is pending");
       break;
+    case ProblemType::exception_never_retrieved:
+      text.append(problem.kind).append(" exception was never retrieved");
+      break;
+    case ProblemType::closed_not_open:
+      text.append(problem.kind).append(" closed while not open");
+      break;
+    case ProblemType::closed_behind_owner:
+      text.append(problem.kind).append(" closed behind its owner's back");
+      break;
   }
   text.append(" <").append(problem.description).append(">\n");
   const Trace& allocation = report.traces[problem.allocation];
@@ -133,9 +142,15 @@ std::string warning_text(const Report& report, const Problem& problem) {
     append_trace(text, "Object allocated at", allocation, "");
   }
   const Trace& first_close = report.traces[problem.first_close];
-  if (!first_close.empty() && (problem.type == ProblemType::closed_twice ||
-                               problem.type == ProblemType::used_after_close)) {
+  if (!first_close.empty() &&
+      (problem.type == ProblemType::closed_twice || problem.type == ProblemType::used_after_close ||
+       problem.type == ProblemType::closed_not_open)) {
     append_trace(text, "First closed at", first_close, "");
+  }
+  // As the tracker prints it: where the owner's descriptor was closed, in full.
+  const Trace& site = report.traces[problem.site];
+  if (!site.empty() && problem.type == ProblemType::closed_behind_owner) {
+    append_trace(text, "Closed at", site, "");
   }
   text.pop_back();
   return text;

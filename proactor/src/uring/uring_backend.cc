@@ -251,13 +251,13 @@ void UringBackend::reserve_entry() {
 void UringBackend::prepare(io_uring_sqe* sqe, Operation& operation) {
   switch (operation.type) {
     case OperationType::accept:
-      operation.address_length = sizeof operation.address;
-      io_uring_prep_accept(sqe, operation.handle, as_sockaddr(operation.address),
-                           &operation.address_length, SOCK_NONBLOCK | SOCK_CLOEXEC);
+      operation.address->length = sizeof operation.address->storage;
+      io_uring_prep_accept(sqe, operation.handle, as_sockaddr(operation.address->storage),
+                           &operation.address->length, SOCK_NONBLOCK | SOCK_CLOEXEC);
       break;
     case OperationType::connect:
-      io_uring_prep_connect(sqe, operation.handle, as_sockaddr(operation.address),
-                            operation.address_length);
+      io_uring_prep_connect(sqe, operation.handle, as_sockaddr(operation.address->storage),
+                            operation.address->length);
       break;
     case OperationType::recv:
       io_uring_prep_recv(sqe, operation.handle, operation.buffer.data(), operation.buffer.size(),
@@ -272,10 +272,10 @@ void UringBackend::prepare(io_uring_sqe* sqe, Operation& operation) {
       PlatformOperationState& state = operation.platform;
       state.io.iov_base = operation.buffer.data();
       state.io.iov_len = operation.buffer.size();
-      state.message.msg_name = &operation.address;
+      state.message.msg_name = &operation.address->storage;
       state.message.msg_namelen = operation.type == OperationType::sendto
-                                      ? operation.address_length
-                                      : static_cast<socklen_t>(sizeof operation.address);
+                                      ? operation.address->length
+                                      : static_cast<socklen_t>(sizeof operation.address->storage);
       state.message.msg_iov = &state.io;
       state.message.msg_iovlen = 1;
       if (operation.type == OperationType::sendto) {
@@ -335,7 +335,7 @@ void UringBackend::reap(std::vector<std::unique_ptr<Operation>>& completed) {
       // target's completion is what ends it.
       if (std::unique_ptr<Operation> operation = table_.reap(key, cqe->res)) {
         if (operation->type == OperationType::recvfrom) {
-          operation->address_length = operation->platform.message.msg_namelen;
+          operation->address->length = operation->platform.message.msg_namelen;
         }
         completed.push_back(std::move(operation));
       }
