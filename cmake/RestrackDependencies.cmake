@@ -9,6 +9,10 @@ find_package(Threads REQUIRED)
 if(WIN32)
   # Boost header-only, with targets of the same names as on Linux.
   include(RestrackWindowsBoost)
+  # RE2 from the prefix, under the name the Linux build gets from pkg-config.
+  find_package(re2 CONFIG REQUIRED)
+  add_library(PkgConfig::RE2 INTERFACE IMPORTED)
+  target_link_libraries(PkgConfig::RE2 INTERFACE re2::re2)
 else()
   find_package(PkgConfig REQUIRED)
   if(RESTRACK_BUILD_TESTS OR RESTRACK_BUILD_TOOLS OR RESTRACK_BUILD_BENCHMARKS)
@@ -18,9 +22,16 @@ else()
   # Suppression rules match with RE2: linear time and bounded stack, whatever the pattern.
   pkg_check_modules(RE2 REQUIRED IMPORTED_TARGET re2)
 endif()
-if(CMAKE_SYSTEM_NAME STREQUAL "Linux")
+if(RESTRACK_SYMBOLIZER STREQUAL "libdw")
   # Symbolization reads DWARF with elfutils' libdw (docs/design.md).
   pkg_check_modules(LIBDW REQUIRED IMPORTED_TARGET libdw)
+elseif(NOT WIN32)
+  # Boost.Stacktrace over libbacktrace, the compiled library of Debian's Boost.
+  find_package(Boost 1.81 CONFIG REQUIRED COMPONENTS stacktrace_backtrace)
+  # Its functions come from that library (without this, the headers would compile
+  # Boost's default backend in).
+  set_property(TARGET Boost::stacktrace_backtrace APPEND PROPERTY
+    INTERFACE_COMPILE_DEFINITIONS BOOST_STACKTRACE_LINK)
 endif()
 
 if(CMAKE_SYSTEM_NAME STREQUAL "Linux" AND RESTRACK_BUILD_PROACTOR)

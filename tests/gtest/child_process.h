@@ -1,4 +1,5 @@
-// Runs a child test program and captures what it printed.
+// Runs a child test program and captures what it printed (child_process_posix.cc,
+// child_process_windows.cc).
 #pragma once
 
 #include <string>

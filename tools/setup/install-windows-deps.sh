@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the Windows build needs (docs/windows.md), from Debian 12 only:
 #   1. the Debian packages: mingw-w64 (posix thread model), Wine, and the tools below;
-#   2. Abseil, GoogleTest, fmt, spdlog and libbacktrace cross-built for Windows from
+#   2. Abseil, GoogleTest, fmt, spdlog, RE2 and libbacktrace cross-built for Windows from
 #      Debian's own source packages (Debian ships no mingw builds of them), into a prefix
 #      outside the clone, together with a ready WINEPREFIX.
 # The prefix lives in $RESTRACK_CACHE_DIR (default /var/cache/restrack-ci) as
@@ -21,10 +21,11 @@ packages=(
   g++-mingw-w64-x86-64-posix binutils-mingw-w64-x86-64 mingw-w64-x86-64-dev
   wine wine64
   libboost1.81-dev
+  unicode-data perl python3
 )
-# Debian source packages cross-built here. libbacktrace comes from gcc-12's: no Debian
+# Debian source packages cross-built here (re2: the tracker's suppression rules). libbacktrace comes from gcc-12's: no Debian
 # patch of gcc-12 touches it, so the upstream copy in its tarball is Debian's.
-source_packages=(abseil googletest fmtlib spdlog gcc-12)
+source_packages=(abseil googletest fmtlib spdlog re2 gcc-12)
 
 log() { echo "install-windows-deps: $*"; }
 as_root() {
@@ -77,7 +78,7 @@ manifest=$(
   echo "script $(sha256sum <"$self" | cut -d' ' -f1)"
   echo "toolchain $(sha256sum <"$toolchain" | cut -d' ' -f1)"
   dpkg-query -W cmake g++-mingw-w64-x86-64-posix binutils-mingw-w64-x86-64 \
-    mingw-w64-x86-64-dev wine wine64 libboost1.81-dev
+    mingw-w64-x86-64-dev wine wine64 libboost1.81-dev unicode-data
   echo "$source_uris"
 )
 key=$(sha256sum <<<"$manifest" | cut -c1-16)
@@ -194,6 +195,12 @@ build_prefix() {
   rm -rf "$work/spdlog/include/spdlog/fmt/bundled"
   cmake_package spdlog "$work/spdlog" -DSPDLOG_FMT_EXTERNAL=ON -DSPDLOG_BUILD_EXAMPLE=OFF \
     -DSPDLOG_BUILD_TESTS=OFF
+  extract_source re2
+  # As Debian builds it (REBUILD_TABLES=1): the Unicode tables its source package leaves
+  # out are generated from unicode-data's files.
+  run_logged make -C "$work/re2" REBUILD_TABLES=1 re2/perl_groups.cc re2/unicode_casefold.cc \
+    re2/unicode_groups.cc
+  cmake_package re2 "$work/re2" -DRE2_BUILD_TESTING=OFF
   build_libbacktrace
   # Boost.Stacktrace and Boost.JSON are used header-only, from libboost1.81-dev.
   ln -s /usr/include/boost "$prefix/include/boost"

@@ -88,7 +88,9 @@ struct alignas(64) Shard {
 // Constant-initialized and trivially destructible: usable before any constructor has
 // run and after every destructor, with no initialization check on the hot path.
 struct Registry {
-  std::mutex pool_mutex;  // creating and recycling shards
+  // Creating and recycling shards (rare). A spin lock rather than std::mutex: it is
+  // constant-initialized on every platform, and mingw-w64's std::mutex (winpthreads) is not.
+  SpinLock pool_mutex;
   std::atomic<Shard*> shards[kMaxShards] = {};
   std::atomic<std::uint32_t> count{0};
   Shard* unowned[kMaxShards] = {};  // guarded by pool_mutex: shards of threads that ended
