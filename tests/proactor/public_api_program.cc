@@ -1,6 +1,7 @@
 // A program written against the public headers only: its target sees nothing but
 // restrack::proactor's public include directories. It runs one echo round trip.
 #include <cstdio>
+#include <exception>
 #include <string>
 
 #include "restrack/proactor/proactor.h"
@@ -21,9 +22,14 @@ restrack::Task<std::string> round_trip(restrack::EventLoop& loop) {
 }  // namespace
 
 int main() {
-  restrack::EventLoop loop;
-  const std::string received = loop.run_until_complete(round_trip(loop));
-  loop.close();
-  std::printf("%s\n", received.c_str());
-  return received == "ping" ? 0 : 1;
+  try {
+    restrack::EventLoop loop;
+    const std::string received = loop.run_until_complete(round_trip(loop));
+    loop.close();
+    std::printf("%s\n", received.c_str());
+    return received == "ping" ? 0 : 1;
+  } catch (const std::exception& error) {
+    std::fprintf(stderr, "public_api_program: %s\n", error.what());
+    return 1;
+  }
 }

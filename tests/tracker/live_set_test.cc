@@ -33,6 +33,7 @@ TEST_F(LiveSetTest, ThreadsRunningAtOnceOpenIntoShardsOfTheirOwn) {
   std::barrier opened(kThreads + 1);
   std::barrier checked(kThreads + 1);
   std::vector<std::thread> threads;
+  threads.reserve(kThreads);
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&] {
       Token first;

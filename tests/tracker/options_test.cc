@@ -3,6 +3,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cstddef>
 #include <cstdio>
 #include <fstream>
 #include <optional>
@@ -223,7 +224,7 @@ TEST_F(SuppressionsTest, AnyFrameRuleRunsOnASmallStack) {
 #if defined(__SANITIZE_THREAD__)
   pthread_attr_setstacksize(&attributes, 4 * 1024 * 1024);
 #else
-  pthread_attr_setstacksize(&attributes, 512 * 1024);
+  pthread_attr_setstacksize(&attributes, std::size_t{512} * 1024);
 #endif
   pthread_t thread;
   ASSERT_EQ(pthread_create(

@@ -67,7 +67,9 @@ void leak_after_the_exit_report() {
 void early_exit_handler() { std::printf("early exit handler ran\n"); }
 
 #pragma GCC diagnostic push
+#ifndef __clang__  // GCC's warning: priorities up to 100 are reserved for the implementation
 #pragma GCC diagnostic ignored "-Wprio-ctor-dtor"
+#endif
 __attribute__((constructor(100))) void register_early_exit_handlers() {
   std::atexit(leak_after_the_exit_report);
   if (std::getenv("RESTRACK_PROBE_ATEXIT") != nullptr) std::atexit(early_exit_handler);

@@ -110,12 +110,12 @@ TEST(ReliabilityTest, SymbolsMissingForWantOfDescriptorsAreLookedUpAgainLater) {
 TEST(ReliabilityTest, ResourceOpenedByAFileScopeInitializerEndsItsTraceThere) {
   const ChildResult result = run_probe("static-init", "trace_depth=8:report_at_exit=1");
   EXPECT_EQ(result.exit_status, 0) << result.err;
-  EXPECT_NE(result.err.find("tests/tracker/reliability_probe.cc:105: ResourceWarning: handle still "
+  EXPECT_NE(result.err.find("tests/tracker/reliability_probe.cc:107: ResourceWarning: handle still "
                             "open at exit <fd="),
             std::string::npos)
       << result.err;
   EXPECT_NE(
-      result.err.find("  #0 <static initializer> at tests/tracker/reliability_probe.cc:105\n"),
+      result.err.find("  #0 <static initializer> at tests/tracker/reliability_probe.cc:107\n"),
       std::string::npos)
       << result.err;
   EXPECT_EQ(result.err.find("__libc_start"), std::string::npos) << result.err;

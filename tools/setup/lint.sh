@@ -11,9 +11,9 @@ echo "lint: clang-format on ${#sources[@]} files"
 clang-format --dry-run --Werror "${sources[@]}"
 
 # clang-tidy on the translation units the build compiles (not tests/consumer, which is
-# built by its own test, nor the probe that must fail to link).
+# built by its own test, nor the probes that must fail to link or to compile).
 mapfile -t units < <(printf '%s\n' "${sources[@]}" | grep -E '\.cc$' |
-  grep -vE '^tests/(consumer|tracker/abi_mismatch_probe)' |
+  grep -vE '^tests/(consumer|tracker/(abi_mismatch|temporary_kind)_probe)' |
   while read -r f; do grep -q "\"file\": \"$PWD/$f\"" "$build/compile_commands.json" && echo "$f"; done)
 echo "lint: clang-tidy on ${#units[@]} files"
 # GCC ships libbacktrace's header (used by the Boost.Stacktrace reference benchmark) in

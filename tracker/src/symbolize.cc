@@ -121,9 +121,7 @@ std::string_view qualified_name(std::string_view signature) noexcept {
       text = text.substr(0, open);
     } else if (text.ends_with(" const")) {
       text.remove_suffix(6);
-    } else if (text.ends_with(" volatile")) {
-      text.remove_suffix(9);
-    } else if (text.ends_with(" noexcept")) {
+    } else if (text.ends_with(" volatile") || text.ends_with(" noexcept")) {
       text.remove_suffix(9);
     } else if (text.ends_with(" &&")) {
       text.remove_suffix(3);

@@ -116,7 +116,9 @@ struct TaskAccess {
   static void start(TaskBase& task, EventLoop& loop, CallSite where) { task.start(loop, where); }
   // Starts `task` on the running task's loop unless already started.
   static void start_on_running_loop(TaskBase& task, CallSite where);
-  static void fail(TaskBase& task, std::exception_ptr error) noexcept { task.fail(error); }
+  static void fail(TaskBase& task, std::exception_ptr error) noexcept {
+    task.fail(std::move(error));
+  }
   // The task whose step is running on this thread, or null.
   static TaskBase* running() noexcept;
   // Parks the running task on `future`; throws std::logic_error outside a task.
