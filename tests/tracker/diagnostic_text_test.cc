@@ -213,7 +213,13 @@ struct InClassOpener {
   static constexpr int kLine = __LINE__ - 1;
 };
 
+#if RESTRACK_TEST_SYMBOLIZER_BOOST
+// What the Boost.Stacktrace symbolizer gives less (docs/windows.md): libbacktrace names
+// the function but has no file or line for it.
+TEST_F(DiagnosticTextTest, InClassMemberFunctionsHaveNoLinesUnderLibbacktrace) {
+#else
 TEST_F(DiagnosticTextTest, InClassMemberFunctionsHaveTheirLines) {
+#endif
   { restrack::TrackedFd fd = InClassOpener::open(); }
 
   ASSERT_EQ(captured_.records().size(), 1u);
@@ -221,6 +227,11 @@ TEST_F(DiagnosticTextTest, InClassMemberFunctionsHaveTheirLines) {
       restrack::symbolize_trace(captured_.records()[0].allocation_trace);
   ASSERT_EQ(frames.size(), 2u);
   EXPECT_EQ(frames[1].function, "InClassOpener::open()");
+#if RESTRACK_TEST_SYMBOLIZER_BOOST
+  EXPECT_EQ(frames[1].file, "");
+  EXPECT_EQ(frames[1].line, 0u);
+#else
   EXPECT_EQ(frames[1].file, __FILE__);
   EXPECT_EQ(frames[1].line, static_cast<unsigned>(InClassOpener::kLine));
+#endif
 }
