@@ -5,8 +5,8 @@
 
 #include <windows.h>
 
-#include <cstdio>
 #include <optional>
+#include <sstream>
 #include <string>
 
 #include "tracker_test.h"
@@ -40,10 +40,9 @@ HANDLE create_file(const std::wstring& path) {
 
 // "handle=0x1a4 (closed)", as the owners describe what they closed.
 std::string closed_text(const char* what, std::uintptr_t value) {
-  char text[64];
-  std::snprintf(text, sizeof text, "%s=0x%llx (closed)", what,
-                static_cast<unsigned long long>(value));
-  return text;
+  std::ostringstream text;
+  text << what << "=0x" << std::hex << value << " (closed)";
+  return text.str();
 }
 
 // The port a socket is bound to.
@@ -85,8 +84,8 @@ void connect_to(SOCKET socket, SOCKET target) {
   ASSERT_EQ(connect(socket, reinterpret_cast<const sockaddr*>(&address), length), 0);
 }
 
-// Handle values are multiples of 4; this one is no open handle of the test.
-HANDLE bogus_handle() { return reinterpret_cast<HANDLE>(std::uintptr_t{0x7ff0}); }
+// A value no handle can have: beyond the largest handle table (2^24 entries of 4).
+HANDLE bogus_handle() { return reinterpret_cast<HANDLE>(std::uintptr_t{0x7ffffff0}); }
 
 }  // namespace
 
