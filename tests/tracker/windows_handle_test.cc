@@ -141,10 +141,16 @@ TEST_F(WindowsHandleTest, NamedPipeIsDescribedByItsName) {
   EXPECT_EQ(restrack::TrackedHandle::describe(pipe.get()), utf8(L"pipe " + name));
 }
 
-TEST_F(WindowsHandleTest, EventIsDescribedByItsType) {
+TEST_F(WindowsHandleTest, OtherKernelObjectsAreDescribedByTheirType) {
   restrack::TrackedHandle event = open_event();
   ASSERT_TRUE(event);
   EXPECT_EQ(restrack::TrackedHandle::describe(event.get()), "event");
+  restrack::TrackedHandle semaphore(CreateSemaphoreW(nullptr, 0, 1, nullptr));
+  ASSERT_TRUE(semaphore);
+  EXPECT_EQ(restrack::TrackedHandle::describe(semaphore.get()), "semaphore");
+  restrack::TrackedHandle mutex(CreateMutexW(nullptr, FALSE, nullptr));
+  ASSERT_TRUE(mutex);
+  EXPECT_EQ(restrack::TrackedHandle::describe(mutex.get()), "mutant");  // the kernel's name
 }
 
 TEST_F(WindowsHandleTest, ProcessIsDescribedByItsId) {
