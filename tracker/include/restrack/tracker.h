@@ -11,3 +11,4 @@
 #include "restrack/suppressions.h"
 #include "restrack/trace.h"
 #include "restrack/tracked_fd.h"
+#include "restrack/tracked_handle.h"  // Windows only
