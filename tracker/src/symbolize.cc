@@ -1,6 +1,7 @@
 #include "symbolize.h"
 
 #include <absl/container/flat_hash_map.h>
+#include <absl/container/flat_hash_set.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -22,6 +23,8 @@ struct SymbolCache {
   absl::flat_hash_map<std::uintptr_t, std::vector<Frame>> frames;
   // Per module load base: path and build id.
   absl::flat_hash_map<std::uintptr_t, ModuleInfo> modules;
+  // Return addresses in the C library, left out of batches (prepare_symbols).
+  absl::flat_hash_set<std::uintptr_t> deferred;
 };
 
 SymbolCache& symbol_cache() noexcept {
@@ -58,6 +61,12 @@ ModuleInfo module_locked(SymbolCache& cache, std::uintptr_t address) {
   if (known != cache.modules.end() && known->second.path == found.path) return known->second;
   cache.modules[found.base] = found;
   return found;
+}
+
+// The C library and the dynamic loader, by file name.
+bool is_c_library(std::string_view path) noexcept {
+  const std::string_view file = path.substr(path.find_last_of('/') + 1);
+  return file.starts_with("libc.so") || file.starts_with("ld-linux");
 }
 
 // Symbolizes what the cache lacks of `addresses` in one batch. Called with the lock held.
@@ -180,13 +189,23 @@ bool is_library_frame(const Frame& frame) noexcept {
 
 void prepare_symbols(std::initializer_list<TraceId> traces) noexcept {
   try {
-    std::vector<std::uintptr_t> addresses;
-    for (TraceId id : traces) {
-      const std::span<const std::uintptr_t> frames = depot_frames(id);
-      addresses.insert(addresses.end(), frames.begin(), frames.end());
-    }
     SymbolCache& cache = symbol_cache();
     std::lock_guard lock(cache.mutex);
+    std::vector<std::uintptr_t> addresses;
+    for (TraceId id : traces) {
+      for (std::uintptr_t address : depot_frames(id)) {
+        // The C library's frames are, in almost every trace, its entry points past main,
+        // which no warning shows; reading its debug information (compressed, where
+        // installed) would cost more than the rest of a first report. Left out of the
+        // batch, they are symbolized one by one if a trace's walk ever reaches them.
+        if (cache.frames.contains(address) || cache.deferred.contains(address)) continue;
+        if (is_c_library(module_locked(cache, address).path)) {
+          cache.deferred.insert(address);
+        } else {
+          addresses.push_back(address);
+        }
+      }
+    }
     fill_cache(cache, addresses);
   } catch (...) {
   }
