@@ -1,6 +1,7 @@
 // The IOCP backend on a real completion port (Windows; under Wine in CI): rule 2 exactly
 // (done at once keeps its packet, failed at once gets none), rules 1 and 4 with CancelIoEx,
 // rules 10 and 13 (close cancels and drains), rule 11 with AcceptEx's pre-created socket,
+// rule 7 (process and handle waits through a registered wait posting to the port),
 // rule 18 (overlapped sockets), the coalesced wake-up, and the socket awaitables over
 // loopback TCP (IPv4, IPv6) and UDP. The scripted-backend rule tests run on Windows too.
 #include <cerrno>
@@ -199,6 +200,104 @@ TEST(IocpAcceptTest, Rule11AcceptExSocketIsClosedInsideTheBackendWhenItCloses) {
   EXPECT_EQ(record.accept_socket_at_abandon, restrack::kInvalidSocket);
   EXPECT_TRUE(is_closed(pre_created));
   listener.close();
+}
+
+// A wait on a handle (OperationType::wait_process) submitted straight to the backend.
+class WaitProbe final : public Operation {
+ public:
+  WaitProbe(HANDLE waited, bool& abandoned)
+      : Operation(OperationType::wait_process, reinterpret_cast<restrack::NativeSocket>(waited)),
+        abandoned_(abandoned) {}
+  void complete(std::unique_ptr<Operation>) override {}
+  void abandon() noexcept override { abandoned_ = true; }
+
+ private:
+  bool& abandoned_;
+};
+
+class IocpWaitTest : public testing::Test {
+ protected:
+  ~IocpWaitTest() override { ::CloseHandle(event); }
+
+  restrack::internal::OperationKey submit_wait(HANDLE handle) {
+    restrack::internal::Submission submission =
+        backend.submit(std::make_unique<WaitProbe>(handle, abandoned));
+    EXPECT_EQ(submission.failed, nullptr);
+    return submission.key;
+  }
+  std::vector<std::unique_ptr<Operation>> poll(std::chrono::milliseconds timeout) {
+    std::vector<std::unique_ptr<Operation>> reaped;
+    backend.poll(timeout, reaped);
+    return reaped;
+  }
+
+  IocpBackend backend{restrack::IocpOptions{}};
+  HANDLE event = ::CreateEventW(nullptr, TRUE, FALSE, nullptr);
+  bool abandoned = false;
+};
+
+TEST_F(IocpWaitTest, Rule7RegisteredWaitPostsOnePacketOnceTheHandleIsSignalled) {
+  submit_wait(event);
+  EXPECT_EQ(backend.in_flight(), 1u);
+  EXPECT_TRUE(poll(std::chrono::milliseconds(0)).empty());
+  ::SetEvent(event);
+  const std::vector<std::unique_ptr<Operation>> reaped = poll(std::chrono::seconds(5));
+  ASSERT_EQ(reaped.size(), 1u);
+  EXPECT_EQ(reaped[0]->result, 1);
+  EXPECT_EQ(backend.in_flight(), 0u);
+  EXPECT_TRUE(poll(std::chrono::milliseconds(50)).empty());  // exactly one packet
+}
+
+TEST_F(IocpWaitTest, Rule7CancelUnregistersTheWaitAndTheKeyLivesUntilItsPacket) {
+  const restrack::internal::OperationKey key = submit_wait(event);
+  backend.cancel(key);
+  EXPECT_EQ(backend.in_flight(), 1u);  // not freed by the cancel: its packet is queued
+  const std::vector<std::unique_ptr<Operation>> reaped = poll(std::chrono::seconds(5));
+  ASSERT_EQ(reaped.size(), 1u);
+  EXPECT_EQ(reaped[0]->result, -ECANCELED);
+  EXPECT_EQ(backend.in_flight(), 0u);
+  ::SetEvent(event);  // unregistered: the callback never runs, no second packet
+  EXPECT_TRUE(poll(std::chrono::milliseconds(100)).empty());
+}
+
+TEST_F(IocpWaitTest, Rule7CancelAfterTheCallbackPostedLeavesItsOwnPacketAlone) {
+  const restrack::internal::OperationKey key = submit_wait(event);
+  ::SetEvent(event);
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // the callback has posted
+  backend.cancel(key);
+  const std::vector<std::unique_ptr<Operation>> reaped = poll(std::chrono::seconds(5));
+  ASSERT_EQ(reaped.size(), 1u);
+  EXPECT_EQ(reaped[0]->result, 1);  // the late success, for the loop to swallow (rule 4)
+  EXPECT_TRUE(poll(std::chrono::milliseconds(100)).empty());
+}
+
+TEST_F(IocpWaitTest, Rule7CloseCancelsAPendingWaitAndDrainsItsPacket) {
+  submit_wait(event);
+  backend.close();
+  EXPECT_TRUE(abandoned);
+  EXPECT_EQ(backend.in_flight(), 0u);
+}
+
+TEST_F(IocpWaitTest, Rule7ProcessExitCompletesTheWait) {
+  wchar_t program[MAX_PATH] = {};
+  ASSERT_GT(::GetModuleFileNameW(nullptr, program, MAX_PATH), 0u);
+  // This test program again, running no test: it exits with 0.
+  std::wstring command = L"\"" + std::wstring(program) + L"\" --gtest_filter=NoSuchTest.None";
+  STARTUPINFOW startup{};
+  startup.cb = sizeof startup;
+  PROCESS_INFORMATION process{};
+  ASSERT_NE(::CreateProcessW(program, command.data(), nullptr, nullptr, FALSE, 0, nullptr, nullptr,
+                             &startup, &process),
+            0);
+  ::CloseHandle(process.hThread);
+  submit_wait(process.hProcess);
+  const std::vector<std::unique_ptr<Operation>> reaped = poll(std::chrono::seconds(60));
+  ASSERT_EQ(reaped.size(), 1u);
+  EXPECT_EQ(reaped[0]->result, 1);
+  DWORD exit_code = 1;
+  EXPECT_NE(::GetExitCodeProcess(process.hProcess, &exit_code), 0);
+  EXPECT_EQ(exit_code, 0u);
+  ::CloseHandle(process.hProcess);
 }
 
 TEST_F(IocpTest, WakeUpPostsOnePacketForAnyNumberOfWakesUntilTheLoopDequeuesIt) {

@@ -2,6 +2,7 @@
 // described in docs/proactor.md.
 #include "iocp_backend.h"
 
+#include <cerrno>
 #include <climits>
 #include <string>
 #include <system_error>
@@ -98,7 +99,10 @@ DWORD IocpBackend::associate(SOCKET socket) {
 }
 
 DWORD IocpBackend::start(Operation& operation) {
-  if (const DWORD error = associate(operation.handle); error != 0) return error;
+  // A process handle is waited on, never associated with the port.
+  if (operation.type != OperationType::wait_process) {
+    if (const DWORD error = associate(operation.handle); error != 0) return error;
+  }
   PlatformOperationState& state = operation.platform;
   switch (operation.type) {
     case OperationType::accept:
@@ -132,9 +136,7 @@ DWORD IocpBackend::start(Operation& operation) {
                                    &state.address_length, &state.overlapped, nullptr),
                      done_at_once_);
     case OperationType::wait_process:
-      // Process exits need a registered wait posting to the port (rule 7); this backend
-      // has none, and subprocesses are not built on Windows (docs/windows.md).
-      return ERROR_NOT_SUPPORTED;
+      return start_wait(operation);
   }
   return ERROR_INVALID_FUNCTION;
 }
@@ -183,13 +185,60 @@ DWORD IocpBackend::start_connect(Operation& operation) {
   return started(done ? 0 : SOCKET_ERROR, done_at_once_);
 }
 
+namespace {
+
+// Runs on the wait thread once the handle is signalled: posts the operation's packet unless
+// cancel() claimed the operation first. The operation stays the backend's until the packet
+// is dequeued (rules 1, 7).
+void CALLBACK on_wait_signalled(void* context, BOOLEAN) {
+  auto* state = static_cast<PlatformOperationState*>(context);
+  if (state->wait_claimed.exchange(true)) return;
+  ::PostQueuedCompletionStatus(state->port, 1, 0, &state->overlapped);
+}
+
+}  // namespace
+
+DWORD IocpBackend::start_wait(Operation& operation) {
+  PlatformOperationState& state = operation.platform;
+  state.port = port_;
+  state.wait_claimed.store(false);
+  state.wait_cancelled = false;
+  if (::RegisterWaitForSingleObject(&state.wait, as_handle(operation.handle), &on_wait_signalled,
+                                    &state, INFINITE,
+                                    WT_EXECUTEONLYONCE | WT_EXECUTEINWAITTHREAD) == 0) {
+    state.wait = nullptr;
+    return ::GetLastError();
+  }
+  return 0;
+}
+
+void IocpBackend::unregister_wait(PlatformOperationState& state) noexcept {
+  if (state.wait == nullptr) return;
+  // INVALID_HANDLE_VALUE: returns once the callback, if it is running, has returned, so
+  // the unregistration is confirmed before the operation can be freed. The callback only
+  // posts a packet: the wait is short, and the loop's thread never runs it.
+  ::UnregisterWaitEx(state.wait, INVALID_HANDLE_VALUE);
+  state.wait = nullptr;
+}
+
 void IocpBackend::cancel(OperationKey key) {
   Operation* operation = table_.find(key);
   // Rule 4: cancelling a completed operation, or twice, is harmless.
   if (operation == nullptr || operation->cancel_requested) return;
   operation->cancel_requested = true;
+  PlatformOperationState& state = operation->platform;
+  if (operation->type == OperationType::wait_process) {
+    // Rule 7: the wait is unregistered. If the callback did not post the packet, it is
+    // posted here: either way the key stays alive until its one packet is dequeued.
+    unregister_wait(state);
+    if (!state.wait_claimed.exchange(true)) {
+      state.wait_cancelled = true;
+      ::PostQueuedCompletionStatus(port_, 0, 0, &state.overlapped);
+    }
+    return;
+  }
   // ERROR_NOT_FOUND: the request finished meanwhile; its packet is queued all the same.
-  ::CancelIoEx(as_handle(operation->handle), &operation->platform.overlapped);
+  ::CancelIoEx(as_handle(operation->handle), &state.overlapped);
 }
 
 void IocpBackend::poll(std::chrono::nanoseconds timeout,
@@ -255,6 +304,11 @@ void IocpBackend::reap(std::chrono::nanoseconds timeout,
 
 int IocpBackend::finish(Operation& operation, const OVERLAPPED_ENTRY& entry) noexcept {
   PlatformOperationState& state = operation.platform;
+  if (operation.type == OperationType::wait_process) {
+    // Release the one-shot wait (already done if cancel() posted the packet).
+    unregister_wait(state);
+    return state.wait_cancelled ? -ECANCELED : 1;
+  }
   DWORD bytes = entry.dwNumberOfBytesTransferred;
   DWORD error = 0;
   if (state.overlapped.Internal != 0) {

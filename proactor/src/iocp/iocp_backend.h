@@ -56,6 +56,9 @@ class IocpBackend final : public Backend {
   DWORD start(Operation& operation);
   DWORD start_accept(Operation& operation);
   DWORD start_connect(Operation& operation);
+  DWORD start_wait(Operation& operation);
+  // Rule 7: unregisters a wait, waiting for a callback that is running to return.
+  static void unregister_wait(PlatformOperationState& state) noexcept;
   // Associates the operation's handle with the port (once per handle).
   DWORD associate(SOCKET socket);
   // Dequeues packets, waiting up to `timeout` for the first, and appends the operations

@@ -6,6 +6,7 @@
 #include <winsock2.h>
 #include <ws2tcpip.h>
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 
@@ -26,6 +27,14 @@ struct PlatformOperationState {
   // accept: the socket AcceptEx accepts into, created at submission and owned by the
   // backend until the completion (closed there unless the accept succeeded: rule 11).
   SOCKET accept_socket = INVALID_SOCKET;
+  // wait_process: the registered wait (RegisterWaitForSingleObject) whose callback posts
+  // this operation's packet to `port`; null once unregistered. Whoever sets `wait_claimed`
+  // first — the callback, or cancel() — posts the one packet (rule 7); `wait_cancelled`
+  // says it was cancel().
+  HANDLE wait = nullptr;
+  HANDLE port = nullptr;
+  std::atomic<bool> wait_claimed{false};
+  bool wait_cancelled = false;
   // accept: where AcceptEx writes both addresses (kAcceptAddressesSize bytes), allocated
   // for accepts only.
   std::unique_ptr<char[]> accept_addresses;
