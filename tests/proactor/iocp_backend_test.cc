@@ -454,6 +454,29 @@ TEST_F(IocpTest, SendtoAndRecvfromCarryADatagramAndItsSender) {
   sender.close();
 }
 
+TEST_F(IocpTest, DatagramToAClosedPortDoesNotFailTheSendersNextReceive) {
+  Socket sender = restrack::open_socket(AF_INET, SOCK_DGRAM);
+  Socket closed = restrack::open_socket(AF_INET, SOCK_DGRAM);
+  const SocketAddress any_port = SocketAddress::ipv4("127.0.0.1", 0);
+  ASSERT_EQ(::bind(sender.get(), any_port.get(), any_port.length()), 0);
+  ASSERT_EQ(::bind(closed.get(), any_port.get(), any_port.length()), 0);
+  const SocketAddress nobody = restrack::local_address(closed);
+  closed.close();
+  EXPECT_EQ(loop.run_until_complete(
+                [](EventLoop& l, const Socket& s, SocketAddress to) -> Task<std::size_t> {
+                  co_return co_await restrack::sock_sendto(l, s, "lost", to);
+                }(loop, sender, nobody)),
+            4u);
+  // As on Linux: the port-unreachable answer is not reported to an unconnected socket.
+  Future<restrack::Datagram> received = restrack::sock_recvfrom(loop, sender, 16);
+  loop.run_until_complete(
+      [](EventLoop& l) -> Task<void> { co_await l.sleep(std::chrono::milliseconds(200)); }(loop));
+  EXPECT_FALSE(received.done());
+  received.cancel();
+  run_until([&] { return loop.operations_in_flight() == 0; });
+  sender.close();
+}
+
 TEST(IocpSocketTest, UnclosedSocketIsDescribedByProtocolAndAddresses) {
   Socket listener = restrack::listen_on(SocketAddress::ipv4("127.0.0.1", 0));
   const std::string text = Socket::describe(listener.get());

@@ -177,7 +177,21 @@ Socket open_socket(int family, int type, int protocol) {
   const SOCKET socket = ::WSASocketW(family, type, protocol, nullptr, 0,
                                      WSA_FLAG_OVERLAPPED | WSA_FLAG_NO_HANDLE_INHERIT);
   if (socket == INVALID_SOCKET) throw_wsa("WSASocket");
-  return Socket(socket, kinds::socket);
+  Socket owned(socket, kinds::socket);
+  if (type == SOCK_DGRAM) {
+    // Windows fails the next receive of a UDP socket with WSAECONNRESET after one of its
+    // datagrams met a closed port (an ICMP "port unreachable"); Linux reports nothing on an
+    // unconnected socket. Turned off, so sock_recvfrom behaves the same on both.
+    BOOL report = FALSE;
+    DWORD bytes = 0;
+    if (::WSAIoctl(socket, SIO_UDP_CONNRESET, &report, sizeof report, nullptr, 0, &bytes, nullptr,
+                   nullptr) != 0) {
+      const int error = ::WSAGetLastError();
+      owned.close();
+      throw std::system_error(error, std::system_category(), "WSAIoctl(SIO_UDP_CONNRESET)");
+    }
+  }
+  return owned;
 }
 
 Socket listen_on(const SocketAddress& address, int backlog) {
