@@ -122,6 +122,20 @@ TEST_F(IocpTest, Rule4CancelledReceiveIsAbortedByCancelIoExAndLosesNoData) {
   EXPECT_EQ(second.take_result(), "late");
 }
 
+TEST_F(IocpTest, ClosingASocketAbortsItsPendingReceiveWhichStillCompletesThroughThePort) {
+  SocketPair sockets;
+  Future<std::string> received = restrack::sock_recv(loop, sockets.first, 16);
+  run_one_iteration();
+  ASSERT_EQ(loop.operations_in_flight(), 1u);
+  // Unlike io_uring (rule 8), closesocket aborts the socket's requests (Windows:
+  // WSA_OPERATION_ABORTED; Wine: STATUS_HANDLES_CLOSED, docs/windows.md); the packet still
+  // comes, and its status is read from the packet, not from the closed socket.
+  ASSERT_EQ(sockets.first.close(), 0);
+  run_until([&] { return received.done(); });
+  EXPECT_TRUE(received.cancelled());
+  EXPECT_EQ(loop.operations_in_flight(), 0u);
+}
+
 TEST_F(IocpTest, Rule4CancellingTwiceOrAfterCompletionIsHarmless) {
   SocketPair sockets;
   Future<std::string> received = restrack::sock_recv(loop, sockets.first, 16);

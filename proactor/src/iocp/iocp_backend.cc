@@ -309,17 +309,13 @@ int IocpBackend::finish(Operation& operation, const OVERLAPPED_ENTRY& entry) noe
     unregister_wait(state);
     return state.wait_cancelled ? -ECANCELED : 1;
   }
-  DWORD bytes = entry.dwNumberOfBytesTransferred;
-  DWORD error = 0;
-  if (state.overlapped.Internal != 0) {
-    // The packet carries an NTSTATUS; Winsock translates it into its own error.
-    DWORD flags = 0;
-    if (::WSAGetOverlappedResult(operation.handle, &state.overlapped, &bytes, FALSE, &flags) == 0) {
-      error = static_cast<DWORD>(::WSAGetLastError());
-    }
-  }
+  const DWORD bytes = entry.dwNumberOfBytesTransferred;
+  // The packet's OVERLAPPED carries the request's NTSTATUS. It is translated without
+  // asking the socket (WSAGetOverlappedResult would), which may be closed by now:
+  // closesocket aborts its requests, whose packets still come.
+  DWORD error = status_error(state.overlapped.Internal);
   // A datagram longer than the buffer is truncated, as recvmsg does on Linux.
-  if (error == WSAEMSGSIZE &&
+  if (error == ERROR_MORE_DATA &&
       (operation.type == OperationType::recv || operation.type == OperationType::recvfrom)) {
     error = 0;
   }

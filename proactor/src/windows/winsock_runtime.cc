@@ -1,11 +1,17 @@
 #include "winsock_runtime.h"
 
+#include <winternl.h>
+
 #include <cerrno>
 #include <system_error>
 
 RESTRACK_NAMESPACE_BEGIN
 namespace internal {
 namespace {
+
+// ERROR_HANDLES_CLOSED, what RtlNtStatusToDosError makes of STATUS_HANDLES_CLOSED; not in
+// mingw-w64's <winerror.h>.
+constexpr DWORD kErrorHandlesClosed = 676;
 
 template <class Function>
 Function extension_function(SOCKET socket, GUID id, const char* name) {
@@ -47,9 +53,17 @@ const WinsockRuntime& winsock_runtime() {
   return runtime;
 }
 
+DWORD status_error(ULONG_PTR status) noexcept {
+  if (status == 0) return 0;
+  return ::RtlNtStatusToDosError(static_cast<NTSTATUS>(status));
+}
+
 int error_result(DWORD error) noexcept {
   switch (error) {
     case ERROR_OPERATION_ABORTED:
+    // Wine ends the requests of a socket closed under them with STATUS_HANDLES_CLOSED;
+    // Windows with STATUS_CANCELLED (WSA_OPERATION_ABORTED). Both are aborts.
+    case kErrorHandlesClosed:
       return -ECANCELED;
     case WSAECONNREFUSED:
     case ERROR_CONNECTION_REFUSED:

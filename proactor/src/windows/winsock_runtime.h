@@ -20,6 +20,10 @@ struct WinsockRuntime {
 // std::system_error naming the call that failed.
 const WinsockRuntime& winsock_runtime();
 
+// The Windows error of a finished request's NTSTATUS (OVERLAPPED::Internal; 0 for
+// success), through RtlNtStatusToDosError.
+DWORD status_error(ULONG_PTR status) noexcept;
+
 // A Winsock or Win32 error as the proactor's results carry it (a negative value): the
 // errno twin where the portable layers test for one (ECANCELED for an aborted operation,
 // ECONNREFUSED, ECONNRESET, ...), else the Windows error code itself.
