@@ -1,7 +1,5 @@
 #include "fake_backend.h"
 
-#include <fcntl.h>
-
 #include <cerrno>
 #include <thread>
 #include <utility>
@@ -9,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include "restrack/proactor/errors.h"
+#include "test_platform.h"
 
 namespace restrack_test {
 
@@ -23,8 +22,7 @@ void FakeBackend::complete(OperationKey key, int result) {
 restrack::internal::Submission FakeBackend::submit(std::unique_ptr<Operation> operation) {
   if (closed_) throw restrack::LoopClosedError("fake backend is closed");
   observations_.submitted_types.push_back(operation->type);
-  const int flags = ::fcntl(operation->handle, F_GETFL);
-  observations_.submitted_nonblocking.push_back(flags >= 0 && (flags & O_NONBLOCK) != 0);
+  observations_.submitted_nonblocking.push_back(is_nonblocking(operation->handle));
   Script script{Start::pending, 0};
   if (!scripts_.empty()) {
     script = scripts_.front();

@@ -24,7 +24,7 @@ using restrack::internal::OperationKey;
 // An operation that only counts what is done with it (hooks of the backend interface).
 class CountingOperation final : public Operation {
  public:
-  CountingOperation(int fd, int* completions, int* abandons)
+  CountingOperation(restrack::NativeSocket fd, int* completions, int* abandons)
       : Operation(restrack::internal::OperationType::recv, fd),
         completions_(completions),
         abandons_(abandons) {}

@@ -1,8 +1,6 @@
 // Test-only fixtures: an EventLoop on the scripted backend, and connected socket pairs.
 #pragma once
 
-#include <sys/socket.h>
-
 #include <memory>
 
 #include <gtest/gtest.h>
@@ -10,7 +8,8 @@
 #include "fake_backend.h"
 #include "restrack/kind.h"
 #include "restrack/proactor/event_loop.h"
-#include "restrack/tracked_fd.h"
+#include "restrack/proactor/socket.h"
+#include "test_platform.h"
 
 namespace restrack_test {
 
@@ -33,18 +32,10 @@ class FakeLoopTest : public testing::Test {
   restrack::EventLoop loop;
 };
 
-// Two connected AF_UNIX sockets (stream by default), tracked as kind `socket` and closed
-// when the pair goes out of scope.
+// Two connected sockets (stream by default), tracked as kind `socket` and closed when the
+// pair goes out of scope: AF_UNIX on POSIX, loopback on Windows (test_platform.h).
 struct SocketPair {
-  explicit SocketPair(int type = SOCK_STREAM) {
-    int fds[2];
-    if (::socketpair(AF_UNIX, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds) != 0) {
-      ADD_FAILURE() << "socketpair failed";
-      return;
-    }
-    first = restrack::TrackedFd(fds[0], restrack::kinds::socket);
-    second = restrack::TrackedFd(fds[1], restrack::kinds::socket);
-  }
+  explicit SocketPair(int type = SOCK_STREAM) { make_socket_pair(type, first, second); }
   ~SocketPair() {
     if (first) first.close();
     if (second) second.close();
@@ -52,8 +43,8 @@ struct SocketPair {
   SocketPair(const SocketPair&) = delete;
   SocketPair& operator=(const SocketPair&) = delete;
 
-  restrack::TrackedFd first;
-  restrack::TrackedFd second;
+  restrack::Socket first;
+  restrack::Socket second;
 };
 
 }  // namespace restrack_test

@@ -9,9 +9,6 @@
 // Rule 5 (never cancel a read to pause) is kept by construction — nothing in the loop
 // cancels a read except close/abort and the user's own cancel — and is exercised byte-exact
 // by reliability_test.cc (Rule5PauseByNotRearmingKeepsTheStreamByteExact).
-#include <fcntl.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <cerrno>
 #include <string>
@@ -162,14 +159,13 @@ TEST_F(OperationRulesTest, Rule4CancellingTwiceAsksTheBackendOnce) {
 
 TEST_F(OperationRulesTest, Rule4AcceptCompletingAfterCancelClosesTheAcceptedDescriptor) {
   fake.set_on_cancel(FakeBackend::OnCancel::record_only);
-  Future<restrack::TrackedFd> accepted = restrack::sock_accept(loop, sockets.first);
+  Future<restrack::Socket> accepted = restrack::sock_accept(loop, sockets.first);
   accepted.cancel();
-  const int late_connection = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  ASSERT_GE(late_connection, 0);
-  fake.complete(last_submitted(), late_connection);
+  const restrack::NativeSocket late_connection = open_unowned_socket();
+  ASSERT_NE(late_connection, restrack::kInvalidSocket);
+  fake.complete(last_submitted(), static_cast<int>(late_connection));
   run_one_iteration();
-  EXPECT_EQ(::fcntl(late_connection, F_GETFD), -1);
-  EXPECT_EQ(errno, EBADF);
+  EXPECT_TRUE(is_closed(late_connection));
 }
 
 TEST_F(OperationRulesTest, Rule6StaleKeyOfAReusedSlotIsIgnored) {

@@ -1,7 +1,8 @@
 // restrack/proactor/event_loop.h — EventLoop, the single-threaded proactor loop.
 //
 // An EventLoop runs callbacks from its ready queue, fires timers, and delivers the
-// completions of the I/O operations it submitted to its backend (io_uring on Linux). One
+// completions of the I/O operations it submitted to its backend (io_uring on Linux, an I/O
+// completion port on Windows). One
 // iteration: wait for completions (not at all when callbacks are ready, until the next
 // timer otherwise), deliver them, move due timers and thread-safe posts to the ready
 // queue, then run the callbacks that were ready at that point — callbacks they schedule
@@ -57,13 +58,22 @@ struct UringOptions {
   int simulated_setup_errno = 0;
 };
 
+// Settings of the IOCP backend (Windows; ignored by other backends).
+struct IocpOptions {
+  // How long close() waits for the kernel to answer every CancelIoEx before reporting the
+  // operations still pending and leaking them.
+  std::chrono::milliseconds close_deadline{10'000};
+};
+
 struct EventLoopOptions {
   // Debug mode: callbacks that take at least `slow_callback_duration` are logged as
   // warnings on the `restrack.proactor` logger, naming where they were scheduled.
   bool debug = false;
   std::chrono::nanoseconds slow_callback_duration = std::chrono::milliseconds(100);
-  // Used when the loop creates its own io_uring backend.
+  // Used when the loop creates its own io_uring backend (Linux).
   UringOptions uring;
+  // Used when the loop creates its own IOCP backend (Windows).
+  IocpOptions iocp;
 };
 
 namespace internal {
@@ -115,9 +125,9 @@ class EventLoop {
   using Callback = std::function<void()>;
   using ExceptionHandler = std::function<void(EventLoop& loop, const ExceptionContext& context)>;
 
-  // A loop on the platform's backend (io_uring on Linux). Throws BackendUnavailableError
-  // if the kernel refuses it (the message names the cause and the kernel requirement),
-  // std::invalid_argument for options out of range.
+  // A loop on the platform's backend (io_uring on Linux, IOCP on Windows). Throws
+  // BackendUnavailableError if the kernel refuses it (the message names the cause and the kernel
+  // requirement), std::invalid_argument for options out of range.
   explicit EventLoop(EventLoopOptions options = {});
   // A loop on another backend implementation (restrack's scripted test backend). The
   // Backend interface is internal to restrack (proactor/src/backend.h).

@@ -1,0 +1,25 @@
+// Test-only: what the proactor tests' fixtures need of the platform (test_platform_posix.cc,
+// test_platform_windows.cc).
+#pragma once
+
+#include "restrack/proactor/socket.h"
+
+namespace restrack_test {
+
+// Two connected sockets of `type` (SOCK_STREAM or SOCK_DGRAM), tracked as kind `socket`:
+// an AF_UNIX socketpair on POSIX, a loopback TCP connection or a pair of connected loopback
+// UDP sockets on Windows (which has no socketpair). Fails the test if it cannot make them.
+void make_socket_pair(int type, restrack::Socket& first, restrack::Socket& second);
+
+// Rule 18: true if `handle` cannot block a thread — O_NONBLOCK on POSIX; on Windows, a
+// handle opened for overlapped I/O (no FILE_SYNCHRONOUS_IO_* mode).
+bool is_nonblocking(restrack::NativeSocket handle);
+
+// A new stream socket that nothing owns, standing for a connection a scripted backend
+// "accepts".
+restrack::NativeSocket open_unowned_socket();
+
+// True once `handle` no longer names an open socket (it was closed).
+bool is_closed(restrack::NativeSocket handle);
+
+}  // namespace restrack_test

@@ -1,0 +1,37 @@
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include <gtest/gtest.h>
+
+#include "restrack/kind.h"
+#include "test_platform.h"
+
+namespace restrack_test {
+
+void make_socket_pair(int type, restrack::Socket& first, restrack::Socket& second) {
+  int fds[2];
+  if (::socketpair(AF_UNIX, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds) != 0) {
+    ADD_FAILURE() << "socketpair failed";
+    return;
+  }
+  first = restrack::TrackedFd(fds[0], restrack::kinds::socket);
+  second = restrack::TrackedFd(fds[1], restrack::kinds::socket);
+}
+
+bool is_nonblocking(restrack::NativeSocket handle) {
+  const int flags = ::fcntl(handle, F_GETFL);
+  return flags >= 0 && (flags & O_NONBLOCK) != 0;
+}
+
+restrack::NativeSocket open_unowned_socket() {
+  return ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+}
+
+bool is_closed(restrack::NativeSocket handle) {
+  return ::fcntl(handle, F_GETFD) == -1 && errno == EBADF;
+}
+
+}  // namespace restrack_test

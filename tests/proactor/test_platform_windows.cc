@@ -1,0 +1,72 @@
+#include <gtest/gtest.h>
+
+#include "restrack/kind.h"
+#include "test_platform.h"
+
+namespace restrack_test {
+namespace {
+
+// Blocking calls on overlapped sockets are fine for setting up a test's pair.
+bool connect_pair(int type, restrack::Socket& first, restrack::Socket& second) {
+  const restrack::SocketAddress loopback = restrack::SocketAddress::ipv4("127.0.0.1", 0);
+  if (type == SOCK_DGRAM) {
+    first = restrack::open_socket(AF_INET, SOCK_DGRAM);
+    second = restrack::open_socket(AF_INET, SOCK_DGRAM);
+    if (::bind(first.get(), loopback.get(), loopback.length()) != 0 ||
+        ::bind(second.get(), loopback.get(), loopback.length()) != 0) {
+      return false;
+    }
+    const restrack::SocketAddress first_address = restrack::local_address(first);
+    const restrack::SocketAddress second_address = restrack::local_address(second);
+    return ::connect(first.get(), second_address.get(), second_address.length()) == 0 &&
+           ::connect(second.get(), first_address.get(), first_address.length()) == 0;
+  }
+  restrack::Socket listener = restrack::listen_on(loopback, 1);
+  const restrack::SocketAddress address = restrack::local_address(listener);
+  first = restrack::open_socket(AF_INET, SOCK_STREAM);
+  if (::connect(first.get(), address.get(), address.length()) != 0) return false;
+  second = restrack::Socket(::accept(listener.get(), nullptr, nullptr), restrack::kinds::socket);
+  listener.close();
+  return second.is_open();
+}
+
+}  // namespace
+
+void make_socket_pair(int type, restrack::Socket& first, restrack::Socket& second) {
+  if (!connect_pair(type, first, second)) {
+    ADD_FAILURE() << "making a loopback socket pair failed: Winsock error " << ::WSAGetLastError();
+  }
+}
+
+bool is_nonblocking(restrack::NativeSocket handle) {
+  // NtQueryInformationFile(FileModeInformation): an overlapped handle has neither
+  // FILE_SYNCHRONOUS_IO_ALERT (0x10) nor FILE_SYNCHRONOUS_IO_NONALERT (0x20).
+  struct IoStatus {
+    void* status_or_pointer;
+    ULONG_PTR information;
+  };
+  using Query = LONG(WINAPI*)(HANDLE, IoStatus*, void*, ULONG, int);
+  constexpr int kFileModeInformation = 16;
+  static const auto query = reinterpret_cast<Query>(reinterpret_cast<void*>(
+      ::GetProcAddress(::GetModuleHandleW(L"ntdll.dll"), "NtQueryInformationFile")));
+  IoStatus status{};
+  ULONG mode = 0;
+  if (query == nullptr || query(reinterpret_cast<HANDLE>(handle), &status, &mode, sizeof mode,
+                                kFileModeInformation) != 0) {
+    return false;
+  }
+  return (mode & 0x30u) == 0;
+}
+
+restrack::NativeSocket open_unowned_socket() {
+  return restrack::open_socket(AF_INET, SOCK_STREAM).release();
+}
+
+bool is_closed(restrack::NativeSocket handle) {
+  int type = 0;
+  int length = sizeof type;
+  return ::getsockopt(handle, SOL_SOCKET, SO_TYPE, reinterpret_cast<char*>(&type), &length) != 0 &&
+         ::WSAGetLastError() == WSAENOTSOCK;
+}
+
+}  // namespace restrack_test
