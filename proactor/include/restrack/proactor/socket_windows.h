@@ -3,9 +3,9 @@
 //
 // A socket is a Winsock SOCKET, owned by a restrack::TrackedSocket of kind `socket`
 // (restrack/tracked_handle.h): the same API as restrack::TrackedFd on POSIX, so code
-// written against restrack::Socket and restrack::NativeSocket compiles unchanged on both. Include this before <windows.h> (or
-// define WIN32_LEAN_AND_MEAN): <winsock2.h> must come first. The proactor's targets define
-// NOMINMAX for their users, so std::min and std::max stay usable.
+// written against restrack::Socket and restrack::NativeSocket compiles unchanged on both. Include
+// this before <windows.h> (or define WIN32_LEAN_AND_MEAN): <winsock2.h> must come first. The
+// proactor's targets define NOMINMAX for their users, so std::min and std::max stay usable.
 #pragma once
 
 #include <winsock2.h>
