@@ -4,7 +4,7 @@
 #include <map>
 #include <stdexcept>
 
-#include "process.h"
+#include "support/process.h"
 
 namespace json = boost::json;
 

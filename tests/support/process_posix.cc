@@ -1,4 +1,4 @@
-#include "process.h"
+#include "support/process.h"
 
 #include <fcntl.h>
 #include <spawn.h>
@@ -20,7 +20,7 @@ class CaptureFile {
  public:
   CaptureFile() {
     const char* tmpdir = std::getenv("TMPDIR");
-    path_ = std::string(tmpdir != nullptr ? tmpdir : "/tmp") + "/restrack_report_XXXXXX";
+    path_ = std::string(tmpdir != nullptr ? tmpdir : "/tmp") + "/restrack_child_XXXXXX";
     // Close-on-exec: the child gets only the descriptors it is given, so the
     // descriptor numbers in its reports do not depend on the driver.
     fd_ = ::mkostemp(path_.data(), O_CLOEXEC);

@@ -1,4 +1,4 @@
-// Windows implementation of child_process.h: CreateProcess with the child's standard
+// Windows implementation of support/process.h: CreateProcess with the child's standard
 // output and error redirected into temporary files.
 #include <windows.h>
 
@@ -9,7 +9,7 @@
 #include <stdexcept>
 #include <string_view>
 
-#include "child_process.h"
+#include "support/process.h"
 
 namespace {
 
@@ -52,7 +52,8 @@ class CaptureFile {
 };
 
 bool inherited(std::string_view variable) {
-  return !variable.starts_with("GTEST_") && !variable.starts_with("RESTRACK_");
+  return !variable.starts_with("GTEST_") && !variable.starts_with("RESTRACK_") &&
+         !variable.starts_with("NO_COLOR=");
 }
 
 // One argument as the C runtime's command-line parser reads it back (quotes, and the
@@ -88,11 +89,10 @@ std::string with_unix_line_ends(std::string text) {
 
 }  // namespace
 
-ChildResult run_child(const std::string& program, const std::vector<std::string>& arguments,
-                      const std::vector<std::string>& environment) {
+ProcessResult run_process(const std::string& program, const std::vector<std::string>& arguments,
+                          const std::vector<std::string>& environment) {
   std::string command_line = quoted(program);
   for (const std::string& argument : arguments) command_line += " " + quoted(argument);
-  command_line += " --gtest_color=no --gtest_print_time=0";
 
   // The environment block: "NAME=value\0" each, then one more "\0".
   std::string block;
@@ -123,7 +123,7 @@ ChildResult run_child(const std::string& program, const std::vector<std::string>
   GetExitCodeProcess(process.hProcess, &status);
   CloseHandle(process.hProcess);
 
-  ChildResult result;
+  ProcessResult result;
   result.exit_code = static_cast<int>(status);
   result.out = with_unix_line_ends(out.contents());
   result.err = with_unix_line_ends(err.contents());
