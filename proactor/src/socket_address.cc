@@ -1,6 +1,7 @@
-// SocketAddress, the same on every platform: each platform folder's address_headers.h
-// brings the definitions of the address families (sockaddr_in, sockaddr_in6, sockaddr_un)
-// and of inet_pton / inet_ntop.
+// SocketAddress and the address queries of a socket, the same on every platform: each
+// platform folder's address_headers.h brings the definitions of the address families
+// (sockaddr_in, sockaddr_in6, sockaddr_un), inet_pton / inet_ntop and getsockname /
+// getpeername.
 #include <algorithm>
 #include <cstddef>
 #include <cstring>
@@ -9,6 +10,7 @@
 
 #include "address_headers.h"
 #include "restrack/proactor/socket.h"
+#include "socket_calls.h"
 
 RESTRACK_NAMESPACE_BEGIN
 
@@ -76,5 +78,23 @@ std::string SocketAddress::to_string() const {
       return "family " + std::to_string(family());
   }
 }
+
+namespace internal {
+
+SocketAddress peer_address(NativeSocket socket) {
+  sockaddr_storage storage{};
+  socklen_t length = sizeof storage;
+  if (::getpeername(socket, reinterpret_cast<sockaddr*>(&storage), &length) != 0) return {};
+  return SocketAddress(reinterpret_cast<const sockaddr*>(&storage), length);
+}
+
+SocketAddress socket_address(NativeSocket socket) {
+  sockaddr_storage storage{};
+  socklen_t length = sizeof storage;
+  if (::getsockname(socket, reinterpret_cast<sockaddr*>(&storage), &length) != 0) return {};
+  return SocketAddress(reinterpret_cast<const sockaddr*>(&storage), length);
+}
+
+}  // namespace internal
 
 RESTRACK_NAMESPACE_END

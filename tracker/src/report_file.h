@@ -5,6 +5,8 @@
 // character device (/dev/stdout) is written into as it is, never replaced.
 #pragma once
 
+#include <cerrno>
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -25,7 +27,17 @@ class ReportFile {
   ReportFile& operator=(const ReportFile&) = delete;
 
   // Buffered; a failure is remembered and reported by finish().
-  void write(std::string_view text) noexcept;
+  void write(std::string_view text) noexcept {
+    offset_ += text.size();
+    if (error_ != 0) return;
+    try {
+      buffer_.append(text);
+    } catch (...) {
+      error_ = ENOMEM;
+      return;
+    }
+    if (buffer_.size() >= kBufferSize) flush();
+  }
   // Bytes written so far.
   std::uint64_t offset() const noexcept { return offset_; }
   // Flushes and puts the file in place. False (with `error`) if anything failed; a
@@ -42,7 +54,10 @@ class ReportFile {
                     std::string* error) noexcept;
 
  private:
+  static constexpr std::size_t kBufferSize = std::size_t{1} << 16;
+
   ReportFile() = default;
+  // Writes the buffer out (the platform's file).
   bool flush() noexcept;
 
   int fd_ = -1;

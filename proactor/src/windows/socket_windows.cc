@@ -86,20 +86,6 @@ void shutdown_socket(NativeSocket socket, ShutdownHow how) noexcept {
   static_cast<void>(::shutdown(socket, how == ShutdownHow::write ? SD_SEND : SD_BOTH));
 }
 
-SocketAddress peer_address(NativeSocket socket) {
-  sockaddr_storage storage{};
-  socklen_t length = sizeof storage;
-  if (::getpeername(socket, reinterpret_cast<sockaddr*>(&storage), &length) != 0) return {};
-  return SocketAddress(reinterpret_cast<const sockaddr*>(&storage), length);
-}
-
-SocketAddress socket_address(NativeSocket socket) {
-  sockaddr_storage storage{};
-  socklen_t length = sizeof storage;
-  if (::getsockname(socket, reinterpret_cast<sockaddr*>(&storage), &length) != 0) return {};
-  return SocketAddress(reinterpret_cast<const sockaddr*>(&storage), length);
-}
-
 void bind_datagram(const Socket& socket, const SocketAddress& local,
                    const std::optional<SocketAddress>& remote) {
   if (::bind(socket.get(), local.get(), local.length()) != 0) {

@@ -15,8 +15,6 @@ RESTRACK_NAMESPACE_BEGIN
 namespace internal {
 namespace {
 
-constexpr std::size_t kBufferSize = 1 << 16;
-
 // Follows symbolic links (up to 40, as the kernel does) to the path finally named, which
 // may not exist yet.
 bool resolve(std::string path, std::string& target, int& error) {
@@ -102,18 +100,6 @@ std::unique_ptr<ReportFile> ReportFile::create(const std::string& path,
 ReportFile::~ReportFile() {
   if (fd_ >= 0) ::close(fd_);
   if (!temporary_.empty()) ::unlink(temporary_.c_str());
-}
-
-void ReportFile::write(std::string_view text) noexcept {
-  offset_ += text.size();
-  if (error_ != 0) return;
-  try {
-    buffer_.append(text);
-  } catch (...) {
-    error_ = ENOMEM;
-    return;
-  }
-  if (buffer_.size() >= kBufferSize) flush();
 }
 
 bool ReportFile::flush() noexcept {

@@ -19,7 +19,6 @@ RESTRACK_NAMESPACE_BEGIN
 namespace internal {
 namespace {
 
-constexpr std::size_t kBufferSize = 1 << 16;
 // The longest file name (one path component) Windows file systems take.
 constexpr std::size_t kMaxName = 255;
 
@@ -94,18 +93,6 @@ std::unique_ptr<ReportFile> ReportFile::create(const std::string& path,
 ReportFile::~ReportFile() {
   if (fd_ >= 0) ::_close(fd_);
   if (!temporary_.empty()) ::_wunlink(utf8_to_wide(temporary_).c_str());
-}
-
-void ReportFile::write(std::string_view text) noexcept {
-  offset_ += text.size();
-  if (error_ != 0) return;
-  try {
-    buffer_.append(text);
-  } catch (...) {
-    error_ = ENOMEM;
-    return;
-  }
-  if (buffer_.size() >= kBufferSize) flush();
 }
 
 bool ReportFile::flush() noexcept {
