@@ -288,17 +288,24 @@ void EventLoop::run_once() {
   }
 
   // Only what is ready now: callbacks scheduled by these run on the next iteration.
-  for (std::size_t count = ready_.size(); count > 0; --count) {
-    ReadyCallback ready = std::move(ready_.front());
-    ready_.pop_front();
+  now_running_.swap(ready_);
+  for (ReadyCallback& ready : now_running_) {
     run_ready(ready);
+    // What it holds (a task, perhaps its last owner) goes now, before the next one runs.
+    ready.callback = nullptr;
+    ready.task.reset();
   }
+  now_running_.clear();
 }
 
 void EventLoop::run_ready(ReadyCallback& ready) {
   const Clock::time_point start = options_.debug ? Clock::now() : Clock::time_point();
   try {
-    ready.callback();
+    if (!ready.task_step) {
+      ready.callback();
+    } else if (std::shared_ptr<FutureBase> task = ready.task.lock()) {
+      internal::TaskAccess::step(static_cast<TaskBase&>(*task));
+    }
   } catch (...) {
     call_exception_handler(ExceptionContext{
         "exception in callback", std::current_exception(), ready.where, {}, kNoTrace});
@@ -330,7 +337,7 @@ void EventLoop::release_resources() noexcept {
   }
   // Moved out first: dropping a callback can destroy a task, whose destructor may look at
   // the loop.
-  std::deque<ReadyCallback> ready = std::move(ready_);
+  std::vector<ReadyCallback> ready = std::move(ready_);
   ready_.clear();
   std::vector<std::shared_ptr<ScheduledCallback>> timers = std::move(timers_);
   timers_.clear();

@@ -41,11 +41,21 @@ void FutureBase::rethrow_if_failed() const {
 }
 
 void FutureBase::add_done_callback(std::function<void()> callback, CallSite where) {
-  DoneCallback done_callback{std::move(callback), where};
+  if (!callback) throw std::invalid_argument("add_done_callback with an empty callback");
+  add(DoneCallback{std::move(callback), {}, where});
+}
+
+void FutureBase::add_waiting_task(std::weak_ptr<FutureBase> task, CallSite where) {
+  add(DoneCallback{{}, std::move(task), where});
+}
+
+void FutureBase::add(DoneCallback callback) {
   if (done()) {
-    schedule(std::move(done_callback));
+    schedule(std::move(callback));
+  } else if (!first_callback_) {
+    first_callback_.emplace(std::move(callback));
   } else {
-    callbacks_.push_back(std::move(done_callback));
+    more_callbacks_.push_back(std::move(callback));
   }
 }
 
@@ -62,17 +72,25 @@ void FutureBase::bind(EventLoop& loop) {
 void FutureBase::finish(State state) {
   state_ = state;
   on_done();
-  std::vector<DoneCallback> callbacks = std::move(callbacks_);
-  callbacks_.clear();
+  if (!first_callback_) return;
+  DoneCallback first = std::move(*first_callback_);
+  first_callback_.reset();
+  std::vector<DoneCallback> more = std::move(more_callbacks_);
+  more_callbacks_.clear();
   // Rule 3: callbacks run from the ready queue, never inside the call that finished us.
-  for (DoneCallback& callback : callbacks) schedule(std::move(callback));
+  schedule(std::move(first));
+  for (DoneCallback& callback : more) schedule(std::move(callback));
 }
 
 void FutureBase::schedule(DoneCallback callback) {
   EventLoop* loop = this->loop();
   // A closed (or destroyed) loop runs nothing more; its ready queue is gone.
   if (loop == nullptr || loop->is_closed()) return;
-  internal::LoopAccess::schedule(*loop, std::move(callback.callback), callback.where);
+  if (callback.callback) {
+    internal::LoopAccess::schedule(*loop, std::move(callback.callback), callback.where);
+  } else {
+    internal::LoopAccess::schedule_step(*loop, std::move(callback.waiting_task), callback.where);
+  }
 }
 
 RESTRACK_NAMESPACE_END

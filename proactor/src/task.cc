@@ -93,26 +93,20 @@ void TaskBase::wait_on(std::shared_ptr<FutureBase> future) {
   if (future.get() == this) throw std::logic_error(name_ + " awaits itself");
   // A task awaiting a task that (through others) awaits it would never finish, and the
   // tasks would keep each other alive for ever: refuse the await that closes the cycle.
-  const auto* first = dynamic_cast<const TaskBase*>(future.get());
+  const TaskBase* first = future->as_task();
   for (const TaskBase* link = first; link != nullptr;
-       link = dynamic_cast<const TaskBase*>(link->awaiting_.get())) {
+       link = link->awaiting_ == nullptr ? nullptr : link->awaiting_->as_task()) {
     if (link->awaiting_.get() != this) continue;
     std::string message = name_ + " awaits " + first->name_;
     for (const TaskBase* step = first; step != link && step != nullptr;) {
-      step = dynamic_cast<const TaskBase*>(step->awaiting_.get());
+      step = step->awaiting_ == nullptr ? nullptr : step->awaiting_->as_task();
       if (step != nullptr) message += ", which awaits " + step->name_;
     }
     message += ", which awaits " + name_;
     throw std::logic_error(message + ": a cycle of tasks awaiting each other never finishes");
   }
   awaiting_ = std::move(future);
-  awaiting_->add_done_callback(
-      [weak = weak_from_this()] {
-        // The loop holds tasks weakly while they wait: a task nobody owns any more is
-        // destroyed (and reports it) instead of being kept alive by what it awaits.
-        if (std::shared_ptr<FutureBase> self = weak.lock()) static_cast<TaskBase&>(*self).step();
-      },
-      started_at_);
+  awaiting_->add_waiting_task(weak_from_this(), started_at_);
 }
 
 void TaskBase::resume_after_wait() {

@@ -3,6 +3,7 @@
 // while pending.
 #include <algorithm>
 #include <chrono>
+#include <functional>
 #include <map>
 #include <optional>
 #include <stdexcept>
@@ -110,6 +111,33 @@ TEST_F(FutureTaskTest, DoneCallbacksRunInTheOrderTheyWereAdded) {
   future.add_done_callback([&] { ran.push_back(3); });  // already done: scheduled at once
   run_one_iteration();
   EXPECT_EQ(ran, (std::vector<int>{1, 2, 3}));
+}
+
+// A task's wake-up is one of the future's done callbacks, in the order it was added.
+TEST_F(FutureTaskTest, AwaitingTaskWakesInOrderWithTheFuturesOtherCallbacks) {
+  Future<int> future = Future<int>::create(loop);
+  std::vector<std::string> steps;
+  future.add_done_callback([&] { steps.push_back("callback added before the await"); });
+  Task<int> task = loop.create_task(await_future(future, steps));
+  run_one_iteration();  // the task starts and awaits
+  future.add_done_callback([&] { steps.push_back("callback added after the await"); });
+  future.set_result(5);
+  run_one_iteration();
+  EXPECT_EQ(steps, (std::vector<std::string>{"started", "callback added before the await", "got 5",
+                                             "callback added after the await"}));
+  EXPECT_TRUE(task.done());
+}
+
+TEST_F(FutureTaskTest, EmptyDoneCallbackIsRefusedWhenAdded) {
+  Future<int> future = Future<int>::create(loop);
+  try {
+    future.add_done_callback(std::function<void()>());
+    FAIL() << "an empty callback was accepted";
+  } catch (const std::invalid_argument& error) {
+    EXPECT_STREQ(error.what(), "add_done_callback with an empty callback");
+  }
+  future.set_result(1);
+  EXPECT_THROW(future.add_done_callback(nullptr), std::invalid_argument);
 }
 
 TEST_F(FutureTaskTest, FutureResultCanBeSetOnlyOnce) {

@@ -27,7 +27,6 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <exception>
 #include <functional>
 #include <memory>
@@ -225,9 +224,17 @@ class EventLoop {
 
  private:
   friend struct internal::LoopAccess;
+  // A callback, or the next step of a task that was waiting (held weakly: a task that
+  // nobody owns any more is destroyed rather than run).
   struct ReadyCallback {
+    ReadyCallback(Callback run, CallSite at) noexcept : callback(std::move(run)), where(at) {}
+    ReadyCallback(std::weak_ptr<FutureBase> waiting, CallSite at) noexcept
+        : where(at), task(std::move(waiting)), task_step(true) {}
+
     Callback callback;
     CallSite where;
+    std::weak_ptr<FutureBase> task;
+    bool task_step = false;
   };
   void schedule(Callback callback, CallSite where);
   void run_once();
@@ -238,7 +245,10 @@ class EventLoop {
   EventLoopOptions options_;
   std::unique_ptr<internal::Backend> backend_;
   std::shared_ptr<internal::LoopAnchor> anchor_;
-  std::deque<ReadyCallback> ready_;
+  // Two queues swapped each iteration, so that steady running allocates nothing: the
+  // iteration runs `running_` while what it schedules goes to `ready_`.
+  std::vector<ReadyCallback> ready_;
+  std::vector<ReadyCallback> now_running_;
   std::vector<std::shared_ptr<internal::ScheduledCallback>> timers_;  // min-heap (when, sequence)
   std::uint64_t timer_sequence_ = 0;
   std::vector<std::unique_ptr<internal::Operation>> completed_;  // reused every iteration

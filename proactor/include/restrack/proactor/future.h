@@ -30,6 +30,7 @@
 RESTRACK_NAMESPACE_BEGIN
 
 class EventLoop;
+class TaskBase;
 
 namespace internal {
 struct LoopAnchor;  // the loop's half of the weak link (event_loop.cc)
@@ -68,6 +69,7 @@ class FutureBase : public std::enable_shared_from_this<FutureBase> {
 
   // Schedules `callback` on the loop's ready queue once the future is done (at once if
   // it already is). `where` names the callback in debug-mode logs and error reports.
+  // Throws std::invalid_argument if `callback` is empty.
   void add_done_callback(std::function<void()> callback, CallSite where = CallSite::current());
 
   // The loop this future belongs to; null when unbound or when the loop is gone.
@@ -89,14 +91,29 @@ class FutureBase : public std::enable_shared_from_this<FutureBase> {
   bool exception_retrieved() const noexcept { return retrieved_; }
 
  private:
+  friend class TaskBase;
+
+  // What runs once the future is done: a callback, or the next step of a task awaiting
+  // it. The task is held weakly: one that nobody owns any more is destroyed (and
+  // reports it) instead of being kept alive by what it awaits.
   struct DoneCallback {
     std::function<void()> callback;
+    std::weak_ptr<FutureBase> waiting_task;  // a TaskBase; set instead of `callback`
     CallSite where;
   };
+  // Parks `task` on this future: its next step is scheduled once the future is done,
+  // in order with the callbacks (TaskBase::wait_on).
+  void add_waiting_task(std::weak_ptr<FutureBase> task, CallSite where);
+  void add(DoneCallback callback);
   void schedule(DoneCallback callback);
+  // This future as a task, else null: the task-cycle check walks awaited tasks with it.
+  virtual const TaskBase* as_task() const noexcept { return nullptr; }
 
   std::shared_ptr<internal::LoopAnchor> anchor_;
-  std::vector<DoneCallback> callbacks_;
+  // Most futures get one callback, the task that awaits them: it is kept inline, the
+  // others (in the order added) in `more_callbacks_`.
+  std::optional<DoneCallback> first_callback_;
+  std::vector<DoneCallback> more_callbacks_;
   std::exception_ptr error_;
   State state_ = State::pending;
   mutable bool retrieved_ = false;

@@ -84,6 +84,7 @@ class TaskBase : public FutureBase {
   // cancelled.
   void fail(std::exception_ptr error) noexcept;
   void report_unretrieved_exception() noexcept;
+  const TaskBase* as_task() const noexcept override { return this; }
 
   std::coroutine_handle<> coroutine_;
   std::shared_ptr<FutureBase> awaiting_;
@@ -114,6 +115,8 @@ struct TaskAccess {
   static bool started(const TaskBase& task) noexcept { return task.started_; }
   static bool cancel_requested(const TaskBase& task) noexcept { return task.cancel_requested_; }
   static void start(TaskBase& task, EventLoop& loop, CallSite where) { task.start(loop, where); }
+  // Runs the task's next step (from the loop's ready queue).
+  static void step(TaskBase& task) { task.step(); }
   // Starts `task` on the running task's loop unless already started.
   static void start_on_running_loop(TaskBase& task, CallSite where);
   static void fail(TaskBase& task, std::exception_ptr error) noexcept {
