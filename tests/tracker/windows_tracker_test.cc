@@ -22,7 +22,7 @@ std::string temporary_file(const char* name) {
   char directory[MAX_PATH + 1];
   const DWORD length = GetTempPathA(sizeof directory, directory);
   EXPECT_GT(length, 0u);
-  const std::string path = std::string(directory, length) + name;
+  std::string path = std::string(directory, length) + name;
   std::ofstream(path) << "restrack\n";
   return path;
 }

@@ -32,6 +32,7 @@ TEST(WindowsToolchain, AbseilMutexGuardsAFlatHashMapAcrossThreads) {
   absl::Mutex mutex;
   absl::flat_hash_map<std::string, int> counts;
   std::vector<std::thread> threads;
+  threads.reserve(4);
   for (int t = 0; t < 4; ++t) {
     threads.emplace_back([&] {
       for (int i = 0; i < 1000; ++i) {

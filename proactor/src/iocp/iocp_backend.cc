@@ -76,8 +76,8 @@ Submission IocpBackend::submit(std::unique_ptr<Operation> operation) {
     throw LoopClosedError("IOCP backend is closed: no operation can be submitted after close()");
   }
   PlatformOperationState& state = operation->platform;
-  if (operation->type == OperationType::accept && state.accept_addresses == nullptr) {
-    state.accept_addresses.reset(new char[PlatformOperationState::kAcceptAddressesSize]);
+  if (operation->type == OperationType::accept && state.accept_addresses.empty()) {
+    state.accept_addresses.resize(PlatformOperationState::kAcceptAddressesSize);
   }
   Operation& submitted = *operation;
   const OperationKey key = table_.insert(std::move(operation));
@@ -154,7 +154,7 @@ DWORD IocpBackend::start_accept(Operation& operation) {
   if (state.accept_socket == INVALID_SOCKET) return static_cast<DWORD>(::WSAGetLastError());
   DWORD bytes = 0;
   const BOOL done = winsock_runtime().accept_ex(
-      operation.handle, state.accept_socket, state.accept_addresses.get(), 0,
+      operation.handle, state.accept_socket, state.accept_addresses.data(), 0,
       PlatformOperationState::kAcceptAddressSize, PlatformOperationState::kAcceptAddressSize,
       &bytes, &state.overlapped);
   const DWORD error = started(done ? 0 : SOCKET_ERROR, done_at_once_);
@@ -172,7 +172,7 @@ DWORD IocpBackend::start_connect(Operation& operation) {
   if (::getsockname(operation.handle, reinterpret_cast<sockaddr*>(&bound), &length) != 0) {
     // ConnectEx needs a bound socket: the wildcard address of the target's family, any port.
     sockaddr_storage any{};
-    any.ss_family = target->sa_family;
+    any.ss_family = static_cast<decltype(any.ss_family)>(target->sa_family);
     const int any_length =
         target->sa_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
     if (::bind(operation.handle, reinterpret_cast<const sockaddr*>(&any), any_length) != 0) {

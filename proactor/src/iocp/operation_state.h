@@ -8,7 +8,7 @@
 
 #include <atomic>
 #include <cstdint>
-#include <memory>
+#include <vector>
 
 #include "restrack/config.h"
 
@@ -36,8 +36,9 @@ struct PlatformOperationState {
   std::atomic<bool> wait_claimed{false};
   bool wait_cancelled = false;
   // accept: where AcceptEx writes both addresses (kAcceptAddressesSize bytes), allocated
-  // for accepts only.
-  std::unique_ptr<char[]> accept_addresses;
+  // for accepts only. (A vector, not a unique_ptr: the state must stay standard-layout
+  // with every compiler, and clang does not count libstdc++'s unique_ptr as such.)
+  std::vector<char> accept_addresses;
   // Each address AcceptEx writes takes up to its size plus 16 bytes.
   static constexpr DWORD kAcceptAddressSize = sizeof(sockaddr_storage) + 16;
   static constexpr DWORD kAcceptAddressesSize = 2 * kAcceptAddressSize;

@@ -16,7 +16,7 @@ __attribute__((noinline)) int capture_frame_pointers(std::uintptr_t* out, int ma
   // Captures at most 65535 frames at a time; restrack asks for at most kMaxCaptureFrames.
   void** frames = reinterpret_cast<void**>(out);
   // +1: this function's own frame.
-  return RtlCaptureStackBackTrace(static_cast<DWORD>(skip + 1), static_cast<DWORD>(max_frames),
+  return RtlCaptureStackBackTrace(static_cast<DWORD>(skip) + 1, static_cast<DWORD>(max_frames),
                                   frames, nullptr);
 }
 
