@@ -7,12 +7,9 @@ find_package(absl CONFIG REQUIRED)
 find_package(spdlog CONFIG REQUIRED)
 find_package(Threads REQUIRED)
 if(WIN32)
-  # Boost header-only, with targets of the same names as on Linux.
+  # RE2 and Boost from the prefix, with targets of the same names as on Linux.
+  include(restrackWindowsDependencies)
   include(RestrackWindowsBoost)
-  # RE2 from the prefix, under the name the Linux build gets from pkg-config.
-  find_package(re2 CONFIG REQUIRED)
-  add_library(PkgConfig::RE2 INTERFACE IMPORTED)
-  target_link_libraries(PkgConfig::RE2 INTERFACE re2::re2)
 else()
   find_package(PkgConfig REQUIRED)
   if(RESTRACK_BUILD_TESTS OR RESTRACK_BUILD_TOOLS OR RESTRACK_BUILD_BENCHMARKS)

@@ -39,3 +39,7 @@ install(EXPORT restrackTargets NAMESPACE restrack::
 install(FILES ${PROJECT_BINARY_DIR}/restrackConfig.cmake
   ${PROJECT_BINARY_DIR}/restrackConfigVersion.cmake
   DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/restrack)
+if(WIN32)
+  install(FILES cmake/restrackWindowsDependencies.cmake
+    DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/restrack)
+endif()
