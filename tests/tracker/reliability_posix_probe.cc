@@ -1,7 +1,5 @@
 // The reliability tests' child process for what is about POSIX itself (Linux only;
 // docs/windows.md); argv[1] picks what it does.
-//   atexit-first  an exit handler registered before restrack's must still run when
-//                 exit_code forces the exit status
 //   emfile        the first report happens while no descriptor is free, the second after
 //   bytes         a handle whose description holds bytes that are not UTF-8
 //   fork          children forked while another thread opens and closes handles
@@ -14,7 +12,6 @@
 
 #include <atomic>
 #include <cstdio>
-#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <thread>
@@ -38,19 +35,6 @@ struct Widget {
   restrack::ResourceGuard guard;
 };
 void leak_widget() { Widget leaked; }
-
-// An exit handler registered before restrack's exit report (priority 100 runs before
-// restrack's 101; reserved priorities, used on purpose to act like a system library).
-void early_exit_handler() { std::printf("early exit handler ran\n"); }
-
-#pragma GCC diagnostic push
-#ifndef __clang__  // GCC's warning: priorities up to 100 are reserved for the implementation
-#pragma GCC diagnostic ignored "-Wprio-ctor-dtor"
-#endif
-__attribute__((constructor(100))) void register_early_exit_handler() {
-  if (std::getenv("RESTRACK_PROBE_ATEXIT") != nullptr) std::atexit(early_exit_handler);
-}
-#pragma GCC diagnostic pop
 
 int fork_children() {
   std::atomic<bool> stop{false};
@@ -96,9 +80,7 @@ void on_fiber() {
 
 int main(int argc, char** argv) {
   const std::string mode = argc > 1 ? argv[1] : "";
-  if (mode == "atexit-first") {
-    leak_one();
-  } else if (mode == "emfile") {
+  if (mode == "emfile") {
     // Every descriptor in use: the symbolizer cannot open the program's file.
     rlimit limit{64, 64};
     ::setrlimit(RLIMIT_NOFILE, &limit);

@@ -1,6 +1,8 @@
 // A program the reliability tests run as a child process; argv[1] picks what it does.
 //   late            a static object destroyed after the exit report leaks a handle: the
 //                   report file is patched in place (the same file before and after)
+//   atexit-first    an exit handler registered before restrack's, and exit_code forcing
+//                   the exit status (whether the handler runs differs by platform)
 //   handler-exit    a diagnostic handler calls exit()
 //   handler-nested  a handler closes a handle twice and leaks another while it runs
 //   static-init     a handle opened by a file-scope initializer is still open at exit
@@ -28,7 +30,7 @@ void print_report_file(const char* when) {
   }
 }
 
-// An exit handler registered before restrack's exit report (priority 100 runs before
+// Exit handlers registered before restrack's exit report (priority 100 runs before
 // restrack's 101; reserved priorities, used on purpose to act like a system library).
 bool late_leak = false;
 void leak_after_the_exit_report() {
@@ -37,13 +39,15 @@ void leak_after_the_exit_report() {
   leak_one();
   print_report_file("after");
 }
+void early_exit_handler() { std::printf("early exit handler ran\n"); }
 
 #pragma GCC diagnostic push
 #ifndef __clang__  // GCC's warning: priorities up to 100 are reserved for the implementation
 #pragma GCC diagnostic ignored "-Wprio-ctor-dtor"
 #endif
-__attribute__((constructor(100))) void register_early_exit_handler() {
+__attribute__((constructor(100))) void register_early_exit_handlers() {
   std::atexit(leak_after_the_exit_report);
+  if (std::getenv("RESTRACK_PROBE_ATEXIT") != nullptr) std::atexit(early_exit_handler);
 }
 #pragma GCC diagnostic pop
 
@@ -83,6 +87,8 @@ int main(int argc, char** argv) {
   const std::string mode = argc > 1 ? argv[1] : "";
   if (mode == "late") {
     late_leak = true;
+    leak_one();
+  } else if (mode == "atexit-first") {
     leak_one();
   } else if (mode == "handler-exit") {
     static ExitingHandler handler;

@@ -78,12 +78,12 @@ TEST(ReliabilityTest, DiagnosticsRaisedByAHandlerAreDispatchedAfterItReturns) {
 TEST(ReliabilityTest, ResourceOpenedByAFileScopeInitializerEndsItsTraceThere) {
   const ProcessResult result = run_probe("static-init", "trace_depth=8:report_at_exit=1");
   EXPECT_EQ(result.exit_code, 0) << result.err;
-  EXPECT_NE(result.err.find("tests/tracker/reliability_probe.cc:78: ResourceWarning: handle still "
+  EXPECT_NE(result.err.find("tests/tracker/reliability_probe.cc:82: ResourceWarning: handle still "
                             "open at exit <" +
                             restrack_test::description_prefix()),
             std::string::npos)
       << result.err;
-  EXPECT_NE(result.err.find("  #0 <static initializer> at tests/tracker/reliability_probe.cc:78\n"),
+  EXPECT_NE(result.err.find("  #0 <static initializer> at tests/tracker/reliability_probe.cc:82\n"),
             std::string::npos)
       << result.err;
   EXPECT_EQ(result.err.find("__libc_start"), std::string::npos) << result.err;
