@@ -1,6 +1,7 @@
 // Test support: runs a program as a child process and captures what it printed
 // (process_posix.cc: posix_spawn; process_windows.cc: CreateProcess). Used by the tests
-// that check a whole program's output: the GoogleTest integration's and restrack-report's.
+// that check a whole program's output: the GoogleTest integration's, restrack-report's and the
+// tracker's probes (tests/tracker/probe.h).
 #pragma once
 
 #include <string>

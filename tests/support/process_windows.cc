@@ -115,7 +115,8 @@ ProcessResult run_process(const std::string& program, const std::vector<std::str
   PROCESS_INFORMATION process{};
   if (!CreateProcessA(program.c_str(), command_line.data(), nullptr, nullptr, TRUE, 0, block.data(),
                       nullptr, &startup, &process)) {
-    throw std::runtime_error("cannot run " + program);
+    throw std::runtime_error("cannot run " + program + ": CreateProcess failed with error " +
+                             std::to_string(GetLastError()));
   }
   CloseHandle(process.hThread);
   WaitForSingleObject(process.hProcess, INFINITE);

@@ -1,28 +1,21 @@
 // The exact text of each ResourceWarning (DESIGN.md, "What a user sees"), with frames
 // that start in the test's own code.
-#include <fcntl.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <coroutine>
 #include <exception>
 #include <functional>
 #include <optional>
 
+#include "test_object.h"
 #include "tracker_test.h"
 
 using restrack_test::at;
 using restrack_test::TrackerTest;
 
-static int socket_pair_end() {
-  int fds[2];
-  EXPECT_EQ(::socketpair(AF_UNIX, SOCK_STREAM, 0, fds), 0);
-  ::close(fds[1]);
-  return fds[0];
-}
+using restrack_test::description_of;
 
-static restrack::TrackedFd open_unix_socket() {
-  return restrack::TrackedFd(socket_pair_end(), restrack::kinds::socket);  // kOpenLine
+static restrack::TrackedFd open_test_socket() {
+  return restrack::TrackedFd(restrack_test::open_test_object(),
+                             restrack::kinds::socket);  // kOpenLine
 }
 constexpr int kOpenLine = __LINE__ - 2;
 
@@ -34,20 +27,20 @@ constexpr int kCloseLine = __LINE__ - 2;
 using DiagnosticTextTest = TrackerTest;
 
 TEST_F(DiagnosticTextTest, UnclosedNamesDestroySiteKindDescriptionAndAllocationTrace) {
-  std::optional<restrack::TrackedFd> fd(open_unix_socket());  // kCallerLine
+  std::optional<restrack::TrackedFd> fd(open_test_socket());  // kCallerLine
   const int caller_line = __LINE__ - 1;
   const int number = fd->get();
-  const restrack_test::FileIdentity socket = restrack_test::identity_of(number);
+  const std::string socket = restrack_test::identity_of(number);
   fd.reset();  // destroyed while open
   const int destroy_line = __LINE__ - 1;
 
   ASSERT_EQ(captured_.texts().size(), 1u);
   EXPECT_EQ(captured_.texts()[0],
-            at(__FILE__, destroy_line) +
-                ": ResourceWarning: unclosed socket <unix fd=" + std::to_string(number) +
+            at(__FILE__, destroy_line) + ": ResourceWarning: unclosed socket <" +
+                description_of(number) +
                 ">\n"
                 "Object allocated at (most recent call first):\n"
-                "  #0 open_unix_socket() at " +
+                "  #0 open_test_socket() at " +
                 at(__FILE__, kOpenLine) +
                 "\n"
                 "  #1 DiagnosticTextTest_UnclosedNamesDestroySiteKindDescriptionAndAllocationTrace_"
@@ -58,7 +51,7 @@ TEST_F(DiagnosticTextTest, UnclosedNamesDestroySiteKindDescriptionAndAllocationT
 }
 
 TEST_F(DiagnosticTextTest, ClosedTwiceAddsTheFirstCloseTrace) {
-  restrack::TrackedFd fd = open_unix_socket();
+  restrack::TrackedFd fd = open_test_socket();
   const int open_line = __LINE__ - 1;
   const int number = fd.get();
   close_it(fd);
@@ -71,7 +64,7 @@ TEST_F(DiagnosticTextTest, ClosedTwiceAddsTheFirstCloseTrace) {
   EXPECT_EQ(captured_.texts()[0],
             at(__FILE__, second_close_line) + ": ResourceWarning: socket closed twice <fd=" +
                 std::to_string(number) + " (closed)>\n" +
-                "Object allocated at (most recent call first):\n" + "  #0 open_unix_socket() at " +
+                "Object allocated at (most recent call first):\n" + "  #0 open_test_socket() at " +
                 at(__FILE__, kOpenLine) + "\n" + "  #1 " + test + " at " + at(__FILE__, open_line) +
                 "\n" + "First closed at (most recent call first):\n" +
                 "  #0 close_it(restrack::TrackedFd&) at " + at(__FILE__, kCloseLine) + "\n" +
@@ -79,7 +72,7 @@ TEST_F(DiagnosticTextTest, ClosedTwiceAddsTheFirstCloseTrace) {
 }
 
 TEST_F(DiagnosticTextTest, UseAfterCloseNamesTheUseSite) {
-  restrack::TrackedFd fd = open_unix_socket();
+  restrack::TrackedFd fd = open_test_socket();
   const int number = fd.get();
   fd.close();
   EXPECT_EQ(fd.get(), -1);
@@ -96,15 +89,15 @@ TEST_F(DiagnosticTextTest, UseAfterCloseNamesTheUseSite) {
 
 TEST_F(DiagnosticTextTest, WithoutTracesTheSecondPartIsTheHint) {
   ASSERT_TRUE(restrack::apply_options("trace_depth=0"));
-  std::optional<restrack::TrackedFd> fd(open_unix_socket());
+  std::optional<restrack::TrackedFd> fd(open_test_socket());
   const int number = fd->get();
   fd.reset();
   const int destroy_line = __LINE__ - 1;
 
   ASSERT_EQ(captured_.texts().size(), 1u);
   EXPECT_EQ(captured_.texts()[0],
-            at(__FILE__, destroy_line) +
-                ": ResourceWarning: unclosed socket <unix fd=" + std::to_string(number) +
+            at(__FILE__, destroy_line) + ": ResourceWarning: unclosed socket <" +
+                description_of(number) +
                 ">\n"
                 "Enable allocation traces (RESTRACK_OPTIONS=trace_depth=16) to see where it "
                 "was allocated");
@@ -112,7 +105,7 @@ TEST_F(DiagnosticTextTest, WithoutTracesTheSecondPartIsTheHint) {
 
 // A recursion deeper than the trace: exactly trace_depth frames, innermost first.
 [[gnu::noinline]] static restrack::TrackedFd open_at_depth(int depth) {
-  if (depth == 0) return open_unix_socket();
+  if (depth == 0) return open_test_socket();
   restrack::TrackedFd fd = open_at_depth(depth - 1);
   asm volatile("" ::: "memory");  // keeps the call from becoming a tail call
   return fd;
@@ -129,7 +122,7 @@ TEST_F(DiagnosticTextTest, TraceHoldsExactlyTraceDepthUserFrames) {
   const std::vector<restrack::Frame> frames =
       restrack::symbolize_trace(captured_.records()[0].allocation_trace);
   ASSERT_EQ(frames.size(), 5u);
-  EXPECT_EQ(frames[0].function, "open_unix_socket()");
+  EXPECT_EQ(frames[0].function, "open_test_socket()");
   EXPECT_EQ(frames[0].line, static_cast<unsigned>(kOpenLine));
   for (std::size_t i = 1; i < frames.size(); ++i) {
     EXPECT_EQ(frames[i].function, "open_at_depth(int)");
@@ -161,7 +154,7 @@ TEST_F(DiagnosticTextTest, DescribeThatThrowsFallsBackToKindAndAddress) {
 
 TEST_F(DiagnosticTextTest, LibraryFramesBetweenUserFramesAreDropped) {
   ASSERT_TRUE(restrack::apply_options("trace_depth=16"));
-  call_through_function([] { restrack::TrackedFd fd = open_unix_socket(); });
+  call_through_function([] { restrack::TrackedFd fd = open_test_socket(); });
 
   ASSERT_EQ(captured_.records().size(), 1u);
   const std::vector<restrack::Frame> frames =
@@ -170,7 +163,7 @@ TEST_F(DiagnosticTextTest, LibraryFramesBetweenUserFramesAreDropped) {
   for (const restrack::Frame& frame : frames) {
     EXPECT_FALSE(frame.function.starts_with("std::")) << frame.function;
   }
-  EXPECT_EQ(frames[0].function, "open_unix_socket()");
+  EXPECT_EQ(frames[0].function, "open_test_socket()");
   EXPECT_EQ(frames[1].function,
             "DiagnosticTextTest_LibraryFramesBetweenUserFramesAreDropped_Test::TestBody()::"
             "{lambda()#1}::operator()() const");
@@ -191,7 +184,7 @@ struct EagerCoroutine {
 };
 
 static EagerCoroutine leak_in_coroutine(int) {
-  restrack::TrackedFd fd = open_unix_socket();
+  restrack::TrackedFd fd = open_test_socket();
   co_return;
 }
 
@@ -202,14 +195,14 @@ TEST_F(DiagnosticTextTest, CoroutineBodyIsNamedAsWritten) {
   const std::vector<restrack::Frame> frames =
       restrack::symbolize_trace(captured_.records()[0].allocation_trace);
   ASSERT_EQ(frames.size(), 2u);
-  EXPECT_EQ(frames[0].function, "open_unix_socket()");
+  EXPECT_EQ(frames[0].function, "open_test_socket()");
   EXPECT_EQ(frames[1].function, "leak_in_coroutine(int) [coroutine]");
 }
 
 // Functions defined in a class body are emitted in COMDAT sections; the symbolizer must
 // still find their lines (libbacktrace did not, in programs of this size).
 struct InClassOpener {
-  static restrack::TrackedFd open() { return open_unix_socket(); }
+  static restrack::TrackedFd open() { return open_test_socket(); }
   static constexpr int kLine = __LINE__ - 1;
 };
 

@@ -2,21 +2,16 @@
 //   static-leak   a static object still holds an open handle when the process exits
 //   leak          main lets one handle be destroyed unclosed, one static handle be
 //                 destroyed at exit, and one heap handle never be destroyed
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <cstdio>
 #include <cstring>
 
 #include "restrack/tracker.h"
+#include "test_object.h"
 
 namespace {
 
 restrack::TrackedFd open_socket() {
-  int fds[2];
-  if (::socketpair(AF_UNIX, SOCK_STREAM, 0, fds) != 0) return {};
-  ::close(fds[1]);
-  return restrack::TrackedFd(fds[0], restrack::kinds::socket);
+  return restrack::TrackedFd(restrack_test::open_test_object(), restrack::kinds::socket);
 }
 
 struct Cache {

@@ -2,66 +2,69 @@
 // exit_code, and the JSON report read back field by field. Each case runs exit_probe
 // (exit_probe.cc) as a child process.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <boost/json.hpp>
 #include <cstdio>
-#include <fstream>
+#include <filesystem>
 #include <map>
-#include <sstream>
 #include <string>
 
 #include "probe.h"
+#include "test_object.h"
+#include "tracker_test.h"
 
 namespace {
 
-using restrack_test::ChildResult;
+using restrack_test::description_prefix;
 using restrack_test::read_file;
 
-ChildResult run_probe(const std::string& mode, const std::string& options) {
+ProcessResult run_probe(const std::string& mode, const std::string& options) {
   return restrack_test::run_probe(RESTRACK_EXIT_PROBE, mode, options);
 }
 
 TEST(ExitTest, ResourceLeakedByAStaticObjectIsReportedAtExitWithoutCrashing) {
-  const ChildResult result = run_probe("static-leak", "trace_depth=3");
-  EXPECT_EQ(result.exit_status, 0);
+  const ProcessResult result = run_probe("static-leak", "trace_depth=3");
+  EXPECT_EQ(result.exit_code, 0);
   EXPECT_EQ(result.out, "main returns\n");
-  EXPECT_NE(result.err.find(": ResourceWarning: unclosed socket <unix fd="), std::string::npos)
+  EXPECT_NE(result.err.find(": ResourceWarning: unclosed socket <" + description_prefix()),
+            std::string::npos)
       << result.err;
   EXPECT_NE(result.err.find("Object allocated at (most recent call first):\n"
                             "  #0 (anonymous namespace)::open_socket() at "
-                            "tests/tracker/exit_probe.cc:19\n"
-                            "  #1 main at tests/tracker/exit_probe.cc:38"),
+                            "tests/tracker/exit_probe.cc:14\n"
+                            "  #1 main at tests/tracker/exit_probe.cc:33"),
             std::string::npos)
       << result.err;
 }
 
 TEST(ExitTest, ReportAtExitListsWhatIsStillOpen) {
-  const ChildResult result = run_probe("leak", "trace_depth=3:report_at_exit=1");
-  EXPECT_EQ(result.exit_status, 0);
-  EXPECT_NE(result.err.find("tests/tracker/exit_probe.cc:19: ResourceWarning: socket still open "
-                            "at exit <unix fd="),
+  const ProcessResult result = run_probe("leak", "trace_depth=3:report_at_exit=1");
+  EXPECT_EQ(result.exit_code, 0);
+  EXPECT_NE(result.err.find("tests/tracker/exit_probe.cc:14: ResourceWarning: socket still open "
+                            "at exit <" +
+                            description_prefix()),
             std::string::npos)
       << result.err;
 }
 
 TEST(ExitTest, ExitCodeIsForcedWhenAnErrorWasCounted) {
-  EXPECT_EQ(run_probe("leak", "action=error:exit_code=3").exit_status, 3);
-  EXPECT_EQ(run_probe("leak", "action=warn:exit_code=3").exit_status, 0);
+  EXPECT_EQ(run_probe("leak", "action=error:exit_code=3").exit_code, 3);
+  EXPECT_EQ(run_probe("leak", "action=warn:exit_code=3").exit_code, 0);
 }
 
 TEST(ExitTest, JsonReportCarriesEveryDiagnosticAndTheLiveSet) {
-  const std::string path = ::testing::TempDir() + "restrack_report_%p.json";
-  const ChildResult result = run_probe("leak", "trace_depth=3:report=" + path);
-  ASSERT_EQ(result.exit_status, 0) << result.err;
+  // In the working directory: on Windows an absolute path's drive letter would end the
+  // value.
+  const ProcessResult result = run_probe("leak", "trace_depth=3:report=restrack_report_%p.json");
+  ASSERT_EQ(result.exit_code, 0) << result.err;
   // %p is the child's pid; find the file it wrote.
-  FILE* list = ::popen(("ls " + ::testing::TempDir() + "restrack_report_*.json").c_str(), "r");
-  char name[512] = {};
-  ASSERT_NE(std::fgets(name, sizeof name, list), nullptr);
-  ::pclose(list);
-  std::string written(name);
-  written.erase(written.find_last_not_of('\n') + 1);
+  std::vector<std::string> reports;
+  for (const auto& entry : std::filesystem::directory_iterator(".")) {
+    const std::string name = entry.path().filename().string();
+    if (name.starts_with("restrack_report_") && name.ends_with(".json")) reports.push_back(name);
+  }
+  ASSERT_EQ(reports.size(), 1u);
+  const std::string written = reports[0];
   const boost::json::value report = boost::json::parse(read_file(written));
   std::remove(written.c_str());
 
@@ -91,15 +94,16 @@ TEST(ExitTest, JsonReportCarriesEveryDiagnosticAndTheLiveSet) {
   const boost::json::object& first = diagnostics[0].as_object();
   EXPECT_EQ(first.at("type").as_string(), "unclosed");
   EXPECT_EQ(first.at("kind").as_string(), "socket");
-  EXPECT_EQ(first.at("description").as_string().subview().substr(0, 8), "unix fd=");
-  EXPECT_EQ(first.at("location").as_string(), "tests/tracker/exit_probe.cc:31");
+  EXPECT_TRUE(first.at("description").as_string().subview().starts_with(description_prefix()))
+      << first.at("description").as_string();
+  EXPECT_EQ(first.at("location").as_string(), "tests/tracker/exit_probe.cc:26");
   EXPECT_FALSE(first.contains("message"));
   const boost::json::array& frames = frames_of(first, "allocation_trace");
   ASSERT_EQ(frames.size(), 3u);
   const boost::json::object& frame = frames[0].as_object();
   EXPECT_EQ(frame.at("function").as_string(), "(anonymous namespace)::open_socket()");
   EXPECT_EQ(frame.at("file").as_string(), "tests/tracker/exit_probe.cc");
-  EXPECT_EQ(frame.at("line").as_int64(), 19);
+  EXPECT_EQ(frame.at("line").as_int64(), 14);
   const boost::json::object& module = modules.at(frame.at("module").as_int64()).as_object();
   EXPECT_NE(module.at("path").as_string().find("exit_probe"), boost::json::string::npos);
   EXPECT_EQ(module.at("build_id").as_string().size(), 40u);  // a SHA-1 build id, in hex
@@ -111,19 +115,20 @@ TEST(ExitTest, JsonReportCarriesEveryDiagnosticAndTheLiveSet) {
   EXPECT_EQ(frames[2].at("function").as_string(), "main");
   EXPECT_FALSE(frames_of(first, "site_trace").empty());
   EXPECT_EQ(diagnostics[1].at("type").as_string(), "unclosed");  // the static `kept`
-  EXPECT_EQ(diagnostics[1].at("location").as_string(), "<exit>");
-  EXPECT_EQ(frames_of(diagnostics[1], "allocation_trace")[1].at("line").as_int64(), 41);
+  EXPECT_EQ(diagnostics[1].at("location").as_string(),
+            restrack_test::exit_location("tests/tracker/exit_probe.cc:36"));
+  EXPECT_EQ(frames_of(diagnostics[1], "allocation_trace")[1].at("line").as_int64(), 36);
 
   // The heap handle that was never destroyed is in the live set at exit.
   const boost::json::array& live = root.at("live").as_array();
   ASSERT_EQ(live.size(), 1u);
   EXPECT_EQ(live[0].at("kind").as_string(), "socket");
-  EXPECT_EQ(frames_of(live[0], "allocation_trace")[1].at("line").as_int64(), 43);
+  EXPECT_EQ(frames_of(live[0], "allocation_trace")[1].at("line").as_int64(), 38);
 }
 
 TEST(ExitTest, UnwritableReportPathIsNamedAndNoDiagnosticIsLost) {
-  const ChildResult result = run_probe("leak", "report=/nonexistent/dir/report.json");
-  EXPECT_EQ(result.exit_status, 0);
+  const ProcessResult result = run_probe("leak", "report=/nonexistent/dir/report.json");
+  EXPECT_EQ(result.exit_code, 0);
   EXPECT_NE(result.err.find("restrack: cannot write report file '/nonexistent/dir/report.json'"),
             std::string::npos)
       << result.err;
@@ -131,8 +136,8 @@ TEST(ExitTest, UnwritableReportPathIsNamedAndNoDiagnosticIsLost) {
 }
 
 TEST(ExitTest, BadOptionsInTheEnvironmentAreNamedOnceAndDefaultsApply) {
-  const ChildResult result = run_probe("leak", "trace_depth=many");
-  EXPECT_EQ(result.exit_status, 0);
+  const ProcessResult result = run_probe("leak", "trace_depth=many");
+  EXPECT_EQ(result.exit_code, 0);
   const std::string message =
       "restrack: RESTRACK_OPTIONS: bad value 'many' for option 'trace_depth' (expected a "
       "number from 0 to 64)\n";

@@ -1,12 +1,9 @@
 // The live set, snapshots, moves, and the registry under many threads.
-#include <sys/socket.h>
-#include <unistd.h>
-
-#include <barrier>
 #include <map>
 #include <set>
 #include <thread>
 
+#include "test_object.h"
 #include "tracker_test.h"
 
 namespace {
@@ -30,8 +27,8 @@ TEST_F(LiveSetTest, ThreadsRunningAtOnceOpenIntoShardsOfTheirOwn) {
   // same time never share a registry shard (its lock, its slots, its serial counter); the
   // shard is the serial's top 16 bits.
   constexpr int kThreads = 8;
-  std::barrier opened(kThreads + 1);
-  std::barrier checked(kThreads + 1);
+  restrack_test::Barrier opened(kThreads + 1);
+  restrack_test::Barrier checked(kThreads + 1);
   std::vector<std::thread> threads;
   threads.reserve(kThreads);
   for (int t = 0; t < kThreads; ++t) {
@@ -86,8 +83,9 @@ TEST_F(LiveSetTest, LiveResourcesAreOldestFirst) {
 }
 
 TEST_F(LiveSetTest, MovedHandleStaysRegisteredOnceUnderItsNewOwner) {
-  int fds[2];
-  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM, 0, fds), 0);
+  const int fds[2] = {restrack_test::open_test_object(), restrack_test::open_test_object()};
+  ASSERT_GE(fds[0], 0);
+  ASSERT_GE(fds[1], 0);
   const std::size_t base = restrack::live_count();
   restrack::TrackedFd first(fds[0], restrack::kinds::socket);
   restrack::TrackedFd second(fds[1], restrack::kinds::socket);
@@ -106,19 +104,19 @@ TEST_F(LiveSetTest, MovedHandleStaysRegisteredOnceUnderItsNewOwner) {
 }
 
 TEST_F(LiveSetTest, ReleaseGivesUpOwnershipWithoutAReport) {
-  int fds[2];
-  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM, 0, fds), 0);
+  const int object = restrack_test::open_test_object();
+  ASSERT_GE(object, 0);
   const std::size_t base = restrack::live_count();
   int raw = -1;
   {
-    restrack::TrackedFd fd(fds[0]);
+    restrack::TrackedFd fd(object);
     raw = fd.release();
   }
-  EXPECT_EQ(raw, fds[0]);
+  EXPECT_EQ(raw, object);
   EXPECT_EQ(restrack::live_count(), base);
   EXPECT_TRUE(captured_.texts().empty());
-  ::close(fds[0]);
-  ::close(fds[1]);
+  EXPECT_NE(restrack_test::identity_of(object), "");  // still open: released, not closed
+  restrack_test::close_descriptor(object);
 }
 
 // 8 threads × 1,048,576 open/close with traces on. At every barrier each thread holds
@@ -138,7 +136,7 @@ TEST_F(LiveSetTest, EightThreadsOfAMillionOpensLoseNoRecordAndLeaveNoPhantom) {
   constexpr int kOpensPerRound = 65'536;
   const std::size_t base = restrack::live_count();
   const restrack::Snapshot snapshot = restrack::Snapshot::take();
-  std::barrier sync(kThreads + 1);
+  restrack_test::Barrier sync(kThreads + 1);
   std::vector<std::thread> threads;
   threads.reserve(kThreads);
   for (int t = 0; t < kThreads; ++t) {

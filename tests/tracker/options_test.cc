@@ -1,22 +1,18 @@
 // RESTRACK_OPTIONS parsing, actions and suppressions.
 #include <pthread.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <cstddef>
 #include <cstdio>
 #include <fstream>
 #include <optional>
 
+#include "test_object.h"
 #include "tracker_test.h"
 
 using restrack_test::TrackerTest;
 
 static restrack::TrackedFd open_socket(const restrack::Kind& kind = restrack::kinds::socket) {
-  int fds[2];
-  EXPECT_EQ(::socketpair(AF_UNIX, SOCK_STREAM, 0, fds), 0);
-  ::close(fds[1]);
-  return restrack::TrackedFd(fds[0], kind);
+  return restrack::TrackedFd(restrack_test::open_test_object(), kind);
 }
 
 static void leak(const restrack::Kind& kind = restrack::kinds::socket) {
@@ -123,9 +119,9 @@ TEST(ActionAbortDeathTest, PrintsTheWarningThenAborts) {
         restrack::apply_options("action=abort:trace_depth=2");
         leak();
       },
-      "ResourceWarning: unclosed socket <unix fd=[0-9]+>\nObject allocated at \\(most recent "
-      "call first\\):\n  #0 open_socket\\(restrack::Kind const&\\) at "
-      "tests/tracker/options_test.cc");
+      "ResourceWarning: unclosed socket <" + restrack_test::description_regex() +
+          ">\nObject allocated at \\(most recent call first\\):\n  #0 "
+          "open_socket\\(restrack::Kind const&\\) at tests/tracker/options_test.cc");
 }
 
 TEST_F(OptionsTest, EnabledZeroTracksNothing) {
@@ -142,7 +138,9 @@ TEST_F(OptionsTest, EnabledZeroTracksNothing) {
 class SuppressionsTest : public TrackerTest {
  protected:
   std::string write_file(const std::string& text) {
-    path_ = ::testing::TempDir() + "restrack_suppressions_" + std::to_string(::getpid());
+    // Relative, in the working directory: on Windows the ':' of a drive letter would end
+    // the value in an options string.
+    path_ = "restrack_suppressions_" + std::to_string(restrack_test::process_id());
     std::ofstream(path_) << text;
     return path_;
   }
@@ -254,8 +252,8 @@ TEST_F(SuppressionsTest, PatternNestedTooDeepIsRejectedWithItsFileAndLine) {
 }
 
 TEST_F(SuppressionsTest, DirectoryIsNamedLikeAnyUnreadableFile) {
-  EXPECT_FALSE(restrack::apply_options("suppressions=/tmp"));
+  EXPECT_FALSE(restrack::apply_options("suppressions=."));
   EXPECT_EQ(logged(),
-            "restrack: cannot read suppressions file '/tmp' (it is a directory); continuing "
+            "restrack: cannot read suppressions file '.' (it is a directory); continuing "
             "without suppressions\n");
 }

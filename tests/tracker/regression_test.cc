@@ -1,26 +1,16 @@
 // Regression tests for bugs a close read and an adversarial run found (issues 7 and 8):
 // each failed before its fix. Child-process cases are in reliability_test.cc.
-#include <fcntl.h>
-#include <setjmp.h>
-#include <signal.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <barrier>
 #include <boost/json.hpp>
 #include <climits>
-#include <filesystem>
-#include <fstream>
 #include <map>
 #include <optional>
 #include <thread>
 #include <vector>
 
-#include "capture.h"
 #include "owner_pattern.h"
-#include "stack_depot.h"
+#include "report_path_test.h"
 #include "symbolize.h"
+#include "test_object.h"
 #include "tracker_test.h"
 
 namespace {
@@ -31,14 +21,11 @@ using RegressionTest = TrackerTest;
 
 constexpr restrack::Kind kWidget{"widget"};
 
-restrack::TrackedFd open_null() { return restrack::TrackedFd(::open("/dev/null", O_RDONLY)); }
+using restrack_test::process_id;
+using restrack_test::read_file;
+using restrack_test::ReportPathTest;
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
+restrack::TrackedFd open_object() { return restrack::TrackedFd(restrack_test::open_test_object()); }
 
 // ---- Issue 7 ---------------------------------------------------------------------------
 
@@ -67,7 +54,8 @@ TEST_F(RegressionTest, HugeLibraryFrameCountStillCapturesATrace) {
 }
 
 std::size_t diagnostics_in_report() {
-  const std::string path = ::testing::TempDir() + "regression_report_" + std::to_string(::getpid());
+  const std::string path =
+      ::testing::TempDir() + "regression_report_" + std::to_string(process_id());
   EXPECT_TRUE(restrack::write_report(path));
   const boost::json::value report = boost::json::parse(read_file(path));
   std::remove(path.c_str());
@@ -76,10 +64,13 @@ std::size_t diagnostics_in_report() {
 
 TEST_F(RegressionTest, ReportKeepsDiagnosticsOnlyWhileAReportIsConfigured) {
   const std::size_t before = diagnostics_in_report();
-  { restrack::TrackedFd unnoticed = open_null(); }  // no report= set: not kept
+  { restrack::TrackedFd unnoticed = open_object(); }  // no report= set: not kept
   EXPECT_EQ(diagnostics_in_report(), before);
-  ASSERT_TRUE(restrack::apply_options("report=" + ::testing::TempDir() + "unused.json"));
-  { restrack::TrackedFd kept = open_null(); }
+  restrack::Options options = restrack::current_options();
+  options.report =
+      ::testing::TempDir() + "unused.json";  // not in an options string: C:\ on Windows
+  ASSERT_TRUE(restrack::set_options(options));
+  { restrack::TrackedFd kept = open_object(); }
   EXPECT_EQ(diagnostics_in_report(), before + 1);
   EXPECT_EQ(captured_.texts().size(), 2u);
 }
@@ -98,49 +89,11 @@ TEST_F(RegressionTest, OwnerClosingTwiceReleasesOnceAndIsReported) {
   EXPECT_EQ(captured_.records()[0].type, restrack::DiagnosticType::closed_twice);
 }
 
-// The handler only unwinds into a static array (no allocation: async-signal-safe); the
-// trace is interned after it.
-sigjmp_buf escape_from_trap;
-std::uintptr_t trap_frames[16];
-int trap_frame_count = 0;
-void capture_in_handler(int) {
-  trap_frame_count = restrack::internal::capture_dwarf(trap_frames, 16, 0);
-  siglongjmp(escape_from_trap, 1);
-}
-
-__attribute__((noinline)) void trap_here(volatile int* marker) {
-  *marker = 1;
-  __builtin_trap();  // kTrapLine
-}
-constexpr int kTrapLine = __LINE__ - 2;
-
-TEST_F(RegressionTest, DwarfTraceThroughASignalNamesTheInterruptedLine) {
-  ASSERT_TRUE(restrack::apply_options("trace_depth=8"));
-  struct sigaction action {};
-  struct sigaction previous {};
-  action.sa_handler = capture_in_handler;
-  sigemptyset(&action.sa_mask);
-  ASSERT_EQ(::sigaction(SIGILL, &action, &previous), 0);
-  volatile int marker = 0;
-  if (sigsetjmp(escape_from_trap, 1) == 0) trap_here(&marker);
-  ::sigaction(SIGILL, &previous, nullptr);
-  const restrack::TraceId trap_trace =
-      restrack::internal::intern_trace(trap_frames, trap_frame_count);
-  bool named = false;
-  for (const restrack::Frame& frame : restrack::symbolize_trace(trap_trace)) {
-    if (frame.function == "(anonymous namespace)::trap_here(int volatile*)") {
-      EXPECT_EQ(frame.line, static_cast<unsigned>(kTrapLine)) << restrack::format_trace(trap_trace);
-      named = true;
-    }
-  }
-  EXPECT_TRUE(named) << restrack::format_trace(trap_trace);
-}
-
 std::vector<restrack::TrackedFd> descriptors;
 
 TEST_F(RegressionTest, HandleEmplacedIntoAVectorIsTracedFromTheCaller) {
   ASSERT_TRUE(restrack::apply_options("trace_depth=2"));
-  descriptors.emplace_back(::open("/dev/null", O_RDONLY));  // kEmplaceLine
+  descriptors.emplace_back(restrack_test::open_test_object());  // kEmplaceLine
   const int emplace_line = __LINE__ - 1;
   descriptors.clear();  // destroyed unclosed
   const int clear_line = __LINE__ - 1;
@@ -217,8 +170,8 @@ class RemovingItself final : public restrack::DiagnosticHandler {
 TEST_F(RegressionTest, HandlerMayRemoveItselfWhileItRuns) {
   RemovingItself handler;
   restrack::add_handler(&handler);
-  { restrack::TrackedFd leaked = open_null(); }
-  { restrack::TrackedFd leaked = open_null(); }
+  { restrack::TrackedFd leaked = open_object(); }
+  { restrack::TrackedFd leaked = open_object(); }
   EXPECT_EQ(handler.calls, 1);
   EXPECT_EQ(captured_.texts().size(), 2u);
 }
@@ -259,7 +212,7 @@ TEST_F(RegressionTest, TwoThreadsClosingOneGuardGiveOneClosedTwice) {
   for (int round = 0; round < 200; ++round) {
     restrack::ResourceGuard guard;
     guard.open(kWidget, nullptr);
-    std::barrier start(2);
+    restrack_test::Barrier start(2);
     std::thread other([&] {
       start.arrive_and_wait();
       guard.close();
@@ -278,7 +231,7 @@ TEST_F(RegressionTest, DescribeThatOpensAResourceFallsBackInsteadOfSpinning) {
   struct Opener {
     Opener() {
       guard.open(kWidget, this, [](const void*) {
-        restrack::TrackedFd inner = open_null();
+        restrack::TrackedFd inner = open_object();
         inner.close();
         return std::string("never shown");
       });
@@ -301,68 +254,17 @@ TEST_F(RegressionTest, DescribeThatOpensAResourceFallsBackInsteadOfSpinning) {
 }
 
 TEST_F(RegressionTest, ReleasedHandleIsEmptyNotClosed) {
-  restrack::TrackedFd fd = open_null();
+  restrack::TrackedFd fd = open_object();
   const int raw = fd.release();
   EXPECT_EQ(fd.get(), -1);
   EXPECT_EQ(fd.close(), EBADF);
-  ::close(raw);
+  restrack_test::close_descriptor(raw);
   EXPECT_TRUE(captured_.texts().empty());
 }
 
-void leak_handle() { restrack::TrackedFd leaked = open_null(); }
-
-class ReportPathTest : public TrackerTest {
- protected:
-  void SetUp() override {
-    TrackerTest::SetUp();
-    directory_ = ::testing::TempDir() + "regression_reports_" + std::to_string(::getpid());
-    ::mkdir(directory_.c_str(), 0700);
-    ASSERT_TRUE(restrack::apply_options("report=" + directory_ + "/configured.json"));
-    leak_handle();
-  }
-  void TearDown() override {
-    std::filesystem::remove_all(directory_);
-    TrackerTest::TearDown();
-  }
-  std::string directory_;
-};
-
-TEST_F(ReportPathTest, SymbolicLinkIsFollowedAndKept) {
-  const std::string target = directory_ + "/target.json";
-  const std::string link = directory_ + "/link.json";
-  ASSERT_EQ(::symlink("target.json", link.c_str()), 0);
-  ASSERT_TRUE(restrack::write_report(link));
-  struct stat info {};
-  ASSERT_EQ(::lstat(link.c_str(), &info), 0);
-  EXPECT_TRUE(S_ISLNK(info.st_mode));
-  EXPECT_EQ(boost::json::parse(read_file(target)).at("version").as_int64(), 2);
-}
-
-TEST_F(ReportPathTest, FifoIsWrittenIntoNotReplaced) {
-  const std::string fifo = directory_ + "/report.fifo";
-  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
-  std::string received;
-  std::thread reader([&] { received = read_file(fifo); });
-  // The writer opens without blocking: wait until the reader is there.
-  bool written = false;
-  for (int attempt = 0; attempt < 500 && !written; ++attempt) {
-    written = restrack::write_report(fifo);
-    if (!written) std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  }
-  reader.join();
-  EXPECT_TRUE(written);
-  struct stat info {};
-  ASSERT_EQ(::lstat(fifo.c_str(), &info), 0);
-  EXPECT_TRUE(S_ISFIFO(info.st_mode));
-  // The whole report came through the FIFO, its last diagnostic the one of SetUp.
-  const boost::json::value report = boost::json::parse(received);
-  const boost::json::array& diagnostics = report.at("diagnostics").as_array();
-  ASSERT_FALSE(diagnostics.empty());
-  EXPECT_EQ(diagnostics.back().at("type").as_string(), "unclosed");
-}
-
 TEST_F(ReportPathTest, NameAtTheFileSystemLimitIsWritten) {
-  const std::string name = directory_ + "/" + std::string(NAME_MAX - 5, 'r') + ".json";
+  // 255: the longest name of Linux file systems (NAME_MAX) and of NTFS.
+  const std::string name = directory_ + "/" + std::string(255 - 5, 'r') + ".json";
   EXPECT_TRUE(restrack::write_report(name));
   EXPECT_EQ(boost::json::parse(read_file(name)).at("version").as_int64(), 2);
 }
@@ -373,10 +275,15 @@ TEST_F(ReportPathTest, UnwritablePathIsNamedWithTheSystemsReason) {
                           "/missing/report.json' (No such file or directory)\n");
 }
 
+TEST_F(ReportPathTest, DirectoryIsNamedWithTheSystemsReason) {
+  EXPECT_FALSE(restrack::write_report(directory_));
+  EXPECT_EQ(logged(), "restrack: cannot write report file '" + directory_ + "' (Is a directory)\n");
+}
+
 TEST_F(ReportPathTest, DoublePercentIsALiteralPercent) {
   EXPECT_TRUE(restrack::write_report(directory_ + "/100%%-%p.json"));
   EXPECT_EQ(
-      boost::json::parse(read_file(directory_ + "/100%-" + std::to_string(::getpid()) + ".json"))
+      boost::json::parse(read_file(directory_ + "/100%-" + std::to_string(process_id()) + ".json"))
           .at("version")
           .as_int64(),
       2);

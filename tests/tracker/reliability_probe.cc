@@ -1,56 +1,31 @@
 // A program the reliability tests run as a child process; argv[1] picks what it does.
-//   late          a static object destroyed after the exit report leaks a handle: the
-//                 report file is patched in place (same inode before and after)
-//   atexit-first  an exit handler registered before restrack's must still run when
-//                 exit_code forces the exit status
-//   handler-exit  a diagnostic handler calls exit()
+//   late            a static object destroyed after the exit report leaks a handle: the
+//                   report file is patched in place (the same file before and after)
+//   atexit-first    an exit handler registered before restrack's, and exit_code forcing
+//                   the exit status (whether the handler runs differs by platform)
+//   handler-exit    a diagnostic handler calls exit()
 //   handler-nested  a handler closes a handle twice and leaks another while it runs
-//   emfile        the first report happens while no descriptor is free, the second after
-//   static-init   a handle opened by a file-scope initializer is still open at exit
-//   bytes         a handle whose description holds bytes that are not UTF-8
-//   fork          children forked while another thread opens and closes handles
-//   fiber         a handle opened on a stack of its own (ucontext) with capture=fp
-#include <fcntl.h>
-#include <sys/resource.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <ucontext.h>
-#include <unistd.h>
-
-#include <atomic>
+//   static-init     a handle opened by a file-scope initializer is still open at exit
+// The modes about POSIX itself are in reliability_posix_probe.cc.
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <string>
-#include <thread>
-#include <vector>
 
 #include "restrack/tracker.h"
+#include "test_object.h"
 
 namespace {
 
-restrack::TrackedFd open_null() { return restrack::TrackedFd(::open("/dev/null", O_RDONLY)); }
+restrack::TrackedFd open_object() { return restrack::TrackedFd(restrack_test::open_test_object()); }
 
-void leak_one() { restrack::TrackedFd leaked = open_null(); }
+void leak_one() { restrack::TrackedFd leaked = open_object(); }
 
-// A tracked resource that holds no descriptor: leaking it frees none for the report.
-constexpr restrack::Kind kWidget{"widget"};
-struct Widget {
-  Widget() { guard.open(kWidget, this); }
-  ~Widget() {
-    guard.release_and_warn([]() noexcept {});
-  }
-  restrack::ResourceGuard guard;
-};
-void leak_widget() { Widget leaked; }
-
-// "inode N" of the report file named by RESTRACK_PROBE_REPORT, on stdout.
-void print_report_inode(const char* when) {
-  struct stat info {};
+// "<when> file F" on stdout, F naming the file RESTRACK_PROBE_REPORT names (its device
+// and inode, or volume and file index).
+void print_report_file(const char* when) {
   const char* path = std::getenv("RESTRACK_PROBE_REPORT");
-  if (path != nullptr && ::stat(path, &info) == 0) {
-    std::printf("%s inode %llu\n", when, static_cast<unsigned long long>(info.st_ino));
+  if (path != nullptr) {
+    std::printf("%s file %s\n", when, restrack_test::identity_of_file(path).c_str());
     std::fflush(stdout);
   }
 }
@@ -60,9 +35,9 @@ void print_report_inode(const char* when) {
 bool late_leak = false;
 void leak_after_the_exit_report() {
   if (!late_leak) return;
-  print_report_inode("before");
+  print_report_file("before");
   leak_one();
-  print_report_inode("after");
+  print_report_file("after");
 }
 void early_exit_handler() { std::printf("early exit handler ran\n"); }
 
@@ -92,7 +67,7 @@ class NestingHandler final : public restrack::DiagnosticHandler {
     std::printf("handler sees %s\n", std::string(restrack::to_string(diagnostic.type)).c_str());
     if (nested_) return;
     nested_ = true;
-    restrack::TrackedFd twice = open_null();
+    restrack::TrackedFd twice = open_object();
     twice.close();
     twice.close();
     leak_one();
@@ -104,47 +79,7 @@ class NestingHandler final : public restrack::DiagnosticHandler {
 };
 
 // A file-scope object whose initializer opens a handle that stays open.
-restrack::TrackedFd* opened_at_start = new restrack::TrackedFd(::open("/dev/null", O_RDONLY));
-
-int fork_children() {
-  std::atomic<bool> stop{false};
-  std::thread churn([&] {
-    while (!stop.load()) {
-      restrack::TrackedFd fd = open_null();
-      fd.close();
-    }
-  });
-  int ok = 0;
-  for (int i = 0; i < 50; ++i) {
-    const pid_t child = ::fork();
-    if (child == 0) {
-      ::alarm(10);  // a hang ends the child with SIGALRM instead of the test
-      restrack::TrackedFd fd = open_null();
-      const std::vector<restrack::ResourceInfo> live = restrack::live_resources();
-      bool own_thread = false;
-      for (const restrack::ResourceInfo& info : live) {
-        own_thread = own_thread || info.thread_id == static_cast<std::uint64_t>(::getpid());
-      }
-      fd.close();
-      ::_exit(own_thread ? 0 : 3);
-    }
-    int status = 0;
-    ::waitpid(child, &status, 0);
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) ++ok;
-  }
-  stop = true;
-  churn.join();
-  std::printf("%d of 50 children ok\n", ok);
-  return 0;
-}
-
-ucontext_t main_context;
-ucontext_t fiber_context;
-
-void on_fiber() {
-  leak_one();  // opened and destroyed on the fiber's own stack
-  swapcontext(&fiber_context, &main_context);
-}
+restrack::TrackedFd* opened_at_start = new restrack::TrackedFd(restrack_test::open_test_object());
 
 }  // namespace
 
@@ -166,35 +101,8 @@ int main(int argc, char** argv) {
     leak_one();
     std::printf("dropped %llu\n",
                 static_cast<unsigned long long>(restrack::diagnostic_counts().dropped));
-  } else if (mode == "emfile") {
-    // Every descriptor in use: the symbolizer cannot open the program's file.
-    rlimit limit{64, 64};
-    ::setrlimit(RLIMIT_NOFILE, &limit);
-    std::vector<int> hogs;
-    for (int fd = ::open("/dev/null", O_RDONLY); fd >= 0; fd = ::open("/dev/null", O_RDONLY)) {
-      hogs.push_back(fd);
-    }
-    leak_widget();  // reported while the symbolizer cannot open the program
-    for (int fd : hogs) ::close(fd);
-    leak_widget();
   } else if (mode == "static-init") {
     static_cast<void>(opened_at_start);
-  } else if (mode == "bytes") {
-    const std::string name =
-        std::string("/tmp/restrack-caf\xe9-\x1b[31m-") + std::to_string(::getpid());
-    restrack::TrackedFd file(::open(name.c_str(), O_CREAT | O_RDWR, 0600));
-    ::unlink(name.c_str());
-    static_cast<void>(new restrack::TrackedFd(std::move(file)));  // open at exit
-  } else if (mode == "fork") {
-    return fork_children();
-  } else if (mode == "fiber") {
-    static char stack[256 * 1024];
-    getcontext(&fiber_context);
-    fiber_context.uc_stack.ss_sp = stack;
-    fiber_context.uc_stack.ss_size = sizeof stack;
-    fiber_context.uc_link = &main_context;
-    makecontext(&fiber_context, on_fiber, 0);
-    swapcontext(&main_context, &fiber_context);
   } else {
     std::fprintf(stderr, "usage: reliability_probe MODE (see the source)\n");
     return 2;

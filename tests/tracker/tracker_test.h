@@ -3,10 +3,13 @@
 #pragma once
 
 #include <gtest/gtest.h>
+#include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
-#include <sys/stat.h>
 
+#include <condition_variable>
+#include <cstdint>
+#include <fstream>
 #include <mutex>
 #include <sstream>
 #include <string>
@@ -53,7 +56,10 @@ class TrackerTest : public ::testing::Test {
     ASSERT_NE(logger_, nullptr);
     saved_sinks_ = logger_->sinks();
     auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(log_);
-    sink->set_pattern("%v");
+    // Lines end in "\n" on every platform (spdlog's default is "\r\n" on Windows): the
+    // tests compare restrack's messages, not the platform's line ends.
+    sink->set_formatter(
+        std::make_unique<spdlog::pattern_formatter>("%v", spdlog::pattern_time_type::local, "\n"));
     logger_->sinks() = {sink};
   }
   void TearDown() override {
@@ -72,20 +78,41 @@ class TrackerTest : public ::testing::Test {
   std::ostringstream log_;
 };
 
-// "tests/tracker/<file>:<line>" as traces print it.
-// What a descriptor refers to (device and inode), to tell later whether the descriptor
-// number still names that object — restrack's symbolizer may reuse a closed number.
-struct FileIdentity {
-  dev_t device = 0;
-  ino_t inode = 0;
-  bool operator==(const FileIdentity&) const = default;
+// A barrier for `count` threads on a mutex and a condition variable. std::barrier waits
+// through std::atomic::wait, which in mingw-w64's libstdc++ (GCC 12, no futex) was seen to
+// miss a wake-up and hang a test under Wine in one run of five.
+class Barrier {
+ public:
+  explicit Barrier(int count) : count_(count) {}
+  void arrive_and_wait() {
+    std::unique_lock<std::mutex> lock(mutex_);
+    const std::uint64_t generation = generation_;
+    if (++arrived_ == count_) {
+      arrived_ = 0;
+      ++generation_;
+      changed_.notify_all();
+      return;
+    }
+    changed_.wait(lock, [&] { return generation_ != generation; });
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  const int count_;
+  int arrived_ = 0;
+  std::uint64_t generation_ = 0;
 };
-inline FileIdentity identity_of(int fd) {
-  struct stat info {};
-  if (::fstat(fd, &info) != 0) return {};
-  return {info.st_dev, info.st_ino};
+
+// The whole of a file, as bytes; empty if it cannot be read.
+inline std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
 }
 
+// "tests/tracker/<file>:<line>" as traces print it.
 inline std::string at(const char* file, int line) {
   return std::string(file) + ":" + std::to_string(line);
 }

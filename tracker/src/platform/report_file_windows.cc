@@ -50,6 +50,17 @@ int errno_of_last_error() {
   }
 }
 
+// A descriptor writing into the device `path` names, if it names one that the C runtime's
+// stat does not see (under Wine, NUL); -1 otherwise. Opening without creating has no
+// effect on a path that names nothing, or a file.
+int open_device(const std::wstring& path) {
+  const int fd = ::_wopen(path.c_str(), _O_WRONLY | _O_BINARY | _O_NOINHERIT);
+  if (fd < 0) return -1;
+  if (GetFileType(reinterpret_cast<HANDLE>(::_get_osfhandle(fd))) == FILE_TYPE_CHAR) return fd;
+  ::_close(fd);
+  return -1;
+}
+
 }  // namespace
 
 std::unique_ptr<ReportFile> ReportFile::create(const std::string& path,
@@ -72,6 +83,11 @@ std::unique_ptr<ReportFile> ReportFile::create(const std::string& path,
         *error = std::strerror(errno);
         return nullptr;
       }
+      return file;
+    }
+    if (const int device = open_device(wide); device >= 0) {
+      file->regular_ = false;
+      file->fd_ = device;
       return file;
     }
     file->temporary_ = temporary_for(file->target_);

@@ -1,0 +1,96 @@
+// The regression tests of regression_test.cc that are about POSIX itself: a trace taken
+// in a signal handler, and report paths that are symbolic links and FIFOs (Linux only;
+// docs/windows.md).
+#include <setjmp.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <boost/json.hpp>
+#include <chrono>
+#include <thread>
+
+#include "capture.h"
+#include "report_path_test.h"
+#include "stack_depot.h"
+#include "tracker_test.h"
+
+namespace {
+
+using restrack_test::read_file;
+using restrack_test::ReportPathTest;
+using RegressionTest = restrack_test::TrackerTest;
+
+// The handler only unwinds into a static array (no allocation: async-signal-safe); the
+// trace is interned after it.
+sigjmp_buf escape_from_trap;
+std::uintptr_t trap_frames[16];
+int trap_frame_count = 0;
+void capture_in_handler(int) {
+  trap_frame_count = restrack::internal::capture_dwarf(trap_frames, 16, 0);
+  siglongjmp(escape_from_trap, 1);
+}
+
+__attribute__((noinline)) void trap_here(volatile int* marker) {
+  *marker = 1;
+  __builtin_trap();  // kTrapLine
+}
+constexpr int kTrapLine = __LINE__ - 2;
+
+TEST_F(RegressionTest, DwarfTraceThroughASignalNamesTheInterruptedLine) {
+  ASSERT_TRUE(restrack::apply_options("trace_depth=8"));
+  struct sigaction action {};
+  struct sigaction previous {};
+  action.sa_handler = capture_in_handler;
+  sigemptyset(&action.sa_mask);
+  ASSERT_EQ(::sigaction(SIGILL, &action, &previous), 0);
+  volatile int marker = 0;
+  if (sigsetjmp(escape_from_trap, 1) == 0) trap_here(&marker);
+  ::sigaction(SIGILL, &previous, nullptr);
+  const restrack::TraceId trap_trace =
+      restrack::internal::intern_trace(trap_frames, trap_frame_count);
+  bool named = false;
+  for (const restrack::Frame& frame : restrack::symbolize_trace(trap_trace)) {
+    if (frame.function == "(anonymous namespace)::trap_here(int volatile*)") {
+      EXPECT_EQ(frame.line, static_cast<unsigned>(kTrapLine)) << restrack::format_trace(trap_trace);
+      named = true;
+    }
+  }
+  EXPECT_TRUE(named) << restrack::format_trace(trap_trace);
+}
+
+TEST_F(ReportPathTest, SymbolicLinkIsFollowedAndKept) {
+  const std::string target = directory_ + "/target.json";
+  const std::string link = directory_ + "/link.json";
+  ASSERT_EQ(::symlink("target.json", link.c_str()), 0);
+  ASSERT_TRUE(restrack::write_report(link));
+  struct stat info {};
+  ASSERT_EQ(::lstat(link.c_str(), &info), 0);
+  EXPECT_TRUE(S_ISLNK(info.st_mode));
+  EXPECT_EQ(boost::json::parse(read_file(target)).at("version").as_int64(), 2);
+}
+
+TEST_F(ReportPathTest, FifoIsWrittenIntoNotReplaced) {
+  const std::string fifo = directory_ + "/report.fifo";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  std::string received;
+  std::thread reader([&] { received = read_file(fifo); });
+  // The writer opens without blocking: wait until the reader is there.
+  bool written = false;
+  for (int attempt = 0; attempt < 500 && !written; ++attempt) {
+    written = restrack::write_report(fifo);
+    if (!written) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  reader.join();
+  EXPECT_TRUE(written);
+  struct stat info {};
+  ASSERT_EQ(::lstat(fifo.c_str(), &info), 0);
+  EXPECT_TRUE(S_ISFIFO(info.st_mode));
+  // The whole report came through the FIFO, its last diagnostic the one of SetUp.
+  const boost::json::value report = boost::json::parse(received);
+  const boost::json::array& diagnostics = report.at("diagnostics").as_array();
+  ASSERT_FALSE(diagnostics.empty());
+  EXPECT_EQ(diagnostics.back().at("type").as_string(), "unclosed");
+}
+
+}  // namespace
