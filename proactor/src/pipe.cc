@@ -1,9 +1,12 @@
-// Pipe servers and connect_pipe: portable on top of the platform's pipe calls
-// (pipe_calls.h) and the shared server and connection code.
+// Pipe servers and connect_pipe, and their streams: portable on top of the platform's pipe
+// calls (pipe_calls.h) and the shared server, connection and stream code.
 #include "restrack/proactor/pipe.h"
 
 #include <algorithm>
+#include <cstddef>
 #include <exception>
+#include <memory>
+#include <string>
 #include <system_error>
 #include <utility>
 
@@ -12,6 +15,7 @@
 #include "pipe_calls.h"
 #include "pipe_retry.h"
 #include "server_core.h"
+#include "stream_protocols.h"
 
 RESTRACK_NAMESPACE_BEGIN
 namespace internal {
@@ -104,6 +108,25 @@ Task<std::shared_ptr<StreamTransport>> connect_pipe(EventLoop& loop, StreamProto
   auto transport =
       internal::SocketTransport::create(loop, internal::open_pipe_socket(), std::move(settings));
   return connect_with_retry(loop, std::move(transport), std::move(factory), address);
+}
+
+Task<std::pair<StreamReader, StreamWriter>> open_pipe_connection(EventLoop& loop,
+                                                                 const std::string& name,
+                                                                 std::size_t limit,
+                                                                 CallSite where) {
+  auto protocol = internal::make_stream_protocol(loop, limit);
+  return internal::streams_of(connect_pipe(loop, internal::protocol_factory(protocol), name, where),
+                              protocol);
+}
+
+Server start_pipe_server(EventLoop& loop, ClientConnected client_connected, const std::string& name,
+                         std::size_t limit, CallSite where) {
+  return create_pipe_server(
+      loop,
+      [&loop, limit, client_connected = std::move(client_connected)] {
+        return internal::make_server_stream_protocol(loop, limit, client_connected);
+      },
+      name, {}, where);
 }
 
 RESTRACK_NAMESPACE_END

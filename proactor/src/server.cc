@@ -22,29 +22,6 @@ std::string describe_server(const void* owner) {
   return static_cast<const ServerCore*>(owner)->describe();
 }
 
-// Errors that concern one connection, not the listener: the accept loop goes on at once
-// (rule 15). accept(2) passes on the pending network errors of the new socket.
-bool is_per_connection_error(int error) {
-  switch (error) {
-    case ECONNABORTED:
-    case ECONNRESET:
-    case EPROTO:
-    case EPERM:
-    case EAGAIN:
-    case EINTR:
-    case ENETDOWN:
-    case ENOPROTOOPT:
-    case EHOSTDOWN:
-    case ENONET:
-    case EHOSTUNREACH:
-    case EOPNOTSUPP:
-    case ENETUNREACH:
-      return true;
-    default:
-      return false;
-  }
-}
-
 // Out of descriptors or memory: accepting again at once would fail again at once.
 bool is_resource_error(int error) {
   return error == EMFILE || error == ENFILE || error == ENOBUFS || error == ENOMEM;

@@ -1,5 +1,5 @@
 // Internal: the platform's socket calls that the portable socket layer and the transports
-// need (posix/socket_posix.cc; iocp/ on Windows).
+// need (posix/socket_posix.cc; windows/socket_windows.cc).
 #pragma once
 
 #include <optional>
@@ -29,6 +29,18 @@ void bind_datagram(const Socket& socket, const SocketAddress& local,
 
 // TCP_NODELAY on a TCP socket (transports send what they are given at once, as asyncio).
 void set_no_delay(NativeSocket socket) noexcept;
+
+// The classifications below take an operation's error as a positive number: an errno
+// value, or on Windows the errno the IOCP backend maps a Windows error to, else the Windows
+// code itself (docs/windows.md, "Results").
+
+// Errors that concern one accepted connection, not the listener: the accept loop goes on
+// at once (rule 15).
+bool is_per_connection_error(int error) noexcept;
+
+// Errors of a connection that the peer ended (reset, aborted, broken pipe): they close the
+// transport with that error and are not logged (rule 20).
+bool is_connection_reset(int error) noexcept;
 
 }  // namespace internal
 RESTRACK_NAMESPACE_END

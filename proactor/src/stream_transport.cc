@@ -27,19 +27,6 @@ std::exception_ptr os_error(int error, const std::string& what) {
 
 }  // namespace
 
-bool is_connection_reset(int error) noexcept {
-  switch (error) {
-    case ECONNRESET:
-    case ECONNABORTED:
-    case EPIPE:
-    case ESHUTDOWN:
-    case ETIMEDOUT:
-      return true;
-    default:
-      return false;
-  }
-}
-
 std::shared_ptr<SocketTransport> SocketTransport::create(EventLoop& loop, Socket socket,
                                                          Settings settings) {
   return std::make_shared<SocketTransport>(loop, std::move(socket), std::move(settings));

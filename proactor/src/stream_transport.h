@@ -186,9 +186,5 @@ bool call_protocol(EventLoop& loop, const char* callback, CallSite where, Call&&
   }
 }
 
-// True for the errors of a connection that the peer ended (reset, aborted, broken pipe):
-// they close the transport with that error and are not logged (rule 20).
-bool is_connection_reset(int error) noexcept;
-
 }  // namespace internal
 RESTRACK_NAMESPACE_END

@@ -9,7 +9,7 @@
 #include <string>
 #include <utility>
 
-#include "restrack/proactor/pipe.h"
+#include "stream_protocols.h"
 #include "stream_transport.h"
 
 RESTRACK_NAMESPACE_BEGIN
@@ -236,7 +236,6 @@ struct StreamAccess {
 };
 
 namespace internal {
-namespace {
 
 // The protocol under a reader and a writer (asyncio's StreamReaderProtocol). On a server
 // it also starts the client's task once connected and closes the connection when the task
@@ -310,7 +309,6 @@ Task<std::pair<StreamReader, StreamWriter>> streams_of(
                       StreamAccess::writer(protocol->writer())};
 }
 
-}  // namespace
 }  // namespace internal
 
 Task<std::string> StreamReader::read(std::optional<std::size_t> max_bytes) {
@@ -345,16 +343,6 @@ Task<std::pair<StreamReader, StreamWriter>> open_connection(EventLoop& loop,
                               protocol);
 }
 
-Task<std::pair<StreamReader, StreamWriter>> open_pipe_connection(EventLoop& loop,
-                                                                 const std::string& name,
-                                                                 std::size_t limit,
-                                                                 CallSite where) {
-  auto protocol = std::make_shared<internal::StreamReaderProtocol>(loop, limit);
-  return internal::streams_of(connect_pipe(
-                                  loop, [protocol] { return protocol; }, name, where),
-                              protocol);
-}
-
 Server start_server(EventLoop& loop, ClientConnected client_connected, const SocketAddress& address,
                     std::size_t limit, CallSite where) {
   return create_server(
@@ -365,15 +353,22 @@ Server start_server(EventLoop& loop, ClientConnected client_connected, const Soc
       address, {}, where);
 }
 
-Server start_pipe_server(EventLoop& loop, ClientConnected client_connected, const std::string& name,
-                         std::size_t limit, CallSite where) {
-  return create_pipe_server(
-      loop,
-      [&loop, limit, client_connected = std::move(client_connected)] {
-        return std::make_shared<internal::StreamReaderProtocol>(loop, limit, client_connected);
-      },
-      name, {}, where);
+namespace internal {
+
+std::shared_ptr<StreamReaderProtocol> make_stream_protocol(EventLoop& loop, std::size_t limit) {
+  return std::make_shared<StreamReaderProtocol>(loop, limit);
 }
+
+std::shared_ptr<StreamProtocol> make_server_stream_protocol(EventLoop& loop, std::size_t limit,
+                                                            ClientConnected client_connected) {
+  return std::make_shared<StreamReaderProtocol>(loop, limit, std::move(client_connected));
+}
+
+StreamProtocolFactory protocol_factory(std::shared_ptr<StreamReaderProtocol> protocol) {
+  return [protocol = std::move(protocol)] { return protocol; };
+}
+
+}  // namespace internal
 
 // --- Processes ---
 
@@ -458,8 +453,6 @@ class ProcessState {
   StreamReader stderr_reader;
 };
 
-namespace {
-
 Task<Process> process_of(Task<std::shared_ptr<SubprocessTransport>> spawning,
                          std::shared_ptr<SubprocessStreamProtocol> protocol) {
   auto state = std::make_shared<ProcessState>();
@@ -470,6 +463,17 @@ Task<Process> process_of(Task<std::shared_ptr<SubprocessTransport>> spawning,
   if (protocol->stderr_) state->stderr_reader = StreamAccess::reader(protocol->stderr_);
   co_return StreamAccess::process(std::move(state));
 }
+
+std::shared_ptr<SubprocessStreamProtocol> make_subprocess_protocol(EventLoop& loop,
+                                                                   std::size_t limit) {
+  return std::make_shared<SubprocessStreamProtocol>(loop, limit);
+}
+
+SubprocessProtocolFactory protocol_factory(std::shared_ptr<SubprocessStreamProtocol> protocol) {
+  return [protocol = std::move(protocol)] { return protocol; };
+}
+
+namespace {
 
 Task<std::string> read_all(StreamReader reader) { co_return co_await reader.read(); }
 
@@ -525,21 +529,5 @@ void Process::send_signal(int signal) { state_->transport->send_signal(signal); 
 void Process::terminate() { state_->transport->terminate(); }
 void Process::kill() { state_->transport->kill(); }
 void Process::close() { state_->transport->close(); }
-
-Task<Process> create_subprocess_exec(EventLoop& loop, std::vector<std::string> argv,
-                                     const SubprocessOptions& options, std::size_t limit,
-                                     CallSite where) {
-  auto protocol = std::make_shared<internal::SubprocessStreamProtocol>(loop, limit);
-  return internal::process_of(
-      subprocess_exec(
-          loop, [protocol] { return protocol; }, std::move(argv), options, where),
-      protocol);
-}
-
-Task<Process> create_subprocess_exec(EventLoop& loop, std::vector<std::string> argv,
-                                     CallSite where) {
-  return create_subprocess_exec(loop, std::move(argv), SubprocessOptions{}, kDefaultStreamLimit,
-                                where);
-}
 
 RESTRACK_NAMESPACE_END

@@ -5,6 +5,7 @@
 #include <array>
 #include <atomic>
 #include <climits>
+#include <cstddef>
 #include <functional>
 #include <memory>
 #include <string>
@@ -17,6 +18,7 @@
 #include "operation.h"
 #include "restrack/kind.h"
 #include "spawn_calls.h"
+#include "stream_protocols.h"
 #include "stream_transport.h"
 
 RESTRACK_NAMESPACE_BEGIN
@@ -465,6 +467,21 @@ Task<std::shared_ptr<SubprocessTransport>> subprocess_exec(EventLoop& loop,
                                                            std::vector<std::string> argv,
                                                            CallSite where) {
   return subprocess_exec(loop, std::move(factory), std::move(argv), SubprocessOptions{}, where);
+}
+
+Task<Process> create_subprocess_exec(EventLoop& loop, std::vector<std::string> argv,
+                                     const SubprocessOptions& options, std::size_t limit,
+                                     CallSite where) {
+  auto protocol = internal::make_subprocess_protocol(loop, limit);
+  return internal::process_of(
+      subprocess_exec(loop, internal::protocol_factory(protocol), std::move(argv), options, where),
+      protocol);
+}
+
+Task<Process> create_subprocess_exec(EventLoop& loop, std::vector<std::string> argv,
+                                     CallSite where) {
+  return create_subprocess_exec(loop, std::move(argv), SubprocessOptions{}, kDefaultStreamLimit,
+                                where);
 }
 
 RESTRACK_NAMESPACE_END

@@ -22,4 +22,13 @@ restrack::NativeSocket open_unowned_socket();
 // True once `handle` no longer names an open socket (it was closed).
 bool is_closed(restrack::NativeSocket handle);
 
+// The start of a TCP socket's description, as a regular expression: "tcp fd=7" on POSIX,
+// "tcp socket" on Windows (the tracker describes a SOCKET without its value).
+extern const char* const kTcpSocketDescription;
+
+// How many descriptors (POSIX: /proc/self/fd) or handles (Windows) this process has open,
+// to prove that nothing leaked. Windows counts the values below 0x4000 that name a handle
+// (GetHandleInformation): Wine answers GetProcessHandleCount with 0.
+int open_descriptor_count();
+
 }  // namespace restrack_test

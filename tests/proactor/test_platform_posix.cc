@@ -1,3 +1,4 @@
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -30,8 +31,21 @@ restrack::NativeSocket open_unowned_socket() {
   return ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 }
 
+const char* const kTcpSocketDescription = R"(tcp fd=\d+)";
+
 bool is_closed(restrack::NativeSocket handle) {
   return ::fcntl(handle, F_GETFD) == -1 && errno == EBADF;
+}
+
+int open_descriptor_count() {
+  int count = 0;
+  if (DIR* dir = ::opendir("/proc/self/fd")) {
+    while (const dirent* entry = ::readdir(dir)) {
+      if (entry->d_name[0] != '.') ++count;
+    }
+    ::closedir(dir);
+  }
+  return count - 1;  // the directory itself
 }
 
 }  // namespace restrack_test

@@ -1,3 +1,5 @@
+#include <cstdint>
+
 #include <gtest/gtest.h>
 
 #include "restrack/kind.h"
@@ -62,11 +64,30 @@ restrack::NativeSocket open_unowned_socket() {
   return restrack::open_socket(AF_INET, SOCK_STREAM).release();
 }
 
+const char* const kTcpSocketDescription = "tcp socket";
+
 bool is_closed(restrack::NativeSocket handle) {
   int type = 0;
   int length = sizeof type;
   return ::getsockopt(handle, SOL_SOCKET, SO_TYPE, reinterpret_cast<char*>(&type), &length) != 0 &&
          ::WSAGetLastError() == WSAENOTSOCK;
+}
+
+int open_descriptor_count() {
+  // The first socket restrack opens in a process leaves one handle open for good (seen
+  // under Wine; not that socket, which is closed): made before the first count, it is not
+  // taken for a leak of the test.
+  static const bool winsock_ready = [] {
+    restrack::open_socket(AF_INET, SOCK_STREAM).close();
+    return true;
+  }();
+  static_cast<void>(winsock_ready);
+  int count = 0;
+  for (std::uintptr_t value = 4; value < 0x4000; value += 4) {
+    DWORD flags = 0;
+    if (::GetHandleInformation(reinterpret_cast<HANDLE>(value), &flags)) ++count;
+  }
+  return count;
 }
 
 }  // namespace restrack_test

@@ -1,11 +1,9 @@
 // Test-only: protocols that record every callback as text, and helpers that drive the
 // operations of transports on the scripted backend (find the operation a transport
-// submitted, fill a receive's buffer, complete it).
+// submitted, fill a receive's buffer, complete it, connect at once).
 #pragma once
 
-#include <dirent.h>
-#include <unistd.h>
-
+#include <cerrno>
 #include <cstring>
 #include <exception>
 #include <functional>
@@ -17,19 +15,43 @@
 
 #include <gtest/gtest.h>
 
+#include "capture.h"
 #include "loop_fixture.h"
+#include "restrack/proactor/event_loop.h"
 #include "restrack/proactor/protocol.h"
+#include "restrack/proactor/socket.h"
 #include "restrack/proactor/transport.h"
 
 namespace restrack_test {
 
-// "lost" or "lost: <what()>" for connection_lost's argument.
+// The name of the errno values that transports end connections with, the same on every
+// platform (the C runtime of mingw-w64 has no text for ECONNRESET and its kin); other
+// values by strerror().
+inline std::string error_name(int value) {
+  switch (value) {
+    case ECONNRESET:
+      return "ECONNRESET";
+    case ECONNABORTED:
+      return "ECONNABORTED";
+    case EPIPE:
+      return "EPIPE";
+    case ETIMEDOUT:
+      return "ETIMEDOUT";
+    case ECONNREFUSED:
+      return "ECONNREFUSED";
+    default:
+      return std::strerror(value);
+  }
+}
+
+// "" or ": <error>" for connection_lost's argument: an OS error by error_name(), any other
+// exception by what().
 inline std::string describe_error(const std::exception_ptr& error) {
   if (error == nullptr) return "";
   try {
     std::rethrow_exception(error);
   } catch (const std::system_error& e) {
-    return ": " + std::string(std::strerror(e.code().value()));
+    return ": " + error_name(e.code().value());
   } catch (const std::exception& e) {
     return ": " + std::string(e.what());
   } catch (...) {
@@ -77,30 +99,6 @@ class RecordingProtocol : public restrack::StreamProtocol {
   std::function<void()> on_lost;
 };
 
-// Open descriptors of this process (to prove that nothing leaked).
-inline int open_descriptor_count() {
-  int count = 0;
-  if (DIR* dir = ::opendir("/proc/self/fd")) {
-    while (const dirent* entry = ::readdir(dir)) {
-      if (entry->d_name[0] != '.') ++count;
-    }
-    ::closedir(dir);
-  }
-  return count - 1;  // the directory itself
-}
-
-// Threads of this process (rule 18: nobody parks one in a connect).
-inline int thread_count() {
-  int count = 0;
-  if (DIR* dir = ::opendir("/proc/self/task")) {
-    while (const dirent* entry = ::readdir(dir)) {
-      if (entry->d_name[0] != '.') ++count;
-    }
-    ::closedir(dir);
-  }
-  return count;
-}
-
 // A fake-backend loop with helpers for the operations transports submit.
 class TransportFakeTest : public FakeLoopTest {
  protected:
@@ -130,6 +128,29 @@ class TransportFakeTest : public FakeLoopTest {
     std::memcpy(operation->buffer.data(), data.data(), data.size());
     fake.complete(key, static_cast<int>(data.size()));
   }
+};
+
+// TransportFakeTest with a recorded exception handler and a connect() that completes at once.
+class TransportRulesTest : public TransportFakeTest {
+ protected:
+  TransportRulesTest() {
+    loop.set_exception_handler([this](restrack::EventLoop&, const restrack::ExceptionContext& c) {
+      handled.push_back(std::string(c.message) + describe_error(c.exception));
+    });
+  }
+
+  // Connects through the fake backend (the connect completes at once) and returns once
+  // connection_made has returned; its first receive is then in flight.
+  std::shared_ptr<restrack::StreamTransport> connect(
+      const std::shared_ptr<RecordingProtocol>& recording) {
+    fake.script_next(FakeBackend::Start::done_at_once, 0);
+    return loop.run_until_complete(restrack::create_connection(
+        loop, [recording] { return recording; }, restrack::SocketAddress::ipv4("127.0.0.1", 9)));
+  }
+
+  std::shared_ptr<RecordingProtocol> protocol = std::make_shared<RecordingProtocol>();
+  std::vector<std::string> handled;  // what reached the loop's exception handler
+  DiagnosticRecorder diagnostics;
 };
 
 }  // namespace restrack_test

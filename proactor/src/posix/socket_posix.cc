@@ -80,5 +80,40 @@ void set_no_delay(NativeSocket socket) noexcept {
   static_cast<void>(::setsockopt(socket, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one));
 }
 
+// accept(2) passes on the pending network errors of the new socket.
+bool is_per_connection_error(int error) noexcept {
+  switch (error) {
+    case ECONNABORTED:
+    case ECONNRESET:
+    case EPROTO:
+    case EPERM:
+    case EAGAIN:
+    case EINTR:
+    case ENETDOWN:
+    case ENOPROTOOPT:
+    case EHOSTDOWN:
+    case ENONET:
+    case EHOSTUNREACH:
+    case EOPNOTSUPP:
+    case ENETUNREACH:
+      return true;
+    default:
+      return false;
+  }
+}
+
+bool is_connection_reset(int error) noexcept {
+  switch (error) {
+    case ECONNRESET:
+    case ECONNABORTED:
+    case EPIPE:
+    case ESHUTDOWN:
+    case ETIMEDOUT:
+      return true;
+    default:
+      return false;
+  }
+}
+
 }  // namespace internal
 RESTRACK_NAMESPACE_END

@@ -8,6 +8,7 @@
 #include <afunix.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstddef>
 #include <cstring>
 #include <stdexcept>
@@ -102,6 +103,39 @@ void set_no_delay(NativeSocket socket) noexcept {
   const BOOL one = TRUE;
   static_cast<void>(::setsockopt(socket, IPPROTO_TCP, TCP_NODELAY,
                                  reinterpret_cast<const char*>(&one), sizeof one));
+}
+
+// A completed AcceptEx reports the network errors of the connection it took: a client
+// that reset before the accept completed is ERROR_NETNAME_DELETED, which the backend
+// delivers as ECONNRESET (winsock_runtime.cc); the codes it does not map come as they are.
+bool is_per_connection_error(int error) noexcept {
+  switch (error) {
+    case ECONNABORTED:
+    case ECONNRESET:
+    case ENETUNREACH:
+    case EHOSTUNREACH:
+    case WSAENETDOWN:
+    case WSAENETRESET:
+    case WSAEHOSTDOWN:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// WSAESHUTDOWN arrives as EPIPE, ERROR_NETNAME_DELETED as ECONNRESET, ERROR_SEM_TIMEOUT as
+// ETIMEDOUT (winsock_runtime.cc); WSAENETRESET (keep-alive failed) as itself.
+bool is_connection_reset(int error) noexcept {
+  switch (error) {
+    case ECONNRESET:
+    case ECONNABORTED:
+    case EPIPE:
+    case ETIMEDOUT:
+    case WSAENETRESET:
+      return true;
+    default:
+      return false;
+  }
 }
 
 }  // namespace internal
