@@ -290,9 +290,10 @@ void SocketTransport::write(std::string_view data) {
     maybe_pause_protocol();
     return;
   }
-  // No send in flight, hence nothing queued: what the kernel takes at once is sent now, with
-  // no copy and no operation; only the rest is copied (rule 25) and sent through the loop.
-  if (sent_directly_ < kDirectTransferBudget) {
+  // No send in flight, hence nothing queued: what the kernel takes at once of a large write is
+  // sent now, with no copy and no operation; only the rest is copied (rule 25) and sent
+  // through the loop.
+  if (data.size() >= kDirectSendMinimum && sent_directly_ < kDirectTransferBudget) {
     const std::size_t taken = send_now(handle_, data);
     sent_directly_ += taken;
     data.remove_prefix(taken);

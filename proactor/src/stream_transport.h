@@ -8,12 +8,13 @@
 //              each delivery while reading and not closing;
 //   writing  — one send in flight; what write() adds meanwhile is queued and sent next; a
 //              short send is resubmitted for the remainder (rule 26);
-//   direct   — with no send in flight, write() first offers the data to the kernel with a
-//              non-blocking send (socket_calls.h) and copies and submits only what it did not
-//              take; after a receive fills its whole buffer, the transport reads on with
-//              non-blocking receives before submitting the next one. Both stop after
-//              kDirectTransferBudget bytes until the loop delivers the transport's next
-//              completion, so that neither side runs ahead of its peer by more than that;
+//   direct   — with no send in flight, a write of at least kDirectSendMinimum bytes is first
+//              offered to the kernel with a non-blocking send (socket_calls.h), and only what
+//              it did not take is copied and submitted; after a receive fills its whole
+//              buffer, the transport reads on with non-blocking receives before submitting the
+//              next one. Both stop after kDirectTransferBudget bytes until the loop delivers
+//              the transport's next completion, so that neither side runs ahead of its peer by
+//              more than that;
 //   closing  — close() or abort() was called, or the connection failed; connection_lost is
 //              scheduled once (rule 21) and, after it, the handle is shut down and closed and
 //              the owner (a server, a subprocess) is told (rule 22).
@@ -51,6 +52,11 @@ bool call_protocol(EventLoop& loop, const char* callback, CallSite where, Call&&
 // cache and TCP's window closes. 256 KiB was the best of 64 KiB to 1 MiB on the bulk
 // benchmark (docs/PERFORMANCE.md, "Transports").
 inline constexpr std::size_t kDirectTransferBudget = std::size_t{256} << 10;
+
+// Smallest write sent directly. Below it the copy costs less than a system call of its own:
+// with many connections, small sends submitted as operations share one io_uring_enter, and
+// the ping-pong at 16 and 64 connections ran 9–18 % faster that way (docs/PERFORMANCE.md).
+inline constexpr std::size_t kDirectSendMinimum = std::size_t{16} << 10;
 
 class SocketTransport final : public StreamTransport,
                               public std::enable_shared_from_this<SocketTransport> {

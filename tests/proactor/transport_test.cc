@@ -559,6 +559,30 @@ TEST_F(TransportTest, Rule25DirectWriteSendsWhatTheKernelTakesAndBuffersExactlyT
   listener.close();
 }
 
+TEST_F(TransportTest, SmallWriteIsCopiedAndSentByAnOperationNotDirectly) {
+  restrack::Socket listener = restrack::listen_on(SocketAddress::unix_path(path("small.sock")));
+  auto client = std::make_shared<RecordingProtocol>();
+  auto transport = loop.run_until_complete(restrack::create_connection(
+      loop, [client] { return client; }, restrack::local_address(listener)));
+  restrack::Socket peer(::accept(listener.get(), nullptr, nullptr), restrack::kinds::socket);
+  // Below kDirectSendMinimum (16 KiB): the send waits for the loop, batched with the others.
+  const std::string data = pattern_of((std::size_t{16} << 10) - 1);
+  transport->write(data);
+  EXPECT_EQ(transport->write_buffer_size(), data.size());
+  EXPECT_EQ(drain_now(peer.get()).size(), 0u);
+  std::string received;
+  run_until([&] {
+    received += drain_now(peer.get());
+    return received.size() >= data.size();
+  });
+  EXPECT_TRUE(received == data);
+  EXPECT_EQ(transport->write_buffer_size(), 0u);
+  transport->close();
+  run_until([&] { return client->events.size() == 2; });
+  EXPECT_EQ(client->events, (Events{"made", "lost"}));
+  listener.close();
+}
+
 // Counts deliveries and keeps the bytes; pauses reading at the first delivery when asked.
 class CollectingProtocol final : public restrack::StreamProtocol {
  public:
