@@ -2,7 +2,9 @@
 // need (posix/socket_posix.cc; windows/socket_windows.cc).
 #pragma once
 
+#include <cstddef>
 #include <optional>
+#include <string_view>
 
 #include "restrack/config.h"
 #include "restrack/proactor/socket.h"
@@ -26,6 +28,16 @@ SocketAddress socket_address(NativeSocket socket);
 // std::system_error naming the address.
 void bind_datagram(const Socket& socket, const SocketAddress& local,
                    const std::optional<SocketAddress>& remote);
+
+// Direct transfers: a transport moves data with a plain non-blocking call when the kernel
+// can take or give it at once, skipping the operation, its copy and its loop iteration.
+// Both return the bytes moved, 0 when none were, or when the call failed or met
+// end-of-file: the transport then goes through the loop, whose operation reports the error
+// or the end-of-file as always. They never block and never raise SIGPIPE. POSIX: send(2) and
+// recv(2) with MSG_DONTWAIT (and MSG_NOSIGNAL). Windows: always 0 (sockets there are
+// overlapped and in blocking mode; every transfer goes through the completion port).
+std::size_t send_now(NativeSocket socket, std::string_view data) noexcept;
+std::size_t receive_now(NativeSocket socket, char* buffer, std::size_t size) noexcept;
 
 // TCP_NODELAY on a TCP socket (transports send what they are given at once, as asyncio).
 void set_no_delay(NativeSocket socket) noexcept;

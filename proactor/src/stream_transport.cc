@@ -170,6 +170,7 @@ void SocketTransport::submit_read() {
 
 void SocketTransport::on_read(std::unique_ptr<Operation> operation) {
   read_key_ = kNoOperation;
+  sent_directly_ = 0;
   if (closing_) {
     // Rule 8: after close/abort a receive ends with -ECANCELED, or 0 from shutdown, or even
     // data; none of it is delivered.
@@ -202,17 +203,29 @@ void SocketTransport::deliver_read(std::unique_ptr<Operation> operation) {
     return;
   }
   read_operation_ = std::move(operation);
-  delivering_ = true;
-  const bool delivered = call("StreamProtocol::data_received", [&] {
-    protocol_->data_received(read_operation_->buffer.view(static_cast<std::size_t>(result)));
-  });
-  delivering_ = false;
-  if (!delivered) {
-    force_close(nullptr);
-    return;
+  if (!deliver(static_cast<std::size_t>(result))) return;
+  // A full buffer: more is likely waiting. Read it directly (end-of-file and errors are left
+  // to the next receive), within the budget, while the protocol keeps reading.
+  const std::size_t size = read_operation_->buffer.size();
+  std::size_t last = static_cast<std::size_t>(result);
+  std::size_t received = last;
+  while (last == size && received < kDirectTransferBudget && !closing_ && reading_) {
+    last = receive_now(handle_, read_operation_->buffer.data(), size);
+    if (last == 0 || !deliver(last)) break;
+    received += last;
   }
   // Rule 23: re-arm, unless the protocol paused or closed meanwhile.
   if (!closing_ && reading_) submit_read();
+}
+
+bool SocketTransport::deliver(std::size_t count) {
+  delivering_ = true;
+  const bool delivered = call("StreamProtocol::data_received", [&] {
+    protocol_->data_received(read_operation_->buffer.view(count));
+  });
+  delivering_ = false;
+  if (!delivered) force_close(nullptr);
+  return delivered;
 }
 
 void SocketTransport::on_end_of_file() {
@@ -259,16 +272,26 @@ void SocketTransport::write(std::string_view data) {
     return;
   }
   if (data.empty()) return;
-  if (write_key_ == kNoOperation) {
-    std::unique_ptr<Operation> operation = std::move(write_operation_);
-    if (operation == nullptr) operation = new_operation(OperationType::send);
-    operation->buffer.assign(data);  // rule 25: the user's data is copied
-    operation->offset = 0;
-    in_flight_bytes_ = data.size();
-    submit_write(std::move(operation));
-  } else {
-    queued_.append(data);
+  if (write_key_ != kNoOperation) {
+    queued_.append(data);  // sent after the send in flight, in order
+    maybe_pause_protocol();
+    return;
   }
+  // No send in flight, hence nothing queued: what the kernel takes at once of a large write is
+  // sent now, with no copy and no operation; only the rest is copied (rule 25) and sent
+  // through the loop.
+  if (data.size() >= kDirectSendMinimum && sent_directly_ < kDirectTransferBudget) {
+    const std::size_t taken = send_now(handle_, data);
+    sent_directly_ += taken;
+    data.remove_prefix(taken);
+    if (data.empty()) return;
+  }
+  std::unique_ptr<Operation> operation = std::move(write_operation_);
+  if (operation == nullptr) operation = new_operation(OperationType::send);
+  operation->buffer.assign(data);
+  operation->offset = 0;
+  in_flight_bytes_ = data.size();
+  submit_write(std::move(operation));
   maybe_pause_protocol();
 }
 
@@ -283,6 +306,7 @@ void SocketTransport::submit_write(std::unique_ptr<Operation> operation) {
 
 void SocketTransport::on_write(std::unique_ptr<Operation> operation) {
   write_key_ = kNoOperation;
+  sent_directly_ = 0;
   if (aborted_) {
     // Rule 21: abort dropped the buffer; whatever the cancelled send did is forgotten.
     write_operation_ = std::move(operation);

@@ -8,6 +8,13 @@
 //              each delivery while reading and not closing;
 //   writing  — one send in flight; what write() adds meanwhile is queued and sent next; a
 //              short send is resubmitted for the remainder (rule 26);
+//   direct   — with no send in flight, a write of at least kDirectSendMinimum bytes is first
+//              offered to the kernel with a non-blocking send (socket_calls.h), and only what
+//              it did not take is copied and submitted; after a receive fills its whole
+//              buffer, the transport reads on with non-blocking receives before submitting the
+//              next one. Both stop after kDirectTransferBudget bytes until the loop delivers
+//              the transport's next completion, so that neither side runs ahead of its peer by
+//              more than that;
 //   closing  — close() or abort() was called, or the connection failed; connection_lost is
 //              scheduled once (rule 21) and, after it, the handle is shut down and closed and
 //              the owner (a server, a subprocess) is told (rule 22).
@@ -38,6 +45,18 @@ struct LoopAnchor;
 // "exception in <callback>" with `where`. Returns false if it threw.
 template <class Call>
 bool call_protocol(EventLoop& loop, const char* callback, CallSite where, Call&& call) noexcept;
+
+// Bytes a transport may send, and receive, with direct calls between two completions of its
+// operations. Without a bound a writer that never pauses (its data goes straight into the
+// kernel) fills the socket buffers, megabytes ahead of the reader: the bytes go cold in the
+// cache and TCP's window closes. 256 KiB was the best of 64 KiB to 1 MiB on the bulk
+// benchmark (docs/PERFORMANCE.md, "Transports").
+inline constexpr std::size_t kDirectTransferBudget = std::size_t{256} << 10;
+
+// Smallest write sent directly. Below it the copy costs less than a system call of its own:
+// with many connections, small sends submitted as operations share one io_uring_enter, and
+// the ping-pong at 16 and 64 connections ran 9–18 % faster that way (docs/PERFORMANCE.md).
+inline constexpr std::size_t kDirectSendMinimum = std::size_t{16} << 10;
 
 class SocketTransport final : public StreamTransport,
                               public std::enable_shared_from_this<SocketTransport> {
@@ -117,6 +136,7 @@ class SocketTransport final : public StreamTransport,
   void submit_read();
   void on_read(std::unique_ptr<Operation> operation);
   void deliver_read(std::unique_ptr<Operation> operation);
+  bool deliver(std::size_t count);
   void on_end_of_file();
   void submit_write(std::unique_ptr<Operation> operation);
   void on_write(std::unique_ptr<Operation> operation);
@@ -154,6 +174,7 @@ class SocketTransport final : public StreamTransport,
   std::size_t high_ = kDefaultHighWater;
   std::size_t low_ = kDefaultHighWater / 4;
   std::size_t writes_after_close_ = 0;
+  std::size_t sent_directly_ = 0;  // since the last completion (kDirectTransferBudget)
 
   bool started_ = false;
   bool made_called_ = false;

@@ -4,8 +4,10 @@
 
 #include <algorithm>
 #include <array>
+#include <coroutine>
 #include <exception>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <utility>
 
@@ -22,7 +24,7 @@ IncompleteReadError::IncompleteReadError(std::string partial_bytes, std::size_t 
 
 namespace internal {
 
-// The buffer a StreamReader reads from, fed by the protocol.
+// The buffer a StreamReader reads from, fed by the protocol, and the read waiting on it.
 class StreamReaderState {
  public:
   StreamReaderState(EventLoop& loop, std::size_t limit) : loop_(loop), limit_(limit) {}
@@ -47,68 +49,86 @@ class StreamReaderState {
     wake();
   }
 
-  Task<std::string> read(std::optional<std::size_t> max_bytes) {
-    if (!max_bytes) {
-      while (!eof_ && error_ == nullptr) co_await wait_for_data();
-      rethrow_if_empty();
-      co_return take(buffer_.size());
+  // Throws if another task's read is waiting (one whose task was cancelled no longer counts).
+  void check_alone(const StreamRead& read) const {
+    if (waiting_ != nullptr && waiting_ != &read && !waiting_->waiter_.cancelled()) {
+      throw std::logic_error("another task is already reading this stream");
     }
-    if (*max_bytes == 0) co_return std::string();
-    while (buffer_.empty() && !eof_ && error_ == nullptr) co_await wait_for_data();
-    rethrow_if_empty();
-    co_return take(std::min(*max_bytes, buffer_.size()));
   }
-
-  Task<std::string> read_exactly(std::size_t count) {
-    while (buffer_.size() < count && !eof_ && error_ == nullptr) co_await wait_for_data();
-    if (buffer_.size() < count) {
-      if (error_ != nullptr) std::rethrow_exception(error_);
-      throw IncompleteReadError(take(buffer_.size()), count);
+  // True when `read` can complete now: with bytes, at end-of-file, or with the error.
+  bool ready(StreamRead& read) {
+    if (eof_ || error_ != nullptr) return true;
+    switch (read.until_) {
+      case StreamRead::Until::some:
+        return read.count_ == 0 || !buffer_.empty();
+      case StreamRead::Until::end_of_file:
+        return false;
+      case StreamRead::Until::count:
+        return buffer_.size() >= read.count_;
+      case StreamRead::Until::separator:
+      case StreamRead::Until::line:
+        break;
     }
-    co_return take(count);
+    if (buffer_.find(read.separator_, read.searched_) != std::string::npos) return true;
+    if (buffer_.size() > limit_) return true;
+    // What is searched need not be searched again when more arrives.
+    if (buffer_.size() >= read.separator_.size()) {
+      read.searched_ = buffer_.size() - read.separator_.size() + 1;
+    }
+    return false;
   }
-
-  Task<std::string> read_until(std::string separator, bool eof_returns_rest) {
-    if (separator.empty()) throw std::invalid_argument("read_until: empty separator");
-    std::size_t searched = 0;
-    while (true) {
-      const std::size_t found = buffer_.find(separator, searched);
-      if (found != std::string::npos) {
-        const std::size_t end = found + separator.size();
-        if (end > limit_) {
-          throw LimitOverrunError("read_until: separator found, but chunk exceeds the limit", end);
+  // The result of `read`, once ready(read): the bytes, taken from the buffer, or the
+  // exception.
+  std::string complete(const StreamRead& read) {
+    switch (read.until_) {
+      case StreamRead::Until::some:
+        if (read.count_ == 0) return {};
+        rethrow_if_empty();
+        return take(std::min(read.count_, buffer_.size()));
+      case StreamRead::Until::end_of_file:
+        rethrow_if_empty();
+        return take(buffer_.size());
+      case StreamRead::Until::count:
+        if (buffer_.size() < read.count_) {
+          if (error_ != nullptr) std::rethrow_exception(error_);
+          throw IncompleteReadError(take(buffer_.size()), read.count_);
         }
-        co_return take(end);
-      }
-      if (buffer_.size() > limit_) {
-        throw LimitOverrunError("read_until: separator not found, and chunk exceeds the limit",
-                                buffer_.size());
-      }
-      if (eof_ || error_ != nullptr) {
-        if (error_ != nullptr && buffer_.empty()) std::rethrow_exception(error_);
-        if (eof_returns_rest) co_return take(buffer_.size());
-        throw IncompleteReadError(take(buffer_.size()), 0);
-      }
-      if (buffer_.size() >= separator.size()) searched = buffer_.size() - separator.size() + 1;
-      co_await wait_for_data();
+        return take(read.count_);
+      case StreamRead::Until::separator:
+      case StreamRead::Until::line:
+        break;
     }
+    const std::size_t found = buffer_.find(read.separator_, read.searched_);
+    if (found != std::string::npos) {
+      const std::size_t end = found + read.separator_.size();
+      if (end > limit_) {
+        throw LimitOverrunError("read_until: separator found, but chunk exceeds the limit", end);
+      }
+      return take(end);
+    }
+    if (buffer_.size() > limit_) {
+      throw LimitOverrunError("read_until: separator not found, and chunk exceeds the limit",
+                              buffer_.size());
+    }
+    if (error_ != nullptr && buffer_.empty()) std::rethrow_exception(error_);
+    if (read.until_ == StreamRead::Until::line) return take(buffer_.size());
+    throw IncompleteReadError(take(buffer_.size()), 0);
+  }
+  void wait(StreamRead& read) noexcept { waiting_ = &read; }
+  void stop_waiting(const StreamRead& read) noexcept {
+    if (waiting_ == &read) waiting_ = nullptr;
   }
 
+  EventLoop& loop() const noexcept { return loop_; }
   bool at_eof() const noexcept { return eof_ && buffer_.empty(); }
   std::exception_ptr exception() const noexcept { return error_; }
   std::size_t limit() const noexcept { return limit_; }
 
  private:
-  Future<void> wait_for_data() {
-    if (waiter_) throw std::logic_error("another task is already reading this stream");
-    waiter_ = Future<void>::create(loop_);
-    return *waiter_;
-  }
+  // Wakes the waiting read only once it can complete, so a task resumes once per read.
   void wake() {
-    if (!waiter_) return;
-    Future<void> waiter = std::move(*waiter_);
-    waiter_.reset();
-    if (!waiter.done()) waiter.set_result();
+    if (waiting_ == nullptr || waiting_->waiter_.done() || !ready(*waiting_)) return;
+    waiting_->waiter_.set_result();
   }
   void rethrow_if_empty() const {
     if (buffer_.empty() && error_ != nullptr) std::rethrow_exception(error_);
@@ -132,7 +152,7 @@ class StreamReaderState {
   std::size_t limit_;
   StreamTransport* transport_ = nullptr;
   std::string buffer_;
-  std::optional<Future<void>> waiter_;
+  StreamRead* waiting_ = nullptr;  // the read a task waits on (its waiter_ is pending)
   std::exception_ptr error_;
   bool eof_ = false;
   bool paused_ = false;
@@ -311,16 +331,53 @@ Task<std::pair<StreamReader, StreamWriter>> streams_of(
 
 }  // namespace internal
 
-Task<std::string> StreamReader::read(std::optional<std::size_t> max_bytes) {
-  return state_->read(max_bytes);
+StreamRead::~StreamRead() {
+  if (state_ != nullptr) state_->stop_waiting(*this);
 }
-Task<std::string> StreamReader::read_exactly(std::size_t count) {
-  return state_->read_exactly(count);
+
+bool StreamRead::await_ready() {
+  state_->check_alone(*this);
+  return state_->ready(*this);
 }
-Task<std::string> StreamReader::read_until(std::string separator) {
-  return state_->read_until(std::move(separator), false);
+
+void StreamRead::await_suspend(std::coroutine_handle<> awaiting) {
+  waiter_ = Future<void>::create(state_->loop());
+  waiting_.emplace(waiter_.operator co_await());
+  waiting_->await_suspend(awaiting);
+  state_->wait(*this);
 }
-Task<std::string> StreamReader::read_line() { return state_->read_until("\n", true); }
+
+std::string StreamRead::await_resume() {
+  if (waiting_) {
+    state_->stop_waiting(*this);
+    // CancelledError if the task was cancelled, even after the wake-up: nothing taken yet.
+    waiting_->await_resume();
+  }
+  return state_->complete(*this);
+}
+
+namespace internal {
+namespace {
+Task<std::string> read_as_task(StreamRead read) { co_return co_await std::move(read); }
+}  // namespace
+}  // namespace internal
+
+StreamRead::operator Task<std::string>() && { return internal::read_as_task(std::move(*this)); }
+
+StreamRead StreamReader::read(std::optional<std::size_t> max_bytes) {
+  if (!max_bytes) return StreamRead(state_, StreamRead::Until::end_of_file, 0);
+  return StreamRead(state_, StreamRead::Until::some, *max_bytes);
+}
+StreamRead StreamReader::read_exactly(std::size_t count) {
+  return StreamRead(state_, StreamRead::Until::count, count);
+}
+StreamRead StreamReader::read_until(std::string separator) {
+  if (separator.empty()) throw std::invalid_argument("read_until: empty separator");
+  return StreamRead(state_, StreamRead::Until::separator, 0, std::move(separator));
+}
+StreamRead StreamReader::read_line() {
+  return StreamRead(state_, StreamRead::Until::line, 0, "\n");
+}
 bool StreamReader::at_eof() const noexcept { return state_->at_eof(); }
 std::exception_ptr StreamReader::exception() const noexcept { return state_->exception(); }
 std::size_t StreamReader::limit() const noexcept { return state_->limit(); }

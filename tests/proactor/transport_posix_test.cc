@@ -401,5 +401,133 @@ TEST_F(TransportPosixTest, StderrMergedIntoStdoutArrivesOnStdout) {
   EXPECT_TRUE(no_child_left());
 }
 
+// --- Direct transfers (stream_transport.h): non-blocking calls before operations ---
+
+// A deterministic stream of `size` bytes: 0, 1, ..., 250, 0, 1, ...
+std::string pattern_of(std::size_t size) {
+  std::string bytes(size, '\0');
+  for (std::size_t i = 0; i < size; ++i) bytes[i] = static_cast<char>(i % 251);
+  return bytes;
+}
+
+// Everything `socket` can give without blocking.
+std::string drain_now(int socket) {
+  std::string received;
+  char buffer[65536];
+  while (true) {
+    const ssize_t count = ::recv(socket, buffer, sizeof buffer, MSG_DONTWAIT);
+    if (count <= 0) return received;
+    received.append(buffer, static_cast<std::size_t>(count));
+  }
+}
+
+TEST_F(TransportPosixTest, Rule25DirectWriteSendsWhatTheKernelTakesAndBuffersExactlyTheRest) {
+  restrack::Socket listener = restrack::listen_on(SocketAddress::unix_path(path("direct.sock")));
+  auto client = std::make_shared<RecordingProtocol>();
+  auto transport = loop.run_until_complete(restrack::create_connection(
+      loop, [client] { return client; }, restrack::local_address(listener)));
+  restrack::Socket peer(::accept(listener.get(), nullptr, nullptr), restrack::kinds::socket);
+  const int small = 16384;
+  ASSERT_EQ(::setsockopt(transport->native_handle(), SOL_SOCKET, SO_SNDBUF, &small, sizeof small),
+            0);
+
+  const std::string data = pattern_of(std::size_t{1} << 20);
+  transport->write(data);
+  // The loop has not run: the peer holds exactly what the direct send took.
+  const std::size_t buffered = transport->write_buffer_size();
+  std::string received = drain_now(peer.get());
+  EXPECT_GT(received.size(), 0u);
+  EXPECT_GT(buffered, 0u);
+  EXPECT_EQ(received.size() + buffered, data.size());
+  EXPECT_EQ(client->events, (Events{"made", "pause"}));
+
+  // Queued behind the send in flight, never sent before it (rule 26: short sends resumed).
+  transport->write("tail");
+  EXPECT_EQ(transport->write_buffer_size(), buffered + 4);
+  run_until([&] {
+    received += drain_now(peer.get());
+    return received.size() >= data.size() + 4;
+  });
+  EXPECT_TRUE(received == data + "tail");
+  EXPECT_EQ(transport->write_buffer_size(), 0u);
+  EXPECT_EQ(client->events, (Events{"made", "pause", "resume"}));
+  transport->close();
+  run_until([&] { return client->events.size() == 4; });
+  listener.close();
+}
+
+TEST_F(TransportPosixTest, SmallWriteIsCopiedAndSentByAnOperationNotDirectly) {
+  restrack::Socket listener = restrack::listen_on(SocketAddress::unix_path(path("small.sock")));
+  auto client = std::make_shared<RecordingProtocol>();
+  auto transport = loop.run_until_complete(restrack::create_connection(
+      loop, [client] { return client; }, restrack::local_address(listener)));
+  restrack::Socket peer(::accept(listener.get(), nullptr, nullptr), restrack::kinds::socket);
+  // Below kDirectSendMinimum (16 KiB): the send waits for the loop, batched with the others.
+  const std::string data = pattern_of((std::size_t{16} << 10) - 1);
+  transport->write(data);
+  EXPECT_EQ(transport->write_buffer_size(), data.size());
+  EXPECT_EQ(drain_now(peer.get()).size(), 0u);
+  std::string received;
+  run_until([&] {
+    received += drain_now(peer.get());
+    return received.size() >= data.size();
+  });
+  EXPECT_TRUE(received == data);
+  EXPECT_EQ(transport->write_buffer_size(), 0u);
+  transport->close();
+  run_until([&] { return client->events.size() == 2; });
+  EXPECT_EQ(client->events, (Events{"made", "lost"}));
+  listener.close();
+}
+
+// Counts deliveries and keeps the bytes; pauses reading at the first delivery when asked.
+class CollectingProtocol final : public restrack::StreamProtocol {
+ public:
+  void connection_made(StreamTransport& made) override { transport = &made; }
+  void data_received(std::string_view data) override {
+    ++deliveries;
+    bytes.append(data);
+    if (pause_at_first && deliveries == 1) transport->pause_reading();
+  }
+  StreamTransport* transport = nullptr;
+  bool pause_at_first = false;
+  int deliveries = 0;
+  std::string bytes;
+};
+
+TEST_F(TransportPosixTest, Rule24DirectReadsStopWhenTheProtocolPausesAndTheStreamArrivesInOrder) {
+  restrack::Socket listener = restrack::listen_on(SocketAddress::unix_path(path("reads.sock")));
+  auto client = std::make_shared<CollectingProtocol>();
+  client->pause_at_first = true;
+  auto transport = loop.run_until_complete(restrack::create_connection(
+      loop, [client] { return client; }, restrack::local_address(listener)));
+  restrack::Socket peer(::accept(listener.get(), nullptr, nullptr), restrack::kinds::socket);
+  // Several receive buffers' worth (64 KiB each) waits before the first receive completes.
+  const std::string data = pattern_of(std::size_t{160} << 10);
+  std::size_t sent = 0;
+  while (sent < data.size()) {
+    const ssize_t count = ::send(peer.get(), data.data() + sent, data.size() - sent, 0);
+    ASSERT_GT(count, 0);
+    sent += static_cast<std::size_t>(count);
+    if (sent >= std::size_t{128} << 10) break;  // the rest once the reader is paused
+  }
+  run_until([&] { return client->deliveries >= 1; });
+  run_a_little();
+  // Paused inside the first delivery of a full buffer: nothing more was read directly.
+  EXPECT_EQ(client->deliveries, 1);
+  EXPECT_EQ(client->bytes.size(), std::size_t{64} << 10);
+  while (sent < data.size()) {
+    const ssize_t count = ::send(peer.get(), data.data() + sent, data.size() - sent, 0);
+    ASSERT_GT(count, 0);
+    sent += static_cast<std::size_t>(count);
+  }
+  transport->resume_reading();
+  run_until([&] { return client->bytes.size() == data.size(); });
+  EXPECT_TRUE(client->bytes == data);
+  transport->close();
+  run_a_little();
+  listener.close();
+}
+
 }  // namespace
 }  // namespace restrack_test

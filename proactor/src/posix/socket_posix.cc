@@ -3,13 +3,16 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <cstddef>
 #include <cstring>
 #include <stdexcept>
+#include <string_view>
 #include <system_error>
 
 #include "restrack/kind.h"
@@ -61,6 +64,16 @@ void close_socket(NativeSocket socket) noexcept { ::close(socket); }
 
 void shutdown_socket(NativeSocket socket, ShutdownHow how) noexcept {
   static_cast<void>(::shutdown(socket, how == ShutdownHow::write ? SHUT_WR : SHUT_RDWR));
+}
+
+std::size_t send_now(NativeSocket socket, std::string_view data) noexcept {
+  const ssize_t sent = ::send(socket, data.data(), data.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+  return sent > 0 ? static_cast<std::size_t>(sent) : 0;
+}
+
+std::size_t receive_now(NativeSocket socket, char* buffer, std::size_t size) noexcept {
+  const ssize_t received = ::recv(socket, buffer, size, MSG_DONTWAIT);
+  return received > 0 ? static_cast<std::size_t>(received) : 0;
 }
 
 void bind_datagram(const Socket& socket, const SocketAddress& local,

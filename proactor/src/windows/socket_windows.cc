@@ -12,6 +12,7 @@
 #include <cstddef>
 #include <cstring>
 #include <stdexcept>
+#include <string_view>
 #include <system_error>
 
 #include "restrack/kind.h"
@@ -86,6 +87,9 @@ void close_socket(NativeSocket socket) noexcept { ::closesocket(socket); }
 void shutdown_socket(NativeSocket socket, ShutdownHow how) noexcept {
   static_cast<void>(::shutdown(socket, how == ShutdownHow::write ? SD_SEND : SD_BOTH));
 }
+
+std::size_t send_now(NativeSocket, std::string_view) noexcept { return 0; }
+std::size_t receive_now(NativeSocket, char*, std::size_t) noexcept { return 0; }
 
 void bind_datagram(const Socket& socket, const SocketAddress& local,
                    const std::optional<SocketAddress>& remote) {

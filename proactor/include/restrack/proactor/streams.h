@@ -16,7 +16,9 @@
 // Everything runs on the loop's thread, from tasks.
 #pragma once
 
+#include <coroutine>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -62,20 +64,70 @@ class LimitOverrunError : public std::runtime_error {
   std::size_t consumed;
 };
 
+// A read on a StreamReader: what read(), read_exactly(), read_until() and read_line()
+// return. Await it once, in a task:
+//
+//   std::string reply = co_await reader.read_exactly(4);
+//
+// When the buffer already holds the answer (or end-of-file or the connection's error was
+// seen), the co_await completes without suspending. Otherwise the task waits, and is woken
+// once, when the read can complete: the wake-up goes through the loop's ready queue (rule 3)
+// and the bytes are taken from the buffer when the task resumes. Cancelling the waiting task
+// raises CancelledError at the co_await and takes nothing from the buffer, also when the
+// wake-up was already on its way.
+//
+// One read at a time: starting a read while another task's read waits on the same stream
+// throws std::logic_error ("another task is already reading this stream").
+//
+// To run a read as a task of its own (create_task, wait_for, gather), convert it:
+//
+//   restrack::Task<std::string> line = reader.read_line();
+class StreamRead {
+ public:
+  StreamRead(StreamRead&&) noexcept = default;
+  StreamRead& operator=(StreamRead&&) = delete;
+  // A read destroyed while its task waits (the task is being destroyed) stops waiting.
+  ~StreamRead();
+
+  bool await_ready();
+  void await_suspend(std::coroutine_handle<> awaiting);
+  std::string await_resume();
+
+  // A task that performs this read (start it, or await it, as any task).
+  operator Task<std::string>() &&;  // NOLINT(google-explicit-constructor): reads are tasks too
+
+ private:
+  friend class StreamReader;
+  friend class internal::StreamReaderState;
+  enum class Until : std::uint8_t { some, end_of_file, count, separator, line };
+  StreamRead(std::shared_ptr<internal::StreamReaderState> state, Until until, std::size_t count,
+             std::string separator = {}) noexcept
+      : state_(std::move(state)), until_(until), count_(count), separator_(std::move(separator)) {}
+
+  std::shared_ptr<internal::StreamReaderState> state_;
+  Until until_;
+  std::size_t count_;         // some: at most; count: exactly
+  std::string separator_;     // separator, line
+  std::size_t searched_ = 0;  // bytes of the buffer known not to start the separator
+  Future<void> waiter_;       // pending while the task waits; done once the read can complete
+  std::optional<internal::StateAwaiter<Future<void>::State>> waiting_;
+};
+
 class StreamReader {
  public:
   StreamReader() = default;
 
   // Up to `max_bytes` (at least one unless at end-of-file: then ""). Without a value:
   // everything until end-of-file.
-  Task<std::string> read(std::optional<std::size_t> max_bytes = {});
+  StreamRead read(std::optional<std::size_t> max_bytes = {});
   // Exactly `count` bytes; IncompleteReadError if end-of-file comes first.
-  Task<std::string> read_exactly(std::size_t count);
+  StreamRead read_exactly(std::size_t count);
   // Up to and including `separator`. At end-of-file without it: IncompleteReadError. More
-  // than the limit buffered without it: LimitOverrunError.
-  Task<std::string> read_until(std::string separator);
+  // than the limit buffered without it: LimitOverrunError. An empty separator throws
+  // std::invalid_argument.
+  StreamRead read_until(std::string separator);
   // read_until("\n"), except that end-of-file returns what is left (maybe "").
-  Task<std::string> read_line();
+  StreamRead read_line();
   // True once end-of-file was seen and the buffer is empty.
   bool at_eof() const noexcept;
   // The connection's error, if it ended with one (reads rethrow it once the buffer is
