@@ -34,8 +34,9 @@ class StreamReaderState {
   void feed_data(std::string_view data) {
     buffer_.append(data);
     wake();
-    // Backpressure: stop reading from the transport while more than twice the limit waits.
-    if (transport_ != nullptr && !paused_ && buffer_.size() > 2 * limit_) {
+    // Backpressure: stop reading from the transport while more than twice the limit waits,
+    // unless a read still waits for more (to end-of-file, or a count beyond that).
+    if (transport_ != nullptr && !paused_ && buffer_.size() > 2 * limit_ && !read_needs_more()) {
       paused_ = true;
       transport_->pause_reading();
     }
@@ -114,7 +115,14 @@ class StreamReaderState {
     if (read.until_ == StreamRead::Until::line) return take(buffer_.size());
     throw IncompleteReadError(take(buffer_.size()), 0);
   }
-  void wait(StreamRead& read) noexcept { waiting_ = &read; }
+  void wait(StreamRead& read) {
+    waiting_ = &read;
+    // The read needs more than is buffered: reading from the transport goes on.
+    if (paused_ && transport_ != nullptr) {
+      paused_ = false;
+      transport_->resume_reading();
+    }
+  }
   void stop_waiting(const StreamRead& read) noexcept {
     if (waiting_ == &read) waiting_ = nullptr;
   }
@@ -125,6 +133,8 @@ class StreamReaderState {
   std::size_t limit() const noexcept { return limit_; }
 
  private:
+  // A read waits, and what is buffered does not complete it.
+  bool read_needs_more() const noexcept { return waiting_ != nullptr && !waiting_->waiter_.done(); }
   // Wakes the waiting read only once it can complete, so a task resumes once per read.
   void wake() {
     if (waiting_ == nullptr || waiting_->waiter_.done() || !ready(*waiting_)) return;
@@ -342,9 +352,9 @@ bool StreamRead::await_ready() {
 
 void StreamRead::await_suspend(std::coroutine_handle<> awaiting) {
   waiter_ = Future<void>::create(state_->loop());
+  state_->wait(*this);
   waiting_.emplace(waiter_.operator co_await());
   waiting_->await_suspend(awaiting);
-  state_->wait(*this);
 }
 
 std::string StreamRead::await_resume() {

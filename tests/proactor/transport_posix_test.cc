@@ -382,6 +382,25 @@ TEST_F(TransportPosixTest, CreateSubprocessExecCommunicatesThroughItsPipes) {
   EXPECT_TRUE(diagnostics.recorded().empty());
 }
 
+Task<std::pair<std::string, std::string>> run_cat_on(EventLoop& loop, std::string input) {
+  std::vector<std::string> argv{"/bin/cat"};
+  restrack::Process process = co_await restrack::create_subprocess_exec(loop, argv);
+  co_return co_await process.communicate(std::move(input));
+}
+
+// Far more than twice a reader's limit (64 KiB): backpressure must not stall the read to
+// end-of-file that communicate() waits on.
+TEST_F(TransportPosixTest, CommunicateReturnsOutputOfManyTimesTheReadersLimit) {
+  std::string input(std::size_t{1} << 20, '\0');
+  for (std::size_t i = 0; i < input.size(); ++i) input[i] = static_cast<char>('a' + i % 26);
+  const auto [output, errors] = loop.run_until_complete(run_cat_on(loop, input));
+  EXPECT_EQ(output.size(), input.size());
+  EXPECT_TRUE(output == input);
+  EXPECT_EQ(errors, "");
+  run_a_little();
+  EXPECT_TRUE(no_child_left());
+}
+
 Task<std::string> merged_output(EventLoop& loop) {
   restrack::SubprocessOptions options;
   options.stdin_mode = restrack::Stdio::devnull;

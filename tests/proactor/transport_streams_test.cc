@@ -150,5 +150,59 @@ TEST_F(StreamReadTest, ReadAsATaskTimesOutWithWaitForAndLeavesTheBufferForTheNex
   EXPECT_EQ(loop.run_until_complete(read_line_within(reader, 1000ms)), "hi\n");
 }
 
+// Backpressure (reading pauses past twice the limit) never starves a read that waits for
+// more than that: one to end-of-file, or read_exactly() of more than twice the limit.
+class StreamBackpressureTest : public TransportFakeTest {
+ protected:
+  static constexpr std::size_t kLimit = 4;
+
+  StreamBackpressureTest() {
+    fake.script_next(FakeBackend::Start::done_at_once, 0);
+    streams = loop.run_until_complete(
+        restrack::open_connection(loop, SocketAddress::ipv4("127.0.0.1", 9), kLimit));
+  }
+  ~StreamBackpressureTest() override {
+    streams.second.close();
+    run_iterations(2);
+  }
+
+  // The receive in flight completes with `data` (end-of-file when empty).
+  void arrive(std::string_view data) {
+    complete_recv(in_flight(OperationType::recv), data);
+    run_one_iteration();
+  }
+  bool receiving() {
+    for (OperationKey key : fake.observations().submitted) {
+      const restrack::internal::Operation* operation = fake.find(key);
+      if (operation != nullptr && operation->type == OperationType::recv) return true;
+    }
+    return false;
+  }
+
+  std::pair<StreamReader, StreamWriter> streams;
+  StreamReader& reader = streams.first;
+};
+
+TEST_F(StreamBackpressureTest, ReadToEndOfFileKeepsTheTransportReadingPastTwiceTheLimit) {
+  Task<std::string> all = loop.create_task(Task<std::string>(reader.read()));
+  run_one_iteration();
+  for (std::string_view chunk : {"abcd", "efgh", "ijkl", "mnop"}) arrive(chunk);
+  arrive("");
+  run_one_iteration();
+  ASSERT_TRUE(all.done());
+  EXPECT_EQ(all.take_result(), "abcdefghijklmnop");
+}
+
+TEST_F(StreamBackpressureTest, ReadStartedAfterThePauseResumesTheTransport) {
+  for (std::string_view chunk : {"abcd", "efgh", "ijkl"}) arrive(chunk);
+  EXPECT_FALSE(receiving()) << "12 bytes buffered, more than twice the limit: reading pauses";
+  Task<std::string> exactly = loop.create_task(Task<std::string>(reader.read_exactly(16)));
+  run_one_iteration();
+  arrive("mnop");
+  run_one_iteration();
+  ASSERT_TRUE(exactly.done());
+  EXPECT_EQ(exactly.take_result(), "abcdefghijklmnop");
+}
+
 }  // namespace
 }  // namespace restrack_test

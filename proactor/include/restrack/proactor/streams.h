@@ -45,7 +45,8 @@ class ProcessState;
 }  // namespace internal
 
 // Default buffer limit of a reader (asyncio's 64 KiB): read_until fails past it, and
-// reading from the transport pauses while more than twice as much is buffered.
+// reading from the transport pauses while more than twice as much is buffered, unless a
+// read waits for more than that (read() to end-of-file, a larger read_exactly()).
 inline constexpr std::size_t kDefaultStreamLimit = std::size_t{64} << 10;
 
 // read_exactly() met end-of-file first. `partial` holds what was read.
