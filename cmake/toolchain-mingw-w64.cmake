@@ -50,10 +50,11 @@ set(CMAKE_FIND_ROOT_PATH_MODE_LIBRARY ONLY)
 set(CMAKE_FIND_ROOT_PATH_MODE_INCLUDE ONLY)
 set(CMAKE_FIND_ROOT_PATH_MODE_PACKAGE ONLY)
 
-# Test programs run under Wine in the cache's ready WINEPREFIX, quietly (WINEDEBUG=-all:
-# no fixme lines mixed into the programs' output).
+# Test programs run under Wine in the cache's ready WINEPREFIX, quietly, through
+# tools/setup/wine-run.sh (which also runs once more a program that Wine ended at once
+# without a word: see there).
 find_program(RESTRACK_WINE wine)
 if(RESTRACK_WINE)
   set(CMAKE_CROSSCOMPILING_EMULATOR
-      "${CMAKE_COMMAND};-E;env;WINEPREFIX=${RESTRACK_WINDOWS_PREFIX}/wine;WINEDEBUG=-all;${RESTRACK_WINE}")
+      "${CMAKE_CURRENT_LIST_DIR}/../tools/setup/wine-run.sh;${RESTRACK_WINE};${RESTRACK_WINDOWS_PREFIX}/wine")
 endif()
