@@ -99,6 +99,13 @@ TEST(ReliabilityTest, BytesThatAreNotUtf8StayReadableInTheReportAndTheLog) {
 }
 
 TEST(ReliabilityTest, ChildrenForkedWhileAnotherThreadUsesTheTrackerWorkOnTheirOwn) {
+#if defined(__SANITIZE_ADDRESS__)
+  // GCC 12's AddressSanitizer allocator takes no lock around fork(): a child that
+  // allocates (restrack looks up the new thread's stack bounds, pthread_getattr_np
+  // allocates) can block for ever on an allocator lock another thread held at the fork.
+  // Seen in about half the runs; the Debug and TSan builds run this test.
+  GTEST_SKIP() << "AddressSanitizer's allocator is not fork-safe (GCC 12)";
+#endif
   const ProcessResult result = run_probe("fork", "trace_depth=4");
   EXPECT_EQ(result.exit_code, 0) << result.err;
   EXPECT_EQ(result.out, "50 of 50 children ok\n") << result.err;
