@@ -20,10 +20,10 @@ if [[ -n $toolchain ]]; then
   described='<character device>'
   source=main_windows.cc:9
   compiler=x86_64-w64-mingw32-g++-posix
-  # The emulator line the toolchain file sets, for running the programs it builds.
+  # As the toolchain file's emulator runs the programs it builds.
   run() {
-    WINEPREFIX=${RESTRACK_WINDOWS_PREFIX:-${RESTRACK_CACHE_DIR:-/var/cache/restrack-ci}/windows}/wine \
-      WINEDEBUG=-all wine "$@"
+    "$source_dir/tools/setup/wine-run.sh" wine \
+      "${RESTRACK_WINDOWS_PREFIX:-${RESTRACK_CACHE_DIR:-/var/cache/restrack-ci}/windows}/wine" "$@"
   }
 else
   program=consumer
