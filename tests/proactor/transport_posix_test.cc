@@ -21,6 +21,7 @@
 
 #include "capture.h"
 #include "pipe_retry.h"
+#include "recording_subprocess.h"
 #include "restrack/live.h"
 #include "restrack/proactor/pipe.h"
 #include "restrack/proactor/server.h"
@@ -40,27 +41,6 @@ using restrack::StreamTransport;
 using restrack::SubprocessTransport;
 using restrack::Task;
 using Events = std::vector<std::string>;
-
-// Records every subprocess callback.
-class RecordingSubprocess final : public restrack::SubprocessProtocol {
- public:
-  void connection_made(SubprocessTransport& transport) override {
-    events.push_back("made");
-    if (on_made) on_made(transport);
-  }
-  void pipe_data_received(int fd, std::string_view data) override {
-    events.push_back("data " + std::to_string(fd) + " " + std::string(data));
-  }
-  void pipe_connection_lost(int fd, const std::exception_ptr& error) override {
-    events.push_back("pipe lost " + std::to_string(fd) + describe_error(error));
-  }
-  void process_exited() override { events.push_back("exited"); }
-  void connection_lost(const std::exception_ptr& error) override {
-    events.push_back("lost" + describe_error(error));
-  }
-  std::vector<std::string> events;
-  std::function<void(SubprocessTransport&)> on_made;
-};
 
 // TransportTest with a temporary directory for socket paths.
 class TransportPosixTest : public TransportTest {

@@ -16,6 +16,7 @@
 
 #include "capture.h"
 #include "pipe_retry.h"
+#include "recording_subprocess.h"
 #include "restrack/live.h"
 #include "restrack/proactor/errors.h"
 #include "restrack/proactor/pipe.h"
@@ -115,22 +116,6 @@ TEST_F(ConnectPipeRetryTest, Rule17AnyOtherErrorFailsAtOnceWithoutRetrying) {
 }
 
 // --- Subprocesses (rule 28) ---
-
-class RecordingSubprocess final : public restrack::SubprocessProtocol {
- public:
-  void connection_made(restrack::SubprocessTransport&) override { events.push_back("made"); }
-  void pipe_data_received(int fd, std::string_view data) override {
-    events.push_back("data " + std::to_string(fd) + " " + std::string(data));
-  }
-  void pipe_connection_lost(int fd, const std::exception_ptr& error) override {
-    events.push_back("pipe lost " + std::to_string(fd) + describe_error(error));
-  }
-  void process_exited() override { events.push_back("exited"); }
-  void connection_lost(const std::exception_ptr& error) override {
-    events.push_back("lost" + describe_error(error));
-  }
-  std::vector<std::string> events;
-};
 
 TEST_F(TransportRulesTest, Rule28SubprocessThatExitsBeforeItsPipesAreConnected) {
   auto subprocess = std::make_shared<RecordingSubprocess>();

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstddef>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,16 @@ namespace restrack_test {
 // RESTRACK_OPTIONS.
 inline std::string scratch(const std::string& name) {
   return "restrack_" + std::to_string(process_id()) + "_" + name;
+}
+
+// How many times `needle` occurs in `text` (overlaps included).
+inline std::size_t count(const std::string& text, const std::string& needle) {
+  std::size_t found = 0;
+  for (std::size_t at = text.find(needle); at != std::string::npos;
+       at = text.find(needle, at + 1)) {
+    ++found;
+  }
+  return found;
 }
 
 // Runs `program mode` with RESTRACK_OPTIONS=`options` and the extra `environment`

@@ -14,21 +14,13 @@
 
 namespace {
 
+using restrack_test::count;
 using restrack_test::read_file;
 using restrack_test::scratch;
 
 ProcessResult run_probe(const std::string& mode, const std::string& options,
                         const std::vector<std::string>& environment = {}) {
   return restrack_test::run_probe(RESTRACK_RELIABILITY_PROBE, mode, options, environment);
-}
-
-std::size_t count(const std::string& text, const std::string& needle) {
-  std::size_t found = 0;
-  for (std::size_t at = text.find(needle); at != std::string::npos;
-       at = text.find(needle, at + 1)) {
-    ++found;
-  }
-  return found;
 }
 
 TEST(ReliabilityTest, DiagnosticAfterTheExitReportIsPatchedIntoTheSameFile) {
