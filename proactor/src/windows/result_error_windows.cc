@@ -6,6 +6,7 @@
 #include <cstring>
 #include <string>
 
+#include "no_destructor.h"
 #include "result_error.h"
 
 RESTRACK_NAMESPACE_BEGIN
@@ -114,7 +115,7 @@ class ErrnoCategory final : public std::error_category {
 
 // Never destroyed: errors may be made and read by destructors of static objects.
 const std::error_category& errno_category() noexcept {
-  static const ErrnoCategory* const category = new ErrnoCategory;
+  static NoDestructor<ErrnoCategory> category;
   return *category;
 }
 
