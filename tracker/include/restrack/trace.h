@@ -26,7 +26,8 @@ RESTRACK_NAMESPACE_BEGIN
 
 // Identifies an interned trace. kNoTrace means "not captured" (trace_depth=0, tracking
 // off); kTraceWalkStopped means the frame-pointer walk could not start because the code
-// runs on a stack the thread does not own (a fiber or ucontext stack): use capture=dwarf.
+// runs on a stack the thread does not own (a fiber or ucontext stack on Linux): use
+// capture=dwarf. On Windows both capture modes unwind fibers' stacks.
 using TraceId = std::uint32_t;
 inline constexpr TraceId kNoTrace = 0;
 inline constexpr TraceId kTraceWalkStopped = 0xFFFF'FFFFu;
