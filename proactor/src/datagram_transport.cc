@@ -14,6 +14,7 @@
 #include "restrack/kind.h"
 #include "restrack/proactor/errors.h"
 #include "restrack/proactor/transport.h"
+#include "result_error.h"
 #include "socket_calls.h"
 #include "stream_transport.h"
 #include "transport_operation.h"
@@ -164,8 +165,7 @@ class DatagramSocketTransport final : public DatagramTransport,
     }
     if (result < 0) {
       // ICMP errors and the like: the endpoint goes on (asyncio's error_received).
-      auto error = std::make_exception_ptr(
-          std::system_error(-result, std::system_category(), "recvfrom on " + describe()));
+      auto error = std::make_exception_ptr(result_error(result, "recvfrom on " + describe()));
       if (!call_protocol(loop_, "DatagramProtocol::error_received", where_,
                          [&] { protocol_->error_received(error); })) {
         abort();
@@ -216,8 +216,7 @@ class DatagramSocketTransport final : public DatagramTransport,
       queue_.pop_front();
     }
     if (result < 0 && result != -ECANCELED) {
-      auto error = std::make_exception_ptr(
-          std::system_error(-result, std::system_category(), "sendto on " + describe()));
+      auto error = std::make_exception_ptr(result_error(result, "sendto on " + describe()));
       if (!call_protocol(loop_, "DatagramProtocol::error_received", where_,
                          [&] { protocol_->error_received(error); })) {
         abort();

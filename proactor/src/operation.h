@@ -102,7 +102,8 @@ class Operation {
   // (a resubmitted send) registers it again.
   void mark_submitted() noexcept;
   // Called by the backend when the kernel's completion has been reaped, before handing
-  // the operation back. `result` is the completion's value (bytes, a handle, or -errno).
+  // the operation back. `result` is the completion's value (bytes, a handle, or a failure:
+  // -errno, result_error.h).
   void mark_reaped(int completion_result) noexcept;
   bool in_flight() const noexcept { return in_flight_; }
 
@@ -115,7 +116,7 @@ class Operation {
   const OperationType type;
   const NativeSocket handle;        // the caller keeps it open until the operation is done
   OperationKey key = kNoOperation;  // assigned by the backend at submission
-  int result = 0;                   // completion value; -errno on failure
+  int result = 0;                   // completion value; negative on failure (result_error.h)
   bool cancel_requested = false;    // set by the backend so it asks the kernel only once
   OperationBuffer buffer;           // data to send, or space to receive into
   std::size_t offset = 0;           // send: bytes of `buffer` already sent

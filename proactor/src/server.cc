@@ -9,6 +9,7 @@
 #include "log.h"
 #include "loop_access.h"
 #include "loop_frames.h"
+#include "result_error.h"
 #include "server_core.h"
 #include "socket_calls.h"
 #include "transport_operation.h"
@@ -96,8 +97,7 @@ void ServerCore::on_accept(std::unique_ptr<Operation> operation) {
     submit_accept();  // rule 15: the client went away; keep serving
     return;
   }
-  auto failure = std::make_exception_ptr(
-      std::system_error(error, std::system_category(), "accept on " + settings_.title));
+  auto failure = std::make_exception_ptr(result_error(-error, "accept on " + settings_.title));
   if (is_resource_error(error)) {
     loop_.call_exception_handler(ExceptionContext{"accept failed; retrying in one second",
                                                   failure,

@@ -11,6 +11,7 @@
 #include "loop_access.h"
 #include "operation.h"
 #include "restrack/kind.h"
+#include "result_error.h"
 #include "socket_calls.h"
 
 RESTRACK_NAMESPACE_BEGIN
@@ -21,6 +22,7 @@ using internal::LoopAccess;
 using internal::Operation;
 using internal::OperationKey;
 using internal::OperationType;
+using internal::result_error;
 
 // The future of one socket operation: cancelling it asks the kernel to stop (rule 4).
 template <class T>
@@ -79,7 +81,7 @@ class SocketOperation : public Operation {
   static NativeSocket open_handle(const Socket& socket) {
     const NativeSocket handle = socket.get();
     if (handle == kInvalidSocket) {
-      throw std::system_error(EBADF, std::system_category(), "socket is not open");
+      throw result_error(-EBADF, "socket is not open");
     }
     return handle;
   }
@@ -97,8 +99,7 @@ class SocketOperation : public Operation {
       return false;
     }
     if (result < 0) {
-      future_->set_exception(
-          std::make_exception_ptr(std::system_error(-result, std::system_category(), describe())));
+      future_->set_exception(std::make_exception_ptr(result_error(result, describe())));
       return false;
     }
     return true;

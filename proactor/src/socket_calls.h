@@ -42,9 +42,10 @@ std::size_t receive_now(NativeSocket socket, char* buffer, std::size_t size) noe
 // TCP_NODELAY on a TCP socket (transports send what they are given at once, as asyncio).
 void set_no_delay(NativeSocket socket) noexcept;
 
-// The classifications below take an operation's error as a positive number: an errno
-// value, or on Windows the errno the IOCP backend maps a Windows error to, else the Windows
-// code itself (docs/windows.md, "Results").
+// The classifications below take an operation's error as a positive number (minus its
+// result): an errno value, or on Windows the errno the IOCP backend maps a Windows error
+// to, else kWindowsErrorBase + the Windows code (result_error.h; docs/windows.md,
+// "Results").
 
 // Errors that concern one accepted connection, not the listener: the accept loop goes on
 // at once (rule 15).

@@ -9,6 +9,7 @@
 #include "log.h"
 #include "loop_access.h"
 #include "restrack/proactor/errors.h"
+#include "result_error.h"
 #include "socket_calls.h"
 #include "transport_operation.h"
 
@@ -19,10 +20,6 @@ namespace {
 
 std::string describe_transport(const void* owner) {
   return static_cast<const SocketTransport*>(owner)->describe();
-}
-
-std::exception_ptr os_error(int error, const std::string& what) {
-  return std::make_exception_ptr(std::system_error(error, std::system_category(), what));
 }
 
 }  // namespace
@@ -409,7 +406,8 @@ void SocketTransport::close() {
 void SocketTransport::abort() { force_close(nullptr); }
 
 void SocketTransport::on_error(int error, const char* what) {
-  std::exception_ptr failure = os_error(error, std::string(what) + " " + describe());
+  std::exception_ptr failure =
+      std::make_exception_ptr(result_error(-error, std::string(what) + " " + describe()));
   // Rule 20: a peer's reset ends the connection with that error, quietly.
   if (!is_connection_reset(error)) {
     loop_.call_exception_handler(ExceptionContext{what, failure, settings_.where, {}, kNoTrace});

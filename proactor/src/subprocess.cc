@@ -17,6 +17,7 @@
 #include "loop_frames.h"
 #include "operation.h"
 #include "restrack/kind.h"
+#include "result_error.h"
 #include "spawn_calls.h"
 #include "stream_protocols.h"
 #include "stream_transport.h"
@@ -220,9 +221,8 @@ class ProcessTransport final : public SubprocessTransport,
   void send_signal(int signal) override {
     if (child_->returncode()) return;  // reaped: the pid may be someone else's now
     if (const int error = signal_process(child_->handle(), signal)) {
-      throw std::system_error(
-          error, std::system_category(),
-          "send_signal " + std::to_string(signal) + " to pid " + std::to_string(pid()));
+      throw result_error(
+          -error, "send_signal " + std::to_string(signal) + " to pid " + std::to_string(pid()));
     }
   }
   void terminate() override { send_signal(kSignalTerminate); }

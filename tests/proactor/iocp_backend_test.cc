@@ -9,6 +9,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <string_view>
 #include <system_error>
 #include <thread>
 #include <utility>
@@ -23,8 +24,10 @@
 #include "restrack/proactor/event_loop.h"
 #include "restrack/proactor/socket.h"
 #include "restrack/proactor/task.h"
+#include "result_error.h"
 #include "socket_calls.h"
 #include "test_platform.h"
+#include "winsock_runtime.h"
 
 namespace restrack_test {
 namespace {
@@ -102,6 +105,9 @@ TEST_F(IocpTest, Rule2ReceiveFailingAtOnceIsNotRegisteredAndItsErrorIsDeliveredL
     FAIL() << "expected ENOTCONN";
   } catch (const std::system_error& error) {
     EXPECT_EQ(error.code().value(), ENOTCONN);
+    EXPECT_EQ(error.code(), std::errc::not_connected);
+    EXPECT_TRUE(std::string_view(error.what()).ends_with(": Transport endpoint is not connected"))
+        << error.what();
   }
   unconnected.close();
 }
@@ -443,6 +449,8 @@ TEST_F(IocpTest, ConnectExToAClosedPortThrowsConnectionRefused) {
     FAIL() << "expected ECONNREFUSED";
   } catch (const std::system_error& error) {
     EXPECT_EQ(error.code().value(), ECONNREFUSED);
+    EXPECT_EQ(error.code(), std::errc::connection_refused);
+    EXPECT_TRUE(std::string_view(error.what()).ends_with(": Connection refused")) << error.what();
   }
 }
 
@@ -496,6 +504,38 @@ TEST(IocpSocketTest, UnclosedSocketIsDescribedByProtocolAndAddresses) {
   const std::string text = Socket::describe(listener.get());
   EXPECT_EQ(text, "tcp socket " + restrack::local_address(listener).to_string());
   listener.close();
+}
+
+// Windows errors become results as result_error.h says: the ones the portable layers test
+// as their errno twins, the others offset by kWindowsErrorBase, read back with Windows'
+// own category and text, never as an errno that happens to share the number.
+TEST(IocpResultsTest, WindowsErrorsWithAnErrnoTwinBecomeItAndTheOthersKeepTheirWindowsCode) {
+  using restrack::internal::error_result;
+  using restrack::internal::result_error_code;
+  EXPECT_EQ(error_result(WSAECONNRESET), -ECONNRESET);
+  EXPECT_EQ(error_result(ERROR_NETNAME_DELETED), -ECONNRESET);
+  EXPECT_EQ(error_result(ERROR_OPERATION_ABORTED), -ECANCELED);
+  EXPECT_EQ(error_result(WSAENETRESET), -ENETRESET);
+  EXPECT_EQ(error_result(WSAENETDOWN), -ENETDOWN);
+
+  const std::error_code denied = result_error_code(error_result(ERROR_ACCESS_DENIED));
+  EXPECT_EQ(denied.category(), std::system_category());
+  EXPECT_EQ(denied.value(), static_cast<int>(ERROR_ACCESS_DENIED));
+  EXPECT_EQ(denied.message(), std::system_category().message(ERROR_ACCESS_DENIED));
+  EXPECT_NE(denied, std::errc::io_error);  // EIO is 5 as well
+
+  const std::error_code reset = result_error_code(error_result(WSAECONNRESET));
+  EXPECT_EQ(reset, std::errc::connection_reset);
+  EXPECT_EQ(reset.message(), "Connection reset by peer");
+}
+
+TEST(IocpResultsTest, NetworkErrorsAreClassifiedAfterTheirMapping) {
+  using restrack::internal::error_result;
+  EXPECT_TRUE(restrack::internal::is_connection_reset(-error_result(WSAENETRESET)));
+  EXPECT_TRUE(restrack::internal::is_connection_reset(-error_result(WSAESHUTDOWN)));
+  EXPECT_TRUE(restrack::internal::is_per_connection_error(-error_result(WSAENETDOWN)));
+  EXPECT_TRUE(restrack::internal::is_per_connection_error(-error_result(WSAEHOSTDOWN)));
+  EXPECT_FALSE(restrack::internal::is_per_connection_error(-error_result(ERROR_ACCESS_DENIED)));
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <span>
 #include <string>
+#include <string_view>
 #include <system_error>
 #include <utility>
 
@@ -174,6 +175,8 @@ TEST_F(SocketTest, ConnectToAClosedPortThrowsConnectionRefused) {
     FAIL() << "expected ECONNREFUSED";
   } catch (const std::system_error& error) {
     EXPECT_EQ(error.code().value(), ECONNREFUSED);
+    EXPECT_EQ(error.code(), std::errc::connection_refused);
+    EXPECT_TRUE(std::string_view(error.what()).ends_with(": Connection refused")) << error.what();
   }
 }
 

@@ -24,9 +24,8 @@
 
 namespace restrack_test {
 
-// The name of the errno values that transports end connections with, the same on every
-// platform (the C runtime of mingw-w64 has no text for ECONNRESET and its kin); other
-// values by strerror().
+// The name of the errno values that transports end connections with (shorter than their
+// texts, which read the same on every platform too); other values by strerror().
 inline std::string error_name(int value) {
   switch (value) {
     case ECONNRESET:

@@ -16,6 +16,7 @@
 #include <system_error>
 
 #include "restrack/kind.h"
+#include "result_error.h"
 #include "socket_calls.h"
 #include "winsock_runtime.h"
 
@@ -111,16 +112,18 @@ void set_no_delay(NativeSocket socket) noexcept {
 
 // A completed AcceptEx reports the network errors of the connection it took: a client
 // that reset before the accept completed is ERROR_NETNAME_DELETED, which the backend
-// delivers as ECONNRESET (winsock_runtime.cc); the codes it does not map come as they are.
+// delivers as ECONNRESET, WSAENETDOWN as ENETDOWN and WSAENETRESET as ENETRESET
+// (winsock_runtime.cc); WSAEHOSTDOWN has no errno twin in mingw-w64 and comes offset by
+// kWindowsErrorBase.
 bool is_per_connection_error(int error) noexcept {
   switch (error) {
     case ECONNABORTED:
     case ECONNRESET:
     case ENETUNREACH:
     case EHOSTUNREACH:
-    case WSAENETDOWN:
-    case WSAENETRESET:
-    case WSAEHOSTDOWN:
+    case ENETDOWN:
+    case ENETRESET:
+    case kWindowsErrorBase + WSAEHOSTDOWN:
       return true;
     default:
       return false;
@@ -128,14 +131,14 @@ bool is_per_connection_error(int error) noexcept {
 }
 
 // WSAESHUTDOWN arrives as EPIPE, ERROR_NETNAME_DELETED as ECONNRESET, ERROR_SEM_TIMEOUT as
-// ETIMEDOUT (winsock_runtime.cc); WSAENETRESET (keep-alive failed) as itself.
+// ETIMEDOUT and WSAENETRESET (keep-alive failed) as ENETRESET (winsock_runtime.cc).
 bool is_connection_reset(int error) noexcept {
   switch (error) {
     case ECONNRESET:
     case ECONNABORTED:
     case EPIPE:
     case ETIMEDOUT:
-    case WSAENETRESET:
+    case ENETRESET:
       return true;
     default:
       return false;

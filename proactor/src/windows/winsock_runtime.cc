@@ -5,6 +5,8 @@
 #include <cerrno>
 #include <system_error>
 
+#include "result_error.h"
+
 RESTRACK_NAMESPACE_BEGIN
 namespace internal {
 namespace {
@@ -100,8 +102,13 @@ int error_result(DWORD error) noexcept {
       return -EPIPE;
     case WSAENOBUFS:
       return -ENOBUFS;
+    case WSAENETDOWN:
+      return -ENETDOWN;
+    case WSAENETRESET:
+      return -ENETRESET;
     default:
-      return -static_cast<int>(error);
+      // Win32 error codes are 16-bit (winerror.h).
+      return -(kWindowsErrorBase + static_cast<int>(error & 0xFFFF));
   }
 }
 

@@ -26,7 +26,8 @@ DWORD status_error(ULONG_PTR status) noexcept;
 
 // A Winsock or Win32 error as the proactor's results carry it (a negative value): the
 // errno twin where the portable layers test for one (ECANCELED for an aborted operation,
-// ECONNREFUSED, ECONNRESET, ...), else the Windows error code itself.
+// ECONNREFUSED, ECONNRESET, ...), else the Windows code offset by kWindowsErrorBase
+// (result_error.h, which turns either into a std::error_code).
 int error_result(DWORD error) noexcept;
 
 }  // namespace internal

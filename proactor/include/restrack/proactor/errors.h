@@ -4,7 +4,10 @@
 // TimeoutError when its deadline passes first. Using a closed loop throws LoopClosedError,
 // and a loop that cannot get its I/O backend from the kernel throws BackendUnavailableError
 // from its constructor. Failed socket operations throw std::system_error carrying the
-// errno value.
+// errno value, in a category that compares equal to std::errc and reads the same on every
+// platform (`error.code() == std::errc::connection_reset`, what() "recv ...: Connection
+// reset by peer"); on Windows an error with no errno counterpart keeps its Windows code
+// in std::system_category().
 #pragma once
 
 #include <stdexcept>
