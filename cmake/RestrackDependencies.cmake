@@ -39,9 +39,11 @@ if(RESTRACK_BUILD_TESTS)
 endif()
 if(RESTRACK_BUILD_BENCHMARKS)
   find_package(benchmark CONFIG REQUIRED)
-  # Only as reference points of the capture benchmarks: Boost.Stacktrace's own capture,
-  # which needs the compiler's libbacktrace.
-  find_package(Boost 1.81 CONFIG REQUIRED COMPONENTS stacktrace_backtrace)
-  find_library(RESTRACK_LIBBACKTRACE backtrace
-    HINTS ${CMAKE_CXX_IMPLICIT_LINK_DIRECTORIES} REQUIRED)
+  if(NOT WIN32)
+    # Only as reference points of the capture benchmarks (Linux only): Boost.Stacktrace's
+    # own capture, which needs the compiler's libbacktrace.
+    find_package(Boost 1.81 CONFIG REQUIRED COMPONENTS stacktrace_backtrace)
+    find_library(RESTRACK_LIBBACKTRACE backtrace
+      HINTS ${CMAKE_CXX_IMPLICIT_LINK_DIRECTORIES} REQUIRED)
+  endif()
 endif()

@@ -1,7 +1,7 @@
 // Loopback TCP ping-pong, 64-byte messages, 1/16/64 connections, one thread: restrack's
 // proactor with tracking on and compiled out (socket awaitables), through stream transports
 // and through reader/writer streams (tracking on), against Boost.Asio on its io_uring
-// backend.
+// backend (Linux) or its IOCP backend (Windows, run under Wine: docs/PERFORMANCE.md).
 // The `round_trips` counter is round trips per second. Results: docs/PERFORMANCE.md.
 //
 //   bench_pingpong --benchmark_repetitions=5 --benchmark_report_aggregates_only=true

@@ -14,7 +14,8 @@ inline constexpr int kMessageBytes = 64;
 // restrack's proactor built on the compiled-out tracker (bench_pingpong_compiled_out.cc).
 void pingpong_restrack_compiled_out(benchmark::State& state);
 
-// Boost.Asio on its io_uring backend (bench_pingpong_asio.cc).
+// Boost.Asio on its io_uring backend on Linux, its IOCP backend on Windows
+// (bench_pingpong_asio.cc).
 void pingpong_asio(benchmark::State& state);
 
 }  // namespace restrack_bench

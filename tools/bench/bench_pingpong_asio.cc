@@ -1,6 +1,7 @@
-// The ping-pong on Boost.Asio with its io_uring backend (BOOST_ASIO_HAS_IO_URING and
-// BOOST_ASIO_DISABLE_EPOLL, set for this TU only by CMake): completion handlers, one
-// io_context, one thread — Asio's own idiom at its fastest.
+// The ping-pong on Boost.Asio: completion handlers, one io_context, one thread — Asio's
+// own idiom at its fastest. On Linux on its io_uring backend (BOOST_ASIO_HAS_IO_URING and
+// BOOST_ASIO_DISABLE_EPOLL, set for this TU only by CMake); on Windows on its I/O
+// completion port backend, which is what an io_context is there.
 #include <array>
 #include <memory>
 #include <vector>

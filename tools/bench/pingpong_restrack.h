@@ -1,11 +1,18 @@
 // The restrack side of the ping-pong benchmark, included by one TU per tracking mode.
 // Everything is in an unnamed namespace: each including TU gets its own copy, built
-// against its own mode of restrack, so the two never collide.
+// against its own mode of restrack, so the two never collide. Portable: sockets are
+// restrack::Socket (a TrackedFd on Linux, a TrackedSocket on Windows), on whichever
+// backend the platform's loop runs (io_uring or IOCP).
 #pragma once
 
+#if defined(_WIN32)
+#include <winsock2.h>
+#include <ws2tcpip.h>
+#else
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
+#endif
 
 #include <string>
 #include <utility>
@@ -19,15 +26,21 @@
 namespace {
 
 using restrack::EventLoop;
+using restrack::Socket;
 using restrack::Task;
-using restrack::TrackedFd;
 
-void set_no_delay(const TrackedFd& socket) {
+void set_no_delay(const Socket& socket) {
+#if defined(_WIN32)
+  const BOOL one = TRUE;
+  ::setsockopt(socket.get(), IPPROTO_TCP, TCP_NODELAY, reinterpret_cast<const char*>(&one),
+               sizeof one);
+#else
   const int one = 1;
   ::setsockopt(socket.get(), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+#endif
 }
 
-Task<void> echo(EventLoop& loop, const TrackedFd& connection) {
+Task<void> echo(EventLoop& loop, const Socket& connection) {
   while (true) {
     std::string data =
         co_await restrack::sock_recv(loop, connection, restrack_bench::kMessageBytes);
@@ -36,7 +49,7 @@ Task<void> echo(EventLoop& loop, const TrackedFd& connection) {
   }
 }
 
-Task<void> ping(EventLoop& loop, const TrackedFd& client, const std::string& message) {
+Task<void> ping(EventLoop& loop, const Socket& client, const std::string& message) {
   for (int round = 0; round < restrack_bench::kRoundTripsPerIteration; ++round) {
     co_await restrack::sock_sendall(loop, client, message);
     std::size_t received = 0;
@@ -46,21 +59,21 @@ Task<void> ping(EventLoop& loop, const TrackedFd& client, const std::string& mes
   }
 }
 
-Task<void> ping_all(EventLoop& loop, const std::vector<TrackedFd>& clients,
+Task<void> ping_all(EventLoop& loop, const std::vector<Socket>& clients,
                     const std::string& message) {
   std::vector<Task<void>> pings;
   pings.reserve(clients.size());
-  for (const TrackedFd& client : clients) pings.push_back(ping(loop, client, message));
+  for (const Socket& client : clients) pings.push_back(ping(loop, client, message));
   co_await restrack::gather(std::move(pings));
 }
 
-Task<void> connect_all(EventLoop& loop, const TrackedFd& listener, int connections,
-                       std::vector<TrackedFd>& clients, std::vector<TrackedFd>& servers) {
+Task<void> connect_all(EventLoop& loop, const Socket& listener, int connections,
+                       std::vector<Socket>& clients, std::vector<Socket>& servers) {
   const restrack::SocketAddress address = restrack::local_address(listener);
   for (int i = 0; i < connections; ++i) {
-    TrackedFd client = restrack::open_socket(AF_INET, SOCK_STREAM);
+    Socket client = restrack::open_socket(AF_INET, SOCK_STREAM);
     co_await restrack::sock_connect(loop, client, address);
-    TrackedFd server = co_await restrack::sock_accept(loop, listener);
+    Socket server = co_await restrack::sock_accept(loop, listener);
     set_no_delay(client);
     set_no_delay(server);
     clients.push_back(std::move(client));
@@ -74,13 +87,13 @@ void run_restrack_pingpong(benchmark::State& state) {
   const int connections = static_cast<int>(state.range(0));
   const std::string message(restrack_bench::kMessageBytes, 'p');
   EventLoop loop;
-  TrackedFd listener = restrack::listen_on(restrack::SocketAddress::ipv4("127.0.0.1", 0));
-  std::vector<TrackedFd> clients;
-  std::vector<TrackedFd> servers;
+  Socket listener = restrack::listen_on(restrack::SocketAddress::ipv4("127.0.0.1", 0));
+  std::vector<Socket> clients;
+  std::vector<Socket> servers;
   loop.run_until_complete(connect_all(loop, listener, connections, clients, servers));
   std::vector<Task<void>> echoes;
   echoes.reserve(servers.size());
-  for (const TrackedFd& server : servers) echoes.push_back(loop.create_task(echo(loop, server)));
+  for (const Socket& server : servers) echoes.push_back(loop.create_task(echo(loop, server)));
 
   for (auto _ : state) loop.run_until_complete(ping_all(loop, clients, message));
 
@@ -88,9 +101,9 @@ void run_restrack_pingpong(benchmark::State& state) {
       benchmark::Counter(static_cast<double>(state.iterations()) * connections *
                              restrack_bench::kRoundTripsPerIteration,
                          benchmark::Counter::kIsRate);
-  for (TrackedFd& client : clients) client.close();
+  for (Socket& client : clients) client.close();
   loop.run_until_complete(await_all(std::move(echoes)));  // each echo sees end-of-file
-  for (TrackedFd& server : servers) server.close();
+  for (Socket& server : servers) server.close();
   listener.close();
   loop.close();
 }

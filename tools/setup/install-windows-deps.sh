@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the Windows build needs (docs/windows.md), from Debian 12 only:
 #   1. the Debian packages: mingw-w64 (posix thread model), Wine, and the tools below;
-#   2. Abseil, GoogleTest, fmt, spdlog, RE2 and libbacktrace cross-built for Windows from
-#      Debian's own source packages (Debian ships no mingw builds of them), into a prefix
+#   2. Abseil, GoogleTest, Google Benchmark, fmt, spdlog, RE2 and libbacktrace cross-built
+#      for Windows from Debian's own source packages (Debian ships no mingw builds of them), into a prefix
 #      outside the clone, together with a ready WINEPREFIX.
 # The prefix lives in $RESTRACK_CACHE_DIR (default /var/cache/restrack-ci) as
 # windows-<key>, where the key hashes everything that went into it (this script, the
@@ -23,9 +23,10 @@ packages=(
   libboost1.81-dev
   unicode-data perl python3
 )
-# Debian source packages cross-built here (re2: the tracker's suppression rules). libbacktrace comes from gcc-12's: no Debian
-# patch of gcc-12 touches it, so the upstream copy in its tarball is Debian's.
-source_packages=(abseil googletest fmtlib spdlog re2 gcc-12)
+# Debian source packages cross-built here (re2: the tracker's suppression rules;
+# benchmark: the Windows benchmarks, tools/bench). libbacktrace comes from gcc-12's: no
+# Debian patch of gcc-12 touches it, so the upstream copy in its tarball is Debian's.
+source_packages=(abseil googletest benchmark fmtlib spdlog re2 gcc-12)
 
 log() { echo "install-windows-deps: $*"; }
 as_root() {
@@ -188,6 +189,15 @@ build_prefix() {
   cmake_package abseil "$work/abseil" -DCMAKE_CXX_STANDARD=17 -DABSL_PROPAGATE_CXX_STD=ON
   extract_source googletest
   cmake_package googletest "$work/googletest"
+  extract_source benchmark
+  # As Debian builds it (debian/rules): the version from the package, not from Git (which
+  # the patched CMakeLists.txt no longer reads); without its own tests, the library only.
+  local benchmark_version
+  benchmark_version=$(grep -o '^benchmark_[^ ]*\.dsc' <<<"$source_uris")
+  benchmark_version=${benchmark_version#benchmark_}
+  benchmark_version=${benchmark_version%%-*}
+  cmake_package benchmark "$work/benchmark" -DGIT_VERSION="$benchmark_version" \
+    -DBENCHMARK_ENABLE_TESTING=OFF -DBENCHMARK_ENABLE_WERROR=OFF -DBENCHMARK_INSTALL_DOCS=OFF
   extract_source fmtlib
   cmake_package fmt "$work/fmtlib" -DFMT_DOC=OFF -DFMT_TEST=OFF
   extract_source spdlog
