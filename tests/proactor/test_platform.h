@@ -2,6 +2,8 @@
 // test_platform_windows.cc).
 #pragma once
 
+#include <string>
+
 #include "restrack/proactor/socket.h"
 
 namespace restrack_test {
@@ -30,5 +32,21 @@ extern const char* const kTcpSocketDescription;
 // to prove that nothing leaked. Windows counts the values below 0x4000 that name a handle
 // (GetHandleInformation): Wine answers GetProcessHandleCount with 0.
 int open_descriptor_count();
+
+// The subprocess tests' child program (test_child.cc), next to the test program:
+// restrack_test_child on POSIX, restrack_test_child.exe on Windows.
+std::string test_child_path();
+
+// True if this process has no child left: none unreaped (POSIX: waitid says ECHILD), none
+// running (Windows: no process in a Toolhelp snapshot names this one as its parent).
+bool no_child_left();
+
+// A spawn error's platform parts: the error code and its text for a program that does not
+// exist (ENOENT on POSIX, ERROR_FILE_NOT_FOUND on Windows), and for a working directory in
+// a directory that does not exist (ENOENT; ERROR_PATH_NOT_FOUND on Windows).
+extern const int kNoSuchProgramError;
+extern const char* const kNoSuchProgramText;
+extern const int kNoSuchDirectoryError;
+extern const char* const kNoSuchDirectoryText;
 
 }  // namespace restrack_test

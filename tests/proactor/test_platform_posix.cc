@@ -1,9 +1,12 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <climits>
+#include <string>
 
 #include <gtest/gtest.h>
 
@@ -47,5 +50,23 @@ int open_descriptor_count() {
   }
   return count - 1;  // the directory itself
 }
+
+std::string test_child_path() {
+  char path[PATH_MAX];
+  const ssize_t length = ::readlink("/proc/self/exe", path, sizeof path);
+  if (length <= 0) return "restrack_test_child";
+  const std::string self(path, static_cast<std::size_t>(length));
+  return self.substr(0, self.rfind('/') + 1) + "restrack_test_child";
+}
+
+bool no_child_left() {
+  siginfo_t info{};
+  return ::waitid(P_ALL, 0, &info, WEXITED | WNOHANG) == -1 && errno == ECHILD;
+}
+
+const int kNoSuchProgramError = ENOENT;
+const char* const kNoSuchProgramText = "No such file or directory";
+const int kNoSuchDirectoryError = ENOENT;
+const char* const kNoSuchDirectoryText = "No such file or directory";
 
 }  // namespace restrack_test
