@@ -173,7 +173,7 @@ TEST_F(SubprocessTest, SpawnErrorsNameTheirCauseAndLeaveNoPipeAndNoChild) {
   } catch (const std::system_error& error) {
     EXPECT_EQ(error.code().value(), kNoSuchProgramError);
     EXPECT_EQ(std::string(error.what()),
-              std::string("subprocess_exec: cannot run /no/such/program: ") + kNoSuchProgramText);
+              "subprocess_exec: cannot run /no/such/program: " + no_such_program_text());
   }
   restrack::SubprocessOptions options;
   options.cwd = "/no/such/directory";
@@ -183,8 +183,7 @@ TEST_F(SubprocessTest, SpawnErrorsNameTheirCauseAndLeaveNoPipeAndNoChild) {
   } catch (const std::system_error& error) {
     EXPECT_EQ(error.code().value(), kNoSuchDirectoryError);
     EXPECT_EQ(std::string(error.what()),
-              std::string("subprocess_exec: working directory /no/such/directory: ") +
-                  kNoSuchDirectoryText);
+              "subprocess_exec: working directory /no/such/directory: " + no_such_directory_text());
   }
   EXPECT_EQ(open_descriptor_count(), descriptors);
   EXPECT_TRUE(no_child_left());

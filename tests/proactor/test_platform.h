@@ -41,12 +41,18 @@ std::string test_child_path();
 // running (Windows: no process in a Toolhelp snapshot names this one as its parent).
 bool no_child_left();
 
+// Waits (up to 10 s) until the child behind `process_handle` (a pidfd; a process HANDLE on
+// Windows) has exited, without reaping it; false if it is still running.
+bool wait_for_exit(restrack::NativeSocket process_handle);
+
 // A spawn error's platform parts: the error code and its text for a program that does not
 // exist (ENOENT on POSIX, ERROR_FILE_NOT_FOUND on Windows), and for a working directory in
-// a directory that does not exist (ENOENT; ERROR_PATH_NOT_FOUND on Windows).
+// a directory that does not exist (ENOENT; ERROR_PATH_NOT_FOUND on Windows). POSIX: the
+// texts of strerror; Windows: the system's message text, which Wine words differently
+// from Windows (docs/windows.md).
 extern const int kNoSuchProgramError;
-extern const char* const kNoSuchProgramText;
 extern const int kNoSuchDirectoryError;
-extern const char* const kNoSuchDirectoryText;
+std::string no_such_program_text();
+std::string no_such_directory_text();
 
 }  // namespace restrack_test

@@ -1,5 +1,6 @@
 #include <dirent.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -64,9 +65,14 @@ bool no_child_left() {
   return ::waitid(P_ALL, 0, &info, WEXITED | WNOHANG) == -1 && errno == ECHILD;
 }
 
+bool wait_for_exit(restrack::NativeSocket process_handle) {
+  pollfd exited{process_handle, POLLIN, 0};
+  return ::poll(&exited, 1, 10'000) == 1;
+}
+
 const int kNoSuchProgramError = ENOENT;
-const char* const kNoSuchProgramText = "No such file or directory";
 const int kNoSuchDirectoryError = ENOENT;
-const char* const kNoSuchDirectoryText = "No such file or directory";
+std::string no_such_program_text() { return "No such file or directory"; }
+std::string no_such_directory_text() { return "No such file or directory"; }
 
 }  // namespace restrack_test
