@@ -33,8 +33,10 @@ namespace internal {
 struct Submission {
   // The key naming the operation while the backend owns it; kNoOperation if it failed.
   OperationKey key = kNoOperation;
-  // Set when the operation failed at once: no completion will come for it, `result` holds
-  // -errno, and the caller delivers it (through the ready queue, rule 3).
+  // Set when the operation finished at once with no completion to come: it failed
+  // (`result` holds -errno), or, on IOCP, a pipe request ended at once in what counts as
+  // its success (a read at end-of-file: 0; a pipe instance whose client was already
+  // connected: 0). The caller delivers it (through the ready queue, rule 3).
   std::unique_ptr<Operation> failed;
 };
 

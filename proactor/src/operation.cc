@@ -41,6 +41,12 @@ std::string_view to_string(OperationType type) noexcept {
       return "sendto";
     case OperationType::recvfrom:
       return "recvfrom";
+    case OperationType::read:
+      return "read";
+    case OperationType::write:
+      return "write";
+    case OperationType::accept_pipe:
+      return "accept_pipe";
     case OperationType::wait_process:
       return "wait_process";
   }
@@ -105,9 +111,12 @@ std::string Operation::describe() const {
     case OperationType::recvfrom:
     case OperationType::send:
     case OperationType::sendto:
+    case OperationType::read:
+    case OperationType::write:
       text += " " + std::to_string(buffer.size()) + " bytes";
       break;
     case OperationType::accept:
+    case OperationType::accept_pipe:
     case OperationType::connect:
     case OperationType::wait_process:
       break;

@@ -44,6 +44,18 @@ enum class OperationType : std::uint8_t {
   send,      // result: bytes sent from `buffer` starting at `offset`
   sendto,    // result: bytes sent from `buffer` to `address`
   recvfrom,  // result: bytes received into `buffer`, sender into `address`
+  // A stream handle that is not a socket — on Windows the end of a named pipe — read and
+  // written as recv and send do a socket (ReadFile/WriteFile; read(2)/write(2) on Linux).
+  // read's result: bytes read into `buffer`, 0 at end-of-file (the writer is gone); write's:
+  // bytes written from `buffer` starting at `offset`, -EPIPE once the reader is gone.
+  read,
+  write,
+  // Windows: waits until a client connects to the named pipe instance `handle`
+  // (ConnectNamedPipe); result: 0 once one has, the instance itself being the connection.
+  // A client that connected (or came and went) before the request is "already connected":
+  // the request finishes at once with 0 and no completion (rule 2). io_uring has no such
+  // request: the Linux backend refuses it at once with -EOPNOTSUPP.
+  accept_pipe,
   // Waits until the process behind `handle` has exited (a pidfd on Linux, a process
   // HANDLE on Windows); result: positive once it has. Reaping is the caller's business.
   wait_process,

@@ -138,7 +138,7 @@ class RecvIntoOperation final : public SocketOperation<std::size_t> {
  public:
   RecvIntoOperation(const Socket& socket, std::span<char> destination,
                     std::shared_ptr<OperationFuture<std::size_t>> future)
-      : SocketOperation(OperationType::recv, socket, std::move(future)),
+      : SocketOperation(internal::stream_operations(socket).receive, socket, std::move(future)),
         destination_(destination) {}
   void deliver(std::unique_ptr<Operation>) override {
     const auto received = static_cast<std::size_t>(result);
@@ -215,8 +215,8 @@ Future<void> sock_connect(EventLoop& loop, const Socket& socket, const SocketAdd
 }
 
 Future<std::string> sock_recv(EventLoop& loop, const Socket& socket, std::size_t max_bytes) {
-  auto operation =
-      std::make_unique<RecvOperation>(OperationType::recv, socket, new_future<std::string>(loop));
+  auto operation = std::make_unique<RecvOperation>(internal::stream_operations(socket).receive,
+                                                   socket, new_future<std::string>(loop));
   operation->buffer.allocate(max_bytes);
   return RecvOperation::start(loop, std::move(operation));
 }
@@ -229,8 +229,8 @@ Future<std::size_t> sock_recv_into(EventLoop& loop, const Socket& socket, std::s
 }
 
 Future<void> sock_sendall(EventLoop& loop, const Socket& socket, std::string_view data) {
-  auto operation =
-      std::make_unique<SendAllOperation>(OperationType::send, socket, new_future<void>(loop));
+  auto operation = std::make_unique<SendAllOperation>(internal::stream_operations(socket).send,
+                                                      socket, new_future<void>(loop));
   operation->buffer.assign(data);
   return SendAllOperation::start(loop, std::move(operation));
 }

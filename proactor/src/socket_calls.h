@@ -6,6 +6,7 @@
 #include <optional>
 #include <string_view>
 
+#include "operation.h"
 #include "restrack/config.h"
 #include "restrack/proactor/socket.h"
 #include "restrack/proactor/socket_platform.h"
@@ -15,6 +16,15 @@ namespace internal {
 
 // Closes a socket nobody owns (an accepted connection whose future was already done).
 void close_socket(NativeSocket socket) noexcept;
+
+// The operations that receive from and send to a stream `socket`: recv and send, or on
+// Windows read and write (ReadFile, WriteFile) when it owns a pipe HANDLE
+// (Socket::holds_handle()) rather than a Winsock socket. POSIX: always recv and send.
+struct StreamOperations {
+  OperationType receive;
+  OperationType send;
+};
+StreamOperations stream_operations(const Socket& socket) noexcept;
 
 enum class ShutdownHow { write, both };
 // shutdown(2); errors are ignored (rule 22: a reset peer must not surface as an exception).

@@ -34,6 +34,7 @@ SocketTransport::SocketTransport(EventLoop& loop, Socket socket, Settings settin
       anchor_(LoopAccess::anchor(loop)),
       socket_(std::move(socket)),
       handle_(socket_.get()),
+      operations_(stream_operations(socket_)),
       settings_(std::move(settings)) {
   if (settings_.kind != nullptr) {
     guard_.open(*settings_.kind, this, &describe_transport, settings_.library_frames);
@@ -144,7 +145,7 @@ void SocketTransport::connection_made() {
 
 std::unique_ptr<Operation> SocketTransport::new_operation(OperationType type) {
   const auto handler =
-      type == OperationType::recv ? &SocketTransport::on_read : &SocketTransport::on_write;
+      type == operations_.receive ? &SocketTransport::on_read : &SocketTransport::on_write;
   return std::make_unique<TransportOperation<SocketTransport>>(type, handle_, weak_from_this(),
                                                                handler);
 }
@@ -153,7 +154,7 @@ void SocketTransport::submit_read() {
   if (read_key_ != kNoOperation || parked_ != nullptr || eof_received_) return;
   std::unique_ptr<Operation> operation = std::move(read_operation_);
   if (operation == nullptr) {
-    operation = new_operation(OperationType::recv);
+    operation = new_operation(operations_.receive);
     operation->buffer.allocate(settings_.read_size);
   }
   try {
@@ -284,7 +285,7 @@ void SocketTransport::write(std::string_view data) {
     if (data.empty()) return;
   }
   std::unique_ptr<Operation> operation = std::move(write_operation_);
-  if (operation == nullptr) operation = new_operation(OperationType::send);
+  if (operation == nullptr) operation = new_operation(operations_.send);
   operation->buffer.assign(data);
   operation->offset = 0;
   in_flight_bytes_ = data.size();

@@ -35,6 +35,7 @@
 #include "restrack/guard.h"
 #include "restrack/kind.h"
 #include "restrack/proactor/transport.h"
+#include "socket_calls.h"
 
 RESTRACK_NAMESPACE_BEGIN
 namespace internal {
@@ -159,6 +160,7 @@ class SocketTransport final : public StreamTransport,
   std::shared_ptr<LoopAnchor> anchor_;
   Socket socket_;
   NativeSocket handle_;
+  StreamOperations operations_;  // recv and send, or read and write (a Windows pipe)
   Settings settings_;
   std::shared_ptr<StreamProtocol> protocol_;
   std::optional<Future<void>> made_;

@@ -220,9 +220,9 @@ class ProcessTransport final : public SubprocessTransport,
   }
   void send_signal(int signal) override {
     if (child_->returncode()) return;  // reaped: the pid may be someone else's now
-    if (const int error = signal_process(child_->handle(), signal)) {
+    if (const int failure = signal_process(child_->handle(), signal)) {
       throw result_error(
-          -error, "send_signal " + std::to_string(signal) + " to pid " + std::to_string(pid()));
+          failure, "send_signal " + std::to_string(signal) + " to pid " + std::to_string(pid()));
     }
   }
   void terminate() override { send_signal(kSignalTerminate); }

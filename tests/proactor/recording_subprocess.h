@@ -1,5 +1,6 @@
 // Test support: a subprocess protocol that records every callback as a line of text, for
-// the subprocess tests of transport_posix_test.cc and transport_rules_posix_test.cc.
+// the subprocess tests (subprocess_test.cc, subprocess_rules_test.cc,
+// subprocess_windows_test.cc).
 #pragma once
 
 #include <exception>

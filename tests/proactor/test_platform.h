@@ -2,6 +2,8 @@
 // test_platform_windows.cc).
 #pragma once
 
+#include <string>
+
 #include "restrack/proactor/socket.h"
 
 namespace restrack_test {
@@ -30,5 +32,27 @@ extern const char* const kTcpSocketDescription;
 // to prove that nothing leaked. Windows counts the values below 0x4000 that name a handle
 // (GetHandleInformation): Wine answers GetProcessHandleCount with 0.
 int open_descriptor_count();
+
+// The subprocess tests' child program (test_child.cc), next to the test program:
+// restrack_test_child on POSIX, restrack_test_child.exe on Windows.
+std::string test_child_path();
+
+// True if this process has no child left: none unreaped (POSIX: waitid says ECHILD), none
+// running (Windows: no process in a Toolhelp snapshot names this one as its parent).
+bool no_child_left();
+
+// Waits (up to 10 s) until the child behind `process_handle` (a pidfd; a process HANDLE on
+// Windows) has exited, without reaping it; false if it is still running.
+bool wait_for_exit(restrack::NativeSocket process_handle);
+
+// A spawn error's platform parts: the error code and its text for a program that does not
+// exist (ENOENT on POSIX, ERROR_FILE_NOT_FOUND on Windows), and for a working directory in
+// a directory that does not exist (ENOENT; ERROR_PATH_NOT_FOUND on Windows). POSIX: the
+// texts of strerror; Windows: the system's message text, which Wine words differently
+// from Windows (docs/windows.md).
+extern const int kNoSuchProgramError;
+extern const int kNoSuchDirectoryError;
+std::string no_such_program_text();
+std::string no_such_directory_text();
 
 }  // namespace restrack_test

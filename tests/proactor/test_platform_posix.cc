@@ -1,9 +1,13 @@
 #include <dirent.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <climits>
+#include <string>
 
 #include <gtest/gtest.h>
 
@@ -47,5 +51,28 @@ int open_descriptor_count() {
   }
   return count - 1;  // the directory itself
 }
+
+std::string test_child_path() {
+  char path[PATH_MAX];
+  const ssize_t length = ::readlink("/proc/self/exe", path, sizeof path);
+  if (length <= 0) return "restrack_test_child";
+  const std::string self(path, static_cast<std::size_t>(length));
+  return self.substr(0, self.rfind('/') + 1) + "restrack_test_child";
+}
+
+bool no_child_left() {
+  siginfo_t info{};
+  return ::waitid(P_ALL, 0, &info, WEXITED | WNOHANG) == -1 && errno == ECHILD;
+}
+
+bool wait_for_exit(restrack::NativeSocket process_handle) {
+  pollfd exited{process_handle, POLLIN, 0};
+  return ::poll(&exited, 1, 10'000) == 1;
+}
+
+const int kNoSuchProgramError = ENOENT;
+const int kNoSuchDirectoryError = ENOENT;
+std::string no_such_program_text() { return "No such file or directory"; }
+std::string no_such_directory_text() { return "No such file or directory"; }
 
 }  // namespace restrack_test

@@ -1,4 +1,12 @@
+#include <winsock2.h>
+
+#include <windows.h>
+
+#include <tlhelp32.h>
+
 #include <cstdint>
+#include <string>
+#include <system_error>
 
 #include <gtest/gtest.h>
 
@@ -88,6 +96,46 @@ int open_descriptor_count() {
     if (::GetHandleInformation(reinterpret_cast<HANDLE>(value), &flags)) ++count;
   }
   return count;
+}
+
+std::string test_child_path() {
+  wchar_t path[MAX_PATH];
+  const DWORD length = ::GetModuleFileNameW(nullptr, path, MAX_PATH);
+  std::wstring self(path, length);
+  self = self.substr(0, self.find_last_of(L"\\/") + 1) + L"restrack_test_child.exe";
+  const int size = ::WideCharToMultiByte(CP_UTF8, 0, self.data(), static_cast<int>(self.size()),
+                                         nullptr, 0, nullptr, nullptr);
+  std::string text(static_cast<std::size_t>(size), '\0');
+  ::WideCharToMultiByte(CP_UTF8, 0, self.data(), static_cast<int>(self.size()), text.data(), size,
+                        nullptr, nullptr);
+  return text;
+}
+
+bool no_child_left() {
+  const HANDLE snapshot = ::CreateToolhelp32Snapshot(TH32CS_SNAPPROCESS, 0);
+  if (snapshot == INVALID_HANDLE_VALUE) return false;
+  PROCESSENTRY32W entry{};
+  entry.dwSize = sizeof entry;
+  bool none = true;
+  for (BOOL more = ::Process32FirstW(snapshot, &entry); more;
+       more = ::Process32NextW(snapshot, &entry)) {
+    if (entry.th32ParentProcessID == ::GetCurrentProcessId()) none = false;
+  }
+  ::CloseHandle(snapshot);
+  return none;
+}
+
+bool wait_for_exit(restrack::NativeSocket process_handle) {
+  return ::WaitForSingleObject(reinterpret_cast<HANDLE>(process_handle), 10'000) == WAIT_OBJECT_0;
+}
+
+const int kNoSuchProgramError = ERROR_FILE_NOT_FOUND;
+const int kNoSuchDirectoryError = ERROR_PATH_NOT_FOUND;
+// Windows: "The system cannot find the file specified." and "... path specified."; Wine 8:
+// "File not found" and "Path not found".
+std::string no_such_program_text() { return std::system_category().message(ERROR_FILE_NOT_FOUND); }
+std::string no_such_directory_text() {
+  return std::system_category().message(ERROR_PATH_NOT_FOUND);
 }
 
 }  // namespace restrack_test

@@ -1,5 +1,6 @@
 // Test-only: a real loop (io_uring on Linux, IOCP on Windows) for the transport tests, an
-// echo protocol and an echo round trip (transport_test.cc, transport_posix_test.cc).
+// echo protocol and an echo round trip (transport_test.cc, transport_posix_test.cc,
+// subprocess_test.cc).
 #pragma once
 
 #include <chrono>

@@ -1,15 +1,12 @@
-// Transports, servers, pipes and subprocesses on real io_uring: AF_UNIX paths (in a
-// per-test temporary directory), pipe servers and real child processes, POSIX only so far.
-// The TCP and UDP tests, which run on Windows too, are in transport_test.cc.
+// Transports, servers and pipes on real io_uring: AF_UNIX paths (in a per-test temporary
+// directory) and pipe servers, POSIX only so far. The TCP and UDP tests, which run on
+// Windows too, are in transport_test.cc; the subprocess tests in subprocess_test.cc.
 #include <fcntl.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <memory>
@@ -21,12 +18,9 @@
 
 #include "capture.h"
 #include "pipe_retry.h"
-#include "recording_subprocess.h"
 #include "restrack/live.h"
 #include "restrack/proactor/pipe.h"
 #include "restrack/proactor/server.h"
-#include "restrack/proactor/streams.h"
-#include "restrack/proactor/subprocess.h"
 #include "restrack/proactor/transport.h"
 #include "test_platform.h"
 #include "transport_fixture.h"
@@ -38,7 +32,6 @@ namespace {
 using restrack::EventLoop;
 using restrack::SocketAddress;
 using restrack::StreamTransport;
-using restrack::SubprocessTransport;
 using restrack::Task;
 using Events = std::vector<std::string>;
 
@@ -220,184 +213,6 @@ TEST_F(TransportPosixTest, ServersAreInTheLiveSetAndTheirDestructorClosesThemWit
   EXPECT_TRUE(diagnostics.recorded().empty());
   struct stat info {};
   EXPECT_NE(::lstat(name.c_str(), &info), 0);
-}
-
-// --- Subprocesses ---
-
-bool no_child_left() {
-  siginfo_t info{};
-  return ::waitid(P_ALL, 0, &info, WEXITED | WNOHANG) == -1 && errno == ECHILD;
-}
-
-TEST_F(TransportPosixTest, Rule29ConnectionLostOnceAfterTheExitAndEveryPipeWithDataBeforeItsLost) {
-  auto protocol = std::make_shared<RecordingSubprocess>();
-  restrack::SubprocessOptions options;
-  options.stdin_mode = restrack::Stdio::devnull;
-  auto transport = loop.run_until_complete(restrack::subprocess_exec(
-      loop, [&] { return protocol; }, {"/bin/sh", "-c", "echo out; echo err >&2; exit 3"},
-      options));
-  run_until([&] { return !protocol->events.empty() && protocol->events.back() == "lost"; });
-  run_a_little();
-  const Events& events = protocol->events;
-  auto at = [&](const std::string& event) {
-    return std::find(events.begin(), events.end(), event) - events.begin();
-  };
-  EXPECT_EQ(events.size(), 7u) << testing::PrintToString(events);
-  EXPECT_EQ(events.front(), "made");
-  EXPECT_EQ(std::count(events.begin(), events.end(), "lost"), 1);
-  EXPECT_EQ(events.back(), "lost");
-  EXPECT_LT(at("data 1 out\n"), at("pipe lost 1"));
-  EXPECT_LT(at("data 2 err\n"), at("pipe lost 2"));
-  EXPECT_LT(at("exited"), at("lost"));
-  EXPECT_EQ(transport->returncode(), 3);
-  transport->close();
-  EXPECT_TRUE(no_child_left());
-}
-
-TEST_F(TransportPosixTest,
-       Rule30ExitWaitersAreWokenEvenWhenSetupFailsAndACancelledWaitBreaksNothing) {
-  auto protocol = std::make_shared<RecordingSubprocess>();
-  std::vector<restrack::Future<int>> waits;
-  protocol->on_made = [&](SubprocessTransport& transport) {
-    waits.push_back(transport.wait());
-    waits.push_back(transport.wait());
-    EXPECT_TRUE(waits[1].cancel());  // a cancelled wait breaks nothing
-    throw std::runtime_error("setup failed");
-  };
-  EXPECT_THROW(loop.run_until_complete(
-                   restrack::subprocess_exec(loop, [&] { return protocol; }, {"/bin/sleep", "10"})),
-               std::runtime_error);
-  ASSERT_EQ(waits.size(), 2u);
-  run_until([&] { return waits[0].done(); });
-  EXPECT_EQ(waits[0].take_result(), -SIGKILL);  // rule 31: the failed setup closed (killed) it
-  EXPECT_TRUE(waits[1].cancelled());
-  run_until([&] { return protocol->events.back() == "lost"; });
-  EXPECT_EQ(std::count(protocol->events.begin(), protocol->events.end(), "lost"), 1);
-  EXPECT_TRUE(no_child_left());
-  EXPECT_TRUE(diagnostics.recorded().empty());
-}
-
-TEST_F(TransportPosixTest, Rule31CloseIsIdempotentAndKillsOnlyARunningChild) {
-  auto sleeping = loop.run_until_complete(restrack::subprocess_exec(
-      loop, [] { return std::make_shared<RecordingSubprocess>(); }, {"/bin/sleep", "10"}));
-  sleeping->close();
-  sleeping->close();
-  EXPECT_TRUE(sleeping->is_closing());
-  EXPECT_EQ(loop.run_until_complete([](std::shared_ptr<SubprocessTransport> t) -> Task<int> {
-    co_return co_await t->wait();
-  }(sleeping)),
-            -SIGKILL);
-
-  auto finished = loop.run_until_complete(restrack::subprocess_exec(
-      loop, [] { return std::make_shared<RecordingSubprocess>(); }, {"/bin/true"}));
-  EXPECT_EQ(loop.run_until_complete([](std::shared_ptr<SubprocessTransport> t) -> Task<int> {
-    co_return co_await t->wait();
-  }(finished)),
-            0);
-  finished->close();  // exited: nothing to kill
-  EXPECT_EQ(finished->returncode(), 0);
-  run_a_little();
-  EXPECT_TRUE(no_child_left());
-  EXPECT_TRUE(diagnostics.recorded().empty());
-}
-
-TEST_F(TransportPosixTest, UnclosedSubprocessWarnsThenKillsAndReapsTheChild) {
-  auto transport = loop.run_until_complete(restrack::subprocess_exec(
-      loop, [] { return std::make_shared<RecordingSubprocess>(); }, {"/bin/sleep", "10"}));
-  const int pid = transport->pid();
-  transport.reset();  // forgot close()
-  EXPECT_EQ(diagnostics.unclosed(),
-            (std::vector<std::string>{"subprocess <subprocess pid=" + std::to_string(pid) +
-                                      " running /bin/sleep>"}));
-  EXPECT_TRUE(no_child_left());  // killed and reaped, no zombie
-  run_a_little();
-  EXPECT_EQ(loop.operations_in_flight(), 0u);
-}
-
-TEST_F(TransportPosixTest, SpawnErrorsNameTheirCauseAndLeaveNoPipeAndNoChild) {
-  const int descriptors = open_descriptor_count();
-  auto factory = [] { return std::make_shared<RecordingSubprocess>(); };
-  try {
-    static_cast<void>(restrack::subprocess_exec(loop, factory, {}));
-    FAIL() << "expected std::invalid_argument";
-  } catch (const std::invalid_argument& error) {
-    EXPECT_STREQ(error.what(), "subprocess_exec: argv is empty");
-  }
-  try {
-    static_cast<void>(restrack::subprocess_exec(loop, factory, {"/no/such/program"}));
-    FAIL() << "expected ENOENT";
-  } catch (const std::system_error& error) {
-    EXPECT_EQ(error.code().value(), ENOENT);
-    EXPECT_EQ(std::string(error.what()),
-              "subprocess_exec: cannot run /no/such/program: No such file or directory");
-  }
-  restrack::SubprocessOptions options;
-  options.cwd = "/no/such/directory";
-  try {
-    static_cast<void>(restrack::subprocess_exec(loop, factory, {"/bin/true"}, options));
-    FAIL() << "expected ENOENT";
-  } catch (const std::system_error& error) {
-    EXPECT_EQ(std::string(error.what()),
-              "subprocess_exec: working directory /no/such/directory: No such file or directory");
-  }
-  EXPECT_EQ(open_descriptor_count(), descriptors);
-  EXPECT_TRUE(no_child_left());
-  EXPECT_TRUE(diagnostics.recorded().empty());
-}
-
-Task<std::pair<std::string, std::string>> run_cat(EventLoop& loop) {
-  // (GCC 12 cannot take a braced list as an argument inside a co_await expression.)
-  std::vector<std::string> argv{"/bin/cat"};
-  restrack::Process process = co_await restrack::create_subprocess_exec(loop, argv);
-  auto output = co_await process.communicate("hello, cat");
-  EXPECT_EQ(process.returncode(), 0);
-  co_return output;
-}
-
-TEST_F(TransportPosixTest, CreateSubprocessExecCommunicatesThroughItsPipes) {
-  EXPECT_EQ(loop.run_until_complete(run_cat(loop)),
-            (std::pair<std::string, std::string>{"hello, cat", ""}));
-  run_a_little();
-  EXPECT_TRUE(no_child_left());
-  EXPECT_TRUE(diagnostics.recorded().empty());
-}
-
-Task<std::pair<std::string, std::string>> run_cat_on(EventLoop& loop, std::string input) {
-  std::vector<std::string> argv{"/bin/cat"};
-  restrack::Process process = co_await restrack::create_subprocess_exec(loop, argv);
-  co_return co_await process.communicate(std::move(input));
-}
-
-// Far more than twice a reader's limit (64 KiB): backpressure must not stall the read to
-// end-of-file that communicate() waits on.
-TEST_F(TransportPosixTest, CommunicateReturnsOutputOfManyTimesTheReadersLimit) {
-  std::string input(std::size_t{1} << 20, '\0');
-  for (std::size_t i = 0; i < input.size(); ++i) input[i] = static_cast<char>('a' + i % 26);
-  const auto [output, errors] = loop.run_until_complete(run_cat_on(loop, input));
-  EXPECT_EQ(output.size(), input.size());
-  EXPECT_TRUE(output == input);
-  EXPECT_EQ(errors, "");
-  run_a_little();
-  EXPECT_TRUE(no_child_left());
-}
-
-Task<std::string> merged_output(EventLoop& loop) {
-  restrack::SubprocessOptions options;
-  options.stdin_mode = restrack::Stdio::devnull;
-  options.stderr_mode = restrack::Stdio::same_as_stdout;
-  std::vector<std::string> argv{"/bin/sh", "-c", "echo out; echo err >&2"};
-  restrack::Process process = co_await restrack::create_subprocess_exec(loop, argv, options);
-  EXPECT_EQ(process.stdin_stream(), nullptr);
-  EXPECT_EQ(process.stderr_stream(), nullptr);
-  std::string output = co_await process.stdout_stream()->read();
-  co_await process.wait();
-  co_return output;
-}
-
-TEST_F(TransportPosixTest, StderrMergedIntoStdoutArrivesOnStdout) {
-  EXPECT_EQ(loop.run_until_complete(merged_output(loop)), "out\nerr\n");
-  run_a_little();
-  EXPECT_TRUE(no_child_left());
 }
 
 // --- Direct transfers (stream_transport.h): non-blocking calls before operations ---

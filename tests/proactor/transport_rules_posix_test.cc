@@ -1,8 +1,7 @@
 // PROACTOR_RULES.md on the scripted backend, for what is POSIX only so far: connect_pipe's
-// busy retry (rules 17, 18) and the subprocess that exits before its pipes are connected
-// (rule 28). The rest of part D is in transport_rules_test.cc.
+// busy retry (rules 17, 18). The rest of part D is in transport_rules_test.cc, rule 28 in
+// subprocess_rules_test.cc.
 #include <dirent.h>
-#include <poll.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -16,11 +15,9 @@
 
 #include "capture.h"
 #include "pipe_retry.h"
-#include "recording_subprocess.h"
 #include "restrack/live.h"
 #include "restrack/proactor/errors.h"
 #include "restrack/proactor/pipe.h"
-#include "restrack/proactor/subprocess.h"
 #include "restrack/proactor/transport.h"
 #include "test_platform.h"
 #include "transport_fixture.h"
@@ -112,33 +109,6 @@ TEST_F(ConnectPipeRetryTest, Rule17AnyOtherErrorFailsAtOnceWithoutRetrying) {
     EXPECT_EQ(error.code().value(), ECONNREFUSED);
   }
   EXPECT_TRUE(delays.empty());
-  EXPECT_TRUE(diagnostics.recorded().empty());
-}
-
-// --- Subprocesses (rule 28) ---
-
-TEST_F(TransportRulesTest, Rule28SubprocessThatExitsBeforeItsPipesAreConnected) {
-  auto subprocess = std::make_shared<RecordingSubprocess>();
-  restrack::SubprocessOptions options;
-  options.stdin_mode = restrack::Stdio::devnull;
-  options.stderr_mode = restrack::Stdio::devnull;
-  Task<std::shared_ptr<restrack::SubprocessTransport>> spawning = restrack::subprocess_exec(
-      loop, [&] { return subprocess; }, {"/bin/sh", "-c", "printf out"}, options);
-  const OperationKey wait = in_flight(OperationType::wait_process);
-  const OperationKey receive = in_flight(OperationType::recv);
-  // The child has exited before anything ran on the loop.
-  pollfd exited{fake.find(wait)->handle, POLLIN, 0};
-  ASSERT_EQ(::poll(&exited, 1, 10'000), 1);
-  complete_recv(receive, "out");
-  fake.complete(wait, POLLIN);
-  run_one_iteration();  // the output and the exit arrive; the task has not even started
-  fake.complete(in_flight(OperationType::recv), 0);  // end of the output
-  run_iterations(2);  // the pipe closes too: all of it before connection_made
-  auto transport = loop.run_until_complete(spawning);
-  run_iterations(2);
-  EXPECT_EQ(subprocess->events, (Events{"made", "data 1 out", "exited", "pipe lost 1", "lost"}));
-  EXPECT_EQ(transport->returncode(), 0);
-  transport->close();
   EXPECT_TRUE(diagnostics.recorded().empty());
 }
 

@@ -1,8 +1,9 @@
 // Part D of PROACTOR_RULES.md on the scripted backend: the order of protocol callbacks,
 // closing and aborting, pausing, flow control, short sends, setup failures and servers.
 // The test decides when each operation completes and with what; nothing depends on timing.
-// Real-kernel counterparts are in transport_test.cc; connect_pipe's busy retry and the
-// subprocess rules, POSIX only for now, in transport_rules_posix_test.cc.
+// Real-kernel counterparts are in transport_test.cc; connect_pipe's busy retry, POSIX only
+// for now, in transport_rules_posix_test.cc; the subprocess rule 28 in
+// subprocess_rules_test.cc.
 #include <algorithm>
 #include <cerrno>
 #include <chrono>

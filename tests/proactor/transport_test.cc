@@ -1,7 +1,7 @@
 // Transports, servers and streams on the platform's backend (io_uring on Linux, IOCP on
 // Windows) over real loopback TCP and UDP sockets. Ordering and race rules are on the
-// scripted backend (transport_rules_test.cc); AF_UNIX, pipes and subprocesses, POSIX only
-// so far, in transport_posix_test.cc.
+// scripted backend (transport_rules_test.cc); AF_UNIX and pipes, POSIX only so far, in
+// transport_posix_test.cc; subprocesses in subprocess_test.cc.
 #include <memory>
 #include <regex>
 #include <string>

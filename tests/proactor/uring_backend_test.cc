@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -104,6 +105,49 @@ TEST(UringBackendTest, SubmitThatFailsBeforeTheKernelIsInvolvedLeavesNoStaleEntr
                std::length_error);
   // An entry taken but never prepared would go to the kernel with the next submission.
   EXPECT_EQ(backend.unsubmitted_entries_for_test(), 0u);
+  EXPECT_EQ(backend.in_flight(), 0u);
+  backend.close();
+}
+
+// An operation of any type submitted straight to the backend; keeps nothing of its end.
+class TypedOperation final : public restrack::internal::Operation {
+ public:
+  TypedOperation(restrack::internal::OperationType operation_type, int fd)
+      : Operation(operation_type, fd) {}
+  void complete(std::unique_ptr<Operation>) override {}
+  void abandon() noexcept override {}
+};
+
+TEST(UringBackendTest, ReadAndWriteMoveBytesThroughAPipeDescriptor) {
+  using restrack::internal::OperationType;
+  restrack::internal::UringBackend backend{restrack::UringOptions{}};
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  auto write = std::make_unique<TypedOperation>(OperationType::write, fds[1]);
+  write->buffer.assign("pipe");
+  auto read = std::make_unique<TypedOperation>(OperationType::read, fds[0]);
+  read->buffer.allocate(16);
+  ASSERT_EQ(backend.submit(std::move(write)).failed, nullptr);
+  ASSERT_EQ(backend.submit(std::move(read)).failed, nullptr);
+  std::vector<std::unique_ptr<restrack::internal::Operation>> reaped;
+  while (reaped.size() < 2) backend.poll(std::chrono::seconds(5), reaped);
+  for (const auto& operation : reaped) {
+    EXPECT_EQ(operation->result, 4) << to_string(operation->type);
+    if (operation->type == OperationType::read) {
+      EXPECT_EQ(operation->buffer.view(4), "pipe");
+    }
+  }
+  backend.close();
+  ::close(fds[0]);
+  ::close(fds[1]);
+}
+
+TEST(UringBackendTest, AcceptPipeIsAWindowsRequestRefusedAtOnce) {
+  restrack::internal::UringBackend backend{restrack::UringOptions{}};
+  restrack::internal::Submission submission = backend.submit(
+      std::make_unique<TypedOperation>(restrack::internal::OperationType::accept_pipe, 0));
+  ASSERT_NE(submission.failed, nullptr);
+  EXPECT_EQ(submission.failed->result, -EOPNOTSUPP);
   EXPECT_EQ(backend.in_flight(), 0u);
   backend.close();
 }

@@ -387,3 +387,34 @@ TEST_F(WindowsHandleTest, MovesTransferOwnership) {
   EXPECT_EQ(socket.close(), 0);
   EXPECT_EQ(captured_.texts().size(), 1u);
 }
+
+TEST_F(WindowsHandleTest, SocketOwningAPipeHandleClosesItWithCloseHandleAndDescribesThePipe) {
+  const std::wstring name =
+      L"\\\\.\\pipe\\restrack_socket_test_" + std::to_wstring(GetCurrentProcessId());
+  std::optional<restrack::TrackedSocket> pipe(restrack::TrackedSocket::from_handle(CreateNamedPipeW(
+      name.c_str(), PIPE_ACCESS_DUPLEX, PIPE_TYPE_BYTE, 1, 4096, 4096, 0, nullptr)));
+  ASSERT_TRUE(*pipe);
+  EXPECT_TRUE(pipe->holds_handle());
+  const auto handle = reinterpret_cast<HANDLE>(pipe->get());
+  pipe.reset();  // destroyed while open: closed with CloseHandle, reported as a pipe
+  const int destroy_line = __LINE__ - 1;
+  DWORD flags = 0;
+  EXPECT_FALSE(GetHandleInformation(handle, &flags));
+  ASSERT_EQ(captured_.texts().size(), 1u);
+  EXPECT_EQ(captured_.texts()[0].substr(0, captured_.texts()[0].find('\n')),
+            at(__FILE__, destroy_line) + ": ResourceWarning: unclosed pipe <" +
+                utf8(L"pipe " + name) + ">");
+
+  restrack::TrackedSocket second = restrack::TrackedSocket::from_handle(CreateNamedPipeW(
+      name.c_str(), PIPE_ACCESS_DUPLEX, PIPE_TYPE_BYTE, 1, 4096, 4096, 0, nullptr));
+  restrack::TrackedSocket moved(std::move(second));
+  EXPECT_TRUE(moved.holds_handle());
+  EXPECT_EQ(moved.close(), 0);
+  EXPECT_EQ(moved.close(), WSAENOTSOCK);  // closed twice: reported with the first close
+  ASSERT_EQ(captured_.texts().size(), 2u);
+  EXPECT_NE(captured_.texts()[1].find(": ResourceWarning: pipe closed twice <handle=0x"),
+            std::string::npos)
+      << captured_.texts()[1];
+  EXPECT_TRUE(restrack::TrackedSocket::from_handle(INVALID_HANDLE_VALUE).get() ==
+              restrack::TrackedSocket::invalid);
+}

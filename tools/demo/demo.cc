@@ -80,3 +80,7 @@ int main() {
   std::printf("restrack-demo: %zu resources open at end\n", restrack::live_count());
   return 0;
 }
+
+#if RESTRACK_DEMO_PROACTOR
+std::vector<std::string> demo_helper_command() { return {"/bin/sleep", "30"}; }
+#endif

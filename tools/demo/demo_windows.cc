@@ -1,6 +1,7 @@
 // restrack-demo on Windows: the tracker part of demo.cc with Windows handles — one file
-// handle leaked, one socket closed twice — and what restrack prints for each. The
-// proactor part needs the transports, which are Linux only for now (docs/windows.md).
+// handle leaked, one socket closed twice — and what restrack prints for each, then the
+// proactor part (proactor_demo.cc) on the IOCP backend, whose forgotten child process is
+// this program again, started with --helper (it sleeps, as /bin/sleep 30 does on Linux).
 // Built by the windows preset and run under Wine by its tests:
 //
 //   wine build/windows/tools/demo/restrack-demo.exe
@@ -10,10 +11,16 @@
 #include <windows.h>
 
 #include <cstdio>
+#include <cstring>
 #include <stdexcept>
+#include <string>
 #include <utility>
+#include <vector>
 
 #include "restrack/tracker.h"
+#if RESTRACK_DEMO_PROACTOR
+#include "proactor_demo.h"
+#endif
 
 static restrack::TrackedHandle open_config_file() {
   return restrack::TrackedHandle(CreateFileW(L"C:\\windows\\win.ini", GENERIC_READ, FILE_SHARE_READ,
@@ -66,13 +73,32 @@ static void run_tracker_demo() {
   shut_down(listener);
 }
 
-int main() {
+#if RESTRACK_DEMO_PROACTOR
+// This program, asked to sleep (main's --helper).
+std::vector<std::string> demo_helper_command() {
+  wchar_t path[MAX_PATH];
+  const int length = static_cast<int>(GetModuleFileNameW(nullptr, path, MAX_PATH));
+  const int size = WideCharToMultiByte(CP_UTF8, 0, path, length, nullptr, 0, nullptr, nullptr);
+  std::string text(static_cast<std::size_t>(size), '\0');
+  WideCharToMultiByte(CP_UTF8, 0, path, length, text.data(), size, nullptr, nullptr);
+  return {text, "--helper"};
+}
+#endif
+
+int main(int argc, char** argv) {
+  if (argc == 2 && std::strcmp(argv[1], "--helper") == 0) {
+    Sleep(30'000);  // the proactor demo's child: killed long before
+    return 0;
+  }
   std::setvbuf(stdout, nullptr, _IOLBF, 0);
   WSADATA winsock;
   if (WSAStartup(MAKEWORD(2, 2), &winsock) != 0) return 1;
   std::printf("restrack-demo: %zu resources open at start\n", restrack::live_count());
   try {
     run_tracker_demo();
+#if RESTRACK_DEMO_PROACTOR
+    run_proactor_demo();
+#endif
   } catch (const std::exception& e) {
     std::fprintf(stderr, "restrack-demo: %s\n", e.what());
     return 1;

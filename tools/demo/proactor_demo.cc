@@ -1,7 +1,5 @@
 #include "proactor_demo.h"
 
-#include <sys/socket.h>
-
 #include <cstdio>
 #include <string>
 #include <utility>
@@ -12,12 +10,12 @@
 namespace {
 
 using restrack::EventLoop;
+using restrack::Socket;
 using restrack::SocketAddress;
 using restrack::Task;
-using restrack::TrackedFd;
 
 // Echoes one connection until the client hangs up.
-Task<void> echo_session(EventLoop& loop, TrackedFd connection) {
+Task<void> echo_session(EventLoop& loop, Socket connection) {
   while (true) {
     std::string data = co_await restrack::sock_recv(loop, connection, 4096);
     if (data.empty()) break;
@@ -26,20 +24,20 @@ Task<void> echo_session(EventLoop& loop, TrackedFd connection) {
   connection.close();
 }
 
-Task<void> accept_clients(EventLoop& loop, const TrackedFd& listener, int count,
+Task<void> accept_clients(EventLoop& loop, const Socket& listener, int count,
                           std::vector<Task<void>>& sessions) {
   for (int i = 0; i < count; ++i) {
-    TrackedFd connection = co_await restrack::sock_accept(loop, listener);
+    Socket connection = co_await restrack::sock_accept(loop, listener);
     sessions.push_back(loop.create_task(echo_session(loop, std::move(connection))));
   }
 }
 
-TrackedFd open_client(const SocketAddress& server) {
+Socket open_client(const SocketAddress& server) {
   return restrack::open_socket(server.family(), SOCK_STREAM);
 }
 
 Task<std::string> ask(EventLoop& loop, SocketAddress server, std::string question) {
-  TrackedFd client = open_client(server);
+  Socket client = open_client(server);
   co_await restrack::sock_connect(loop, client, server);
   co_await restrack::sock_sendall(loop, client, question);
   std::string answer = co_await restrack::sock_recv(loop, client, 4096);
@@ -51,14 +49,14 @@ Task<std::string> ask(EventLoop& loop, SocketAddress server, std::string questio
 // destroyed and reports "unclosed socket" with the trace of open_client().
 Task<std::string> ask_and_forget_to_close(EventLoop& loop, SocketAddress server,
                                           std::string question) {
-  TrackedFd client = open_client(server);
+  Socket client = open_client(server);
   co_await restrack::sock_connect(loop, client, server);
   co_await restrack::sock_sendall(loop, client, question);
   co_return co_await restrack::sock_recv(loop, client, 4096);
 }
 
 // Waits for a greeting the server never sends.
-Task<std::string> wait_for_greeting(EventLoop& loop, const TrackedFd& client) {
+Task<std::string> wait_for_greeting(EventLoop& loop, const Socket& client) {
   co_return co_await restrack::sock_recv(loop, client, 64);
 }
 
@@ -79,13 +77,13 @@ Task<void> greet_and_forget(EventLoop& loop, SocketAddress server) {
 // The fourth slip: a child process whose transport is never closed. restrack reports
 // "unclosed subprocess", then kills and reaps the child.
 Task<void> start_helper_and_forget(EventLoop& loop) {
-  std::vector<std::string> command{"/bin/sleep", "30"};
+  std::vector<std::string> command = demo_helper_command();
   std::shared_ptr<restrack::SubprocessTransport> helper = co_await restrack::subprocess_exec(
       loop, [] { return std::make_shared<restrack::SubprocessProtocol>(); }, command);
   std::printf("proactor demo: helper process %d started\n", helper->pid());
 }
 
-Task<void> run_clients(EventLoop& loop, const TrackedFd& listener, SocketAddress server) {
+Task<void> run_clients(EventLoop& loop, const Socket& listener, SocketAddress server) {
   std::vector<Task<void>> sessions;
   Task<void> accepting = loop.create_task(accept_clients(loop, listener, 4, sessions));
   std::printf("proactor demo: client 1 got \"%s\"\n",
@@ -93,7 +91,7 @@ Task<void> run_clients(EventLoop& loop, const TrackedFd& listener, SocketAddress
   std::printf("proactor demo: client 2 got \"%s\"\n",
               (co_await ask_and_forget_to_close(loop, server, "still there?")).c_str());
 
-  TrackedFd quiet_client = open_client(server);
+  Socket quiet_client = open_client(server);
   co_await restrack::sock_connect(loop, quiet_client, server);
   {
     // The second slip: the task is dropped while its receive is pending. restrack reports
@@ -115,7 +113,7 @@ Task<void> run_clients(EventLoop& loop, const TrackedFd& listener, SocketAddress
 
 void run_proactor_demo() {
   EventLoop loop;
-  TrackedFd listener = restrack::listen_on(SocketAddress::ipv4("127.0.0.1", 0));
+  Socket listener = restrack::listen_on(SocketAddress::ipv4("127.0.0.1", 0));
   const SocketAddress server = restrack::local_address(listener);
   std::printf("proactor demo: echo server on %s\n", server.to_string().c_str());
   loop.run_until_complete(run_clients(loop, listener, server));

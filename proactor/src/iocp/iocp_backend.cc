@@ -41,6 +41,31 @@ DWORD started(int call_result, std::size_t& done_at_once) noexcept {
   return error == WSA_IO_PENDING ? 0 : static_cast<DWORD>(error);
 }
 
+// The same for the Win32 file calls (ReadFile, WriteFile, ConnectNamedPipe).
+DWORD file_started(BOOL done, std::size_t& done_at_once) noexcept {
+  if (done) {
+    ++done_at_once;
+    return 0;
+  }
+  const DWORD error = ::GetLastError();
+  return error == ERROR_IO_PENDING ? 0 : error;
+}
+
+// The result of a request that ended with `error` (not 0), at once or in its packet. A read
+// whose writer is gone is at end-of-file; a pipe instance whose client connected before
+// ConnectNamedPipe (and maybe left already) is connected.
+int ended_with(OperationType type, DWORD error) noexcept {
+  if (type == OperationType::read &&
+      (error == ERROR_BROKEN_PIPE || error == ERROR_PIPE_NOT_CONNECTED || error == ERROR_NO_DATA)) {
+    return 0;
+  }
+  if (type == OperationType::accept_pipe &&
+      (error == ERROR_PIPE_CONNECTED || error == ERROR_NO_DATA)) {
+    return 0;
+  }
+  return error_result(error);
+}
+
 DWORD wait_milliseconds(std::chrono::nanoseconds timeout) noexcept {
   if (timeout.count() < 0) return INFINITE;
   const auto milliseconds = std::chrono::ceil<std::chrono::milliseconds>(timeout).count();
@@ -86,8 +111,9 @@ Submission IocpBackend::submit(std::unique_ptr<Operation> operation) {
   // Nothing below throws.
   const DWORD error = start(submitted);
   if (error == 0) return Submission{key, nullptr};
-  // Rule 2: a request that failed at once queues no packet; it is not kept.
-  return Submission{kNoOperation, table_.reap(key, error_result(error))};
+  // Rule 2: a request that ended at once with an error queues no packet; it is not kept.
+  // (For a pipe that error can be the request's end: end-of-file, already connected.)
+  return Submission{kNoOperation, table_.reap(key, ended_with(submitted.type, error))};
 }
 
 DWORD IocpBackend::associate(SOCKET socket) {
@@ -135,6 +161,20 @@ DWORD IocpBackend::start(Operation& operation) {
                                    reinterpret_cast<sockaddr*>(&operation.address->storage),
                                    &state.address_length, &state.overlapped, nullptr),
                      done_at_once_);
+    case OperationType::read:
+      return file_started(
+          ::ReadFile(as_handle(operation.handle), operation.buffer.data(),
+                     static_cast<DWORD>(operation.buffer.size()), nullptr, &state.overlapped),
+          done_at_once_);
+    case OperationType::write:
+      return file_started(
+          ::WriteFile(as_handle(operation.handle), operation.buffer.data() + operation.offset,
+                      static_cast<DWORD>(operation.buffer.size() - operation.offset), nullptr,
+                      &state.overlapped),
+          done_at_once_);
+    case OperationType::accept_pipe:
+      return file_started(::ConnectNamedPipe(as_handle(operation.handle), &state.overlapped),
+                          done_at_once_);
     case OperationType::wait_process:
       return start_wait(operation);
   }
@@ -357,10 +397,13 @@ int IocpBackend::finish(Operation& operation, const OVERLAPPED_ENTRY& entry) noe
     case OperationType::recv:
     case OperationType::send:
     case OperationType::sendto:
+    case OperationType::read:
+    case OperationType::write:
+    case OperationType::accept_pipe:
     case OperationType::wait_process:
       break;
   }
-  return error != 0 ? error_result(error) : static_cast<int>(bytes);
+  return error != 0 ? ended_with(operation.type, error) : static_cast<int>(bytes);
 }
 
 std::unique_ptr<Backend> make_platform_backend(const EventLoopOptions& options) {

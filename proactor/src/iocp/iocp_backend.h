@@ -2,10 +2,14 @@
 // maps to IOCP calls is described in docs/proactor.md. Declared here for the tests that
 // drive it directly; the loop creates it through make_platform_backend().
 //
-// Rule 2 as implemented: sockets are NOT switched to FILE_SKIP_COMPLETION_PORT_ON_SUCCESS.
-// A request that succeeds at once therefore still queues exactly one packet, and the
-// operation stays in the table until poll() reaps it; one that fails at once queues none
-// and submit() hands it back with its error.
+// Rule 2 as implemented: no handle — socket or pipe — is switched to
+// FILE_SKIP_COMPLETION_PORT_ON_SUCCESS. A request that succeeds at once therefore still
+// queues exactly one packet, and the operation stays in the table until poll() reaps it;
+// one that fails at once queues none and submit() hands it back with its error. On a pipe
+// some such errors are the request's end rather than a failure: ERROR_BROKEN_PIPE (and
+// ERROR_PIPE_NOT_CONNECTED, ERROR_NO_DATA) on a read is end-of-file (0), and
+// ConnectNamedPipe's ERROR_PIPE_CONNECTED (or ERROR_NO_DATA: the client came and went) is
+// "connected" (0); a write whose reader is gone fails with -EPIPE.
 #pragma once
 
 #include <winsock2.h>

@@ -62,6 +62,10 @@ namespace internal {
 
 void close_socket(NativeSocket socket) noexcept { ::close(socket); }
 
+StreamOperations stream_operations(const Socket&) noexcept {
+  return {OperationType::recv, OperationType::send};
+}
+
 void shutdown_socket(NativeSocket socket, ShutdownHow how) noexcept {
   static_cast<void>(::shutdown(socket, how == ShutdownHow::write ? SHUT_WR : SHUT_RDWR));
 }

@@ -182,7 +182,7 @@ int reap(NativeSocket process_handle) noexcept {
 }
 
 int signal_process(NativeSocket process_handle, int signal) noexcept {
-  if (::syscall(SYS_pidfd_send_signal, process_handle, signal, nullptr, 0) != 0) return errno;
+  if (::syscall(SYS_pidfd_send_signal, process_handle, signal, nullptr, 0) != 0) return -errno;
   return 0;
 }
 

@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <mutex>
 #include <stdexcept>
@@ -28,6 +29,9 @@ constexpr OperationKey kWakeReadKey = ~OperationKey{0};
 constexpr OperationKey kCancelKey = ~OperationKey{0} - 1;
 static_assert((kCancelKey & 0xFFFF'FFFFu) >= OperationTable::kFirstReservedIndex,
               "the backend's own keys must never name an operation");
+
+// The offset of a read or write at the file position, which pipes and sockets do not have.
+constexpr std::uint64_t kNoOffset = ~std::uint64_t{0};
 
 // Linux 5.11 brought IORING_FEAT_EXT_ARG (waiting with a timeout without an extra timeout
 // request); every operation used here is older.
@@ -142,6 +146,11 @@ Submission UringBackend::submit(std::unique_ptr<Operation> operation) {
   if (fail_next_insert_) {
     fail_next_insert_ = false;
     throw std::length_error("too many operations in flight for one backend (simulated)");
+  }
+  if (operation->type == OperationType::accept_pipe) {
+    // A named pipe instance is a Windows object: refused at once, nothing reaches the ring.
+    operation->result = -EOPNOTSUPP;
+    return Submission{kNoOperation, std::move(operation)};
   }
   Operation& submitted = *operation;
   const OperationKey key = table_.insert(std::move(operation));
@@ -266,6 +275,17 @@ void UringBackend::prepare(io_uring_sqe* sqe, Operation& operation) {
     case OperationType::send:
       io_uring_prep_send(sqe, operation.handle, operation.buffer.data() + operation.offset,
                          operation.buffer.size() - operation.offset, MSG_NOSIGNAL);
+      break;
+    case OperationType::read:
+      io_uring_prep_read(sqe, operation.handle, operation.buffer.data(),
+                         static_cast<unsigned>(operation.buffer.size()), kNoOffset);
+      break;
+    case OperationType::write:
+      io_uring_prep_write(sqe, operation.handle, operation.buffer.data() + operation.offset,
+                          static_cast<unsigned>(operation.buffer.size() - operation.offset),
+                          kNoOffset);
+      break;
+    case OperationType::accept_pipe:  // refused by submit()
       break;
     case OperationType::sendto:
     case OperationType::recvfrom: {

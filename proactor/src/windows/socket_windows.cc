@@ -85,6 +85,11 @@ namespace internal {
 
 void close_socket(NativeSocket socket) noexcept { ::closesocket(socket); }
 
+StreamOperations stream_operations(const Socket& socket) noexcept {
+  if (socket.holds_handle()) return {OperationType::read, OperationType::write};
+  return {OperationType::recv, OperationType::send};
+}
+
 void shutdown_socket(NativeSocket socket, ShutdownHow how) noexcept {
   static_cast<void>(::shutdown(socket, how == ShutdownHow::write ? SD_SEND : SD_BOTH));
 }

@@ -99,6 +99,10 @@ int error_result(DWORD error) noexcept {
     case WSAEMSGSIZE:
       return -EMSGSIZE;
     case WSAESHUTDOWN:
+    // A pipe whose other end is gone (a write's error; a read's is end-of-file).
+    case ERROR_BROKEN_PIPE:
+    case ERROR_NO_DATA:
+    case ERROR_PIPE_NOT_CONNECTED:
       return -EPIPE;
     case WSAENOBUFS:
       return -ENOBUFS;

@@ -97,6 +97,14 @@ class TrackedSocket {
   // Takes ownership of `socket`. INVALID_SOCKET gives an empty socket.
   explicit TrackedSocket(std::uintptr_t socket, const Kind& kind = kinds::socket) noexcept;
   TrackedSocket(std::uintptr_t socket, const Kind&& kind) = delete;  // kept by address
+  // Takes ownership of a kernel HANDLE that is used in a socket's place for overlapped I/O:
+  // the end of a named pipe, which restrack's proactor reads and writes like a socket. The
+  // contract is the same, except that close() (and the destructor) call CloseHandle and
+  // return its GetLastError() value, and the description is the handle's ("pipe
+  // \\.\pipe\name"; "handle=0x1a4 (closed)" after close). nullptr and INVALID_HANDLE_VALUE
+  // give an empty socket.
+  static TrackedSocket from_handle(void* handle, const Kind& kind = kinds::pipe) noexcept;
+  static TrackedSocket from_handle(void* handle, const Kind&& kind) = delete;
   TrackedSocket(TrackedSocket&& other) noexcept;
   // Overwriting an open socket closes it and reports it as unclosed, as destroying it
   // would.
@@ -108,6 +116,9 @@ class TrackedSocket {
   std::uintptr_t get() const noexcept;
   bool is_open() const noexcept { return socket_ != invalid; }
   explicit operator bool() const noexcept { return socket_ != invalid; }
+  // Whether it holds a HANDLE given to from_handle() rather than a Winsock socket (also
+  // after close).
+  bool holds_handle() const noexcept { return holds_handle_; }
 
   // Closes the socket. Returns 0, or the WSAGetLastError() value of closesocket. Closing
   // again reports "closed twice" and returns WSAENOTSOCK; closing an empty socket returns
@@ -124,8 +135,11 @@ class TrackedSocket {
  private:
   void open_guard(const Kind& kind) noexcept;
   void take_guard(TrackedSocket& other) noexcept;
+  // closesocket, or CloseHandle for a HANDLE; 0 or the error.
+  int close_now(std::uintptr_t socket) const noexcept;
 
   std::uintptr_t socket_ = invalid;
+  bool holds_handle_ = false;
 #if RESTRACK_TRACKING
   // The socket value after close, for the text of a misuse report.
   std::uintptr_t closed_socket_ = invalid;

@@ -109,14 +109,35 @@ TrackedSocket::TrackedSocket(std::uintptr_t socket, const Kind& kind) noexcept :
   if (socket_ != invalid) open_guard(kind);
 }
 
+TrackedSocket TrackedSocket::from_handle(void* handle, const Kind& kind) noexcept {
+  TrackedSocket owner;
+  if (handle == nullptr || handle == INVALID_HANDLE_VALUE) return owner;
+  owner.socket_ = reinterpret_cast<std::uintptr_t>(handle);
+  owner.holds_handle_ = true;
+  owner.open_guard(kind);
+  return owner;
+}
+
 void TrackedSocket::open_guard(const Kind& kind) noexcept {
   guard_.open(kind, this, [](const void* self) {
     const auto* owner = static_cast<const TrackedSocket*>(self);
 #if RESTRACK_TRACKING
-    if (owner->socket_ == invalid) return closed_text("socket", owner->closed_socket_);
+    if (owner->socket_ == invalid) {
+      return closed_text(owner->holds_handle_ ? "handle" : "socket", owner->closed_socket_);
+    }
 #endif
+    if (owner->holds_handle_) {
+      return internal::describe_handle(reinterpret_cast<HANDLE>(owner->socket_));
+    }
     return describe(owner->socket_);
   });
+}
+
+int TrackedSocket::close_now(std::uintptr_t socket) const noexcept {
+  if (holds_handle_) {
+    return CloseHandle(reinterpret_cast<HANDLE>(socket)) ? 0 : static_cast<int>(GetLastError());
+  }
+  return closesocket(socket) == 0 ? 0 : WSAGetLastError();
 }
 
 TrackedSocket::TrackedSocket(TrackedSocket&& other) noexcept : socket_(other.socket_) {
@@ -125,6 +146,7 @@ TrackedSocket::TrackedSocket(TrackedSocket&& other) noexcept : socket_(other.soc
 
 void TrackedSocket::take_guard(TrackedSocket& other) noexcept {
   guard_.move_from(other.guard_, this);
+  holds_handle_ = other.holds_handle_;
   other.socket_ = invalid;
 #if RESTRACK_TRACKING
   closed_socket_ = other.closed_socket_;
@@ -136,7 +158,7 @@ TrackedSocket& TrackedSocket::operator=(TrackedSocket&& other) noexcept {
   if (this != &other) {
     if (socket_ != invalid) {
       // Overwriting an open socket loses it just like destroying it.
-      guard_.release_and_warn([this]() noexcept { closesocket(socket_); });
+      guard_.release_and_warn([this]() noexcept { close_now(socket_); });
     }
     socket_ = other.socket_;
     take_guard(other);
@@ -145,7 +167,7 @@ TrackedSocket& TrackedSocket::operator=(TrackedSocket&& other) noexcept {
 }
 
 TrackedSocket::~TrackedSocket() {
-  if (socket_ != invalid) guard_.release_and_warn([this]() noexcept { closesocket(socket_); });
+  if (socket_ != invalid) guard_.release_and_warn([this]() noexcept { close_now(socket_); });
 }
 
 std::uintptr_t TrackedSocket::get() const noexcept {
@@ -164,8 +186,8 @@ int TrackedSocket::close() noexcept {
 #endif
   guard_.close();
   socket_ = invalid;
-  // A socket closesocket refused is not valid: it is never retried.
-  return closesocket(socket) == 0 ? 0 : WSAGetLastError();
+  // A socket closesocket (or CloseHandle) refused is not valid: it is never retried.
+  return close_now(socket);
 }
 
 std::uintptr_t TrackedSocket::release() noexcept {

@@ -17,6 +17,11 @@
 // arrives after that is closed, never leaked. Errors throw std::system_error with the OS
 // error value. The socket must stay open until its operations are done: closing a
 // descriptor does not stop io_uring requests on it (rule 8).
+//
+// On Windows a Socket may also own the end of an overlapped named pipe
+// (TrackedSocket::from_handle): sock_recv, sock_recv_into and sock_sendall then read and
+// write it with ReadFile and WriteFile; end-of-file is the writer gone (ERROR_BROKEN_PIPE),
+// and sending to a pipe whose reader is gone fails with EPIPE.
 #pragma once
 
 #include <cstddef>

@@ -17,6 +17,21 @@
 // reaped. Pipes are non-blocking, close-on-exec AF_UNIX stream socket pairs on Linux (a
 // child sees an ordinary byte stream; the parent's ends work with the socket operations).
 //
+// On Windows: CreateProcessW. argv becomes one command line, quoted by the rules the C
+// runtime and CommandLineToArgvW split it by, so that every argument (UTF-8, empty, with
+// blanks, quotes or backslashes) arrives as given; argv[0] cannot hold a quote. A program
+// name without '/', '\' or ':' is searched in the directories of PATH only (not first in
+// the parent's directory or the working directory, as CreateProcess would), and ".exe" is
+// tried too when the name has no extension. Only the child's three standard handles are
+// inherited. Stdio::pipe is a named pipe of a unique name (the parent's end overlapped, on
+// the loop's completion port; the child's an ordinary handle), devnull is NUL, inherit a
+// copy of the parent's standard handle. The exit is learnt through a wait on the process
+// handle. Windows has no signals: send_signal takes SIGTERM (15) and SIGKILL (9) only
+// (others throw std::system_error, ERROR_NOT_SUPPORTED), both end the child with
+// TerminateProcess (exit code 1, what others see), and returncode() then says -15 or -9, as
+// on Linux. An `env` replaces the whole environment: Windows programs often need at least
+// SYSTEMROOT in it.
+//
 // Order of callbacks (rules 28-30): connection_made first; pipe_data_received and
 // pipe_connection_lost for each pipe (a pipe's data before its lost call) and
 // process_exited as they happen; connection_lost once, after the process has exited and
@@ -54,8 +69,8 @@ RESTRACK_NAMESPACE_BEGIN
 // What one of the child's standard descriptors is connected to.
 enum class Stdio {
   pipe,            // a pipe to the parent (a pipe transport)
-  devnull,         // /dev/null
-  inherit,         // the parent's own descriptor
+  devnull,         // /dev/null (NUL on Windows)
+  inherit,         // the parent's own descriptor (a copy of its standard handle on Windows)
   same_as_stdout,  // stderr only: wherever stdout goes
 };
 
@@ -100,11 +115,12 @@ class SubprocessTransport {
 
 using SubprocessProtocolFactory = std::function<std::shared_ptr<SubprocessProtocol>()>;
 
-// Starts `argv` (argv[0] is searched in PATH when it has no '/') and completes once
-// connection_made has returned. The child is spawned here, at the call: an empty argv, a
-// program that cannot be executed, or a working directory that does not exist throws
-// std::system_error (std::invalid_argument for the empty argv) naming it, and leaves no
-// pipe and no child behind. Setup failures after the spawn close the transport (killing
+// Starts `argv` (argv[0] is searched in PATH when it has no '/'; on Windows, see above)
+// and completes once connection_made has returned. The child is spawned here, at the call:
+// an empty argv, a program that cannot be executed, or a working directory that does not
+// exist throws std::system_error (std::invalid_argument for the empty argv) naming it
+// (an errno value; a Windows error code on Windows), and leaves no pipe and no child
+// behind. Setup failures after the spawn close the transport (killing
 // the child) and rethrow (rule 31).
 Task<std::shared_ptr<SubprocessTransport>> subprocess_exec(EventLoop& loop,
                                                            SubprocessProtocolFactory factory,

@@ -1,0 +1,271 @@
+// Named pipe handles on the IOCP backend (Windows; under Wine in CI): a Socket that owns a
+// pipe HANDLE (TrackedSocket::from_handle) is read with ReadFile, written with WriteFile,
+// and a pipe instance waits for its client with ConnectNamedPipe. Rule 2's pipe cases (done
+// at once keeps its packet; broken pipe as end-of-file; a client already connected), rule 4
+// with CancelIoEx, rules 10 and 13 (close cancels and drains), and EPIPE for a write whose
+// reader is gone.
+#include <winsock2.h>
+
+#include <windows.h>
+
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <memory>
+#include <string>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "iocp_backend.h"
+#include "operation.h"
+#include "restrack/kind.h"
+#include "restrack/proactor/event_loop.h"
+#include "restrack/proactor/socket.h"
+
+namespace restrack_test {
+namespace {
+
+using restrack::EventLoop;
+using restrack::Future;
+using restrack::Socket;
+using restrack::internal::IocpBackend;
+using restrack::internal::Operation;
+using restrack::internal::OperationType;
+
+// "\\.\pipe\restrack_iocp_<pid>_<n>": a name no other test (or test program) uses.
+std::wstring unique_pipe_name() {
+  static std::atomic<int> counter{0};
+  return L"\\\\.\\pipe\\restrack_iocp_" + std::to_wstring(::GetCurrentProcessId()) + L"_" +
+         std::to_wstring(counter.fetch_add(1));
+}
+
+// An overlapped pipe instance, one per name, waiting for its client.
+Socket create_instance(const std::wstring& name) {
+  return Socket::from_handle(::CreateNamedPipeW(
+      name.c_str(), PIPE_ACCESS_DUPLEX | FILE_FLAG_OVERLAPPED | FILE_FLAG_FIRST_PIPE_INSTANCE,
+      PIPE_TYPE_BYTE | PIPE_READMODE_BYTE | PIPE_WAIT | PIPE_REJECT_REMOTE_CLIENTS, 1, 4096, 4096,
+      0, nullptr));
+}
+
+// The client end of `name`, opened for overlapped I/O.
+Socket open_client(const std::wstring& name) {
+  return Socket::from_handle(::CreateFileW(name.c_str(), GENERIC_READ | GENERIC_WRITE, 0, nullptr,
+                                           OPEN_EXISTING, FILE_FLAG_OVERLAPPED, nullptr));
+}
+
+// Both ends of one connected named pipe.
+struct PipePair {
+  PipePair() : name(unique_pipe_name()), server(create_instance(name)), client(open_client(name)) {
+    EXPECT_TRUE(server.is_open());
+    EXPECT_TRUE(client.is_open());
+  }
+  ~PipePair() {
+    if (server.is_open()) server.close();
+    if (client.is_open()) client.close();
+  }
+  std::wstring name;
+  Socket server;
+  Socket client;
+};
+
+// ConnectNamedPipe (OperationType::accept_pipe) submitted straight to the backend.
+class ConnectProbe final : public Operation {
+ public:
+  ConnectProbe(const Socket& instance, bool& abandoned)
+      : Operation(OperationType::accept_pipe, instance.get()), abandoned_(abandoned) {}
+  void complete(std::unique_ptr<Operation>) override {}
+  void abandon() noexcept override { abandoned_ = true; }
+
+ private:
+  bool& abandoned_;
+};
+
+// The errno value a future failed with, 0 if it did not fail.
+template <class T>
+int error_of(Future<T>& future) {
+  try {
+    future.take_result();
+  } catch (const std::system_error& error) {
+    return error.code().value();
+  }
+  return 0;
+}
+
+class IocpPipeTest : public testing::Test {
+ protected:
+  IocpPipeTest()
+      : owned_backend_(std::make_unique<IocpBackend>(restrack::IocpOptions{})),
+        backend(*owned_backend_),
+        loop(std::move(owned_backend_)) {}
+  ~IocpPipeTest() override {
+    if (!loop.is_closed()) loop.close();
+  }
+
+  void run_one_iteration() {
+    loop.stop();
+    loop.run_forever();
+  }
+  template <class Predicate>
+  void run_until(Predicate finished) {
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (!finished()) {
+      if (std::chrono::steady_clock::now() > give_up) {
+        ADD_FAILURE() << "timed out";
+        return;
+      }
+      loop.call_later(std::chrono::milliseconds(10), [] {});
+      run_one_iteration();
+    }
+  }
+
+ private:
+  std::unique_ptr<IocpBackend> owned_backend_;
+
+ protected:
+  IocpBackend& backend;
+  EventLoop loop;
+};
+
+TEST_F(IocpPipeTest, Rule2PipeReadDoneAtOnceStaysInFlightUntilItsCompletionPacket) {
+  PipePair pipe;
+  Future<void> sent = restrack::sock_sendall(loop, pipe.client, "ping");
+  run_until([&] { return sent.done(); });
+  sent.take_result();
+  const std::size_t done_at_once = backend.done_at_once_for_test();
+  Future<std::string> received = restrack::sock_recv(loop, pipe.server, 16);
+  // ReadFile found the data and succeeded at once: no FILE_SKIP_COMPLETION_PORT_ON_SUCCESS,
+  // so its packet still comes and the backend keeps the operation until then.
+  EXPECT_EQ(backend.done_at_once_for_test(), done_at_once + 1);
+  EXPECT_EQ(loop.operations_in_flight(), 1u);
+  EXPECT_FALSE(received.done());  // rule 3
+  run_one_iteration();            // dequeues the packet
+  EXPECT_EQ(loop.operations_in_flight(), 0u);
+  run_until([&] { return received.done(); });
+  EXPECT_EQ(received.take_result(), "ping");
+}
+
+TEST_F(IocpPipeTest, Rule2ReadOfAPipeWhoseWriterIsGoneIsEndOfFileAtOnceWithoutAPacket) {
+  PipePair pipe;
+  ASSERT_EQ(pipe.client.close(), 0);
+  Future<std::string> received = restrack::sock_recv(loop, pipe.server, 16);
+  // ReadFile failed at once with ERROR_BROKEN_PIPE: no packet will come, and the read is
+  // at its end, not failed.
+  EXPECT_EQ(loop.operations_in_flight(), 0u);
+  EXPECT_FALSE(received.done());  // rule 3: delivered through the ready queue
+  run_until([&] { return received.done(); });
+  EXPECT_EQ(received.take_result(), "");
+}
+
+TEST_F(IocpPipeTest, Rule2PendingPipeReadEndsAtEndOfFileWhenTheWriterCloses) {
+  PipePair pipe;
+  Future<std::string> received = restrack::sock_recv(loop, pipe.server, 16);
+  run_one_iteration();
+  ASSERT_EQ(loop.operations_in_flight(), 1u);
+  ASSERT_EQ(pipe.client.close(), 0);  // the pending ReadFile ends with ERROR_BROKEN_PIPE
+  run_until([&] { return received.done(); });
+  EXPECT_EQ(received.take_result(), "");
+  EXPECT_EQ(loop.operations_in_flight(), 0u);
+}
+
+TEST_F(IocpPipeTest, WriteToAPipeWhoseReaderIsGoneFailsWithEpipe) {
+  PipePair pipe;
+  ASSERT_EQ(pipe.server.close(), 0);
+  Future<void> sent = restrack::sock_sendall(loop, pipe.client, "lost");
+  run_until([&] { return sent.done(); });
+  EXPECT_EQ(error_of(sent), EPIPE);
+}
+
+TEST_F(IocpPipeTest, Rule2ConnectNamedPipeWithItsClientAlreadyThereSucceedsAtOnceWithoutAPacket) {
+  PipePair pipe;  // the client connected before the server's ConnectNamedPipe
+  bool abandoned = false;
+  restrack::internal::Submission submission =
+      backend.submit(std::make_unique<ConnectProbe>(pipe.server, abandoned));
+  // ERROR_PIPE_CONNECTED: connected, and no packet comes (rule 2's "already connected").
+  ASSERT_NE(submission.failed, nullptr);
+  EXPECT_EQ(submission.failed->result, 0);
+  EXPECT_EQ(submission.key, restrack::internal::kNoOperation);
+  EXPECT_EQ(backend.in_flight(), 0u);
+  std::vector<std::unique_ptr<Operation>> reaped;
+  backend.poll(std::chrono::milliseconds(100), reaped);
+  EXPECT_TRUE(reaped.empty());
+}
+
+TEST_F(IocpPipeTest, PendingConnectNamedPipeCompletesThroughThePortWhenAClientConnects) {
+  const std::wstring name = unique_pipe_name();
+  Socket instance = create_instance(name);
+  ASSERT_TRUE(instance.is_open());
+  bool abandoned = false;
+  restrack::internal::Submission submission =
+      backend.submit(std::make_unique<ConnectProbe>(instance, abandoned));
+  ASSERT_EQ(submission.failed, nullptr);
+  EXPECT_EQ(backend.in_flight(), 1u);
+  std::vector<std::unique_ptr<Operation>> reaped;
+  backend.poll(std::chrono::milliseconds(50), reaped);
+  EXPECT_TRUE(reaped.empty());  // no client yet
+  Socket client = open_client(name);
+  ASSERT_TRUE(client.is_open());
+  backend.poll(std::chrono::seconds(5), reaped);
+  ASSERT_EQ(reaped.size(), 1u);
+  EXPECT_EQ(reaped[0]->type, OperationType::accept_pipe);
+  EXPECT_EQ(reaped[0]->result, 0);
+  EXPECT_EQ(backend.in_flight(), 0u);
+  client.close();
+  instance.close();
+}
+
+TEST_F(IocpPipeTest, Rule4CancelledPipeReadIsAbortedByCancelIoExAndLosesNoData) {
+  PipePair pipe;
+  Future<std::string> first = restrack::sock_recv(loop, pipe.server, 16);
+  run_one_iteration();  // nothing to read: it stays pending
+  ASSERT_EQ(loop.operations_in_flight(), 1u);
+  first.cancel();
+  EXPECT_TRUE(first.cancelled());              // at once (rule 4)
+  EXPECT_EQ(loop.operations_in_flight(), 1u);  // still the kernel's (rule 1)
+  run_until([&] { return loop.operations_in_flight() == 0; });
+  EXPECT_EQ(restrack::operations_freed_in_flight(), 0u);
+  Future<void> sent = restrack::sock_sendall(loop, pipe.client, "late");
+  Future<std::string> second = restrack::sock_recv(loop, pipe.server, 16);
+  run_until([&] { return second.done() && sent.done(); });
+  EXPECT_EQ(second.take_result(), "late");
+}
+
+TEST_F(IocpPipeTest, Rules10And13CloseCancelsAPendingConnectNamedPipeAndAPipeReadAndDrainsThem) {
+  const std::wstring name = unique_pipe_name();
+  Socket waiting = create_instance(name);
+  bool abandoned = false;
+  ASSERT_EQ(backend.submit(std::make_unique<ConnectProbe>(waiting, abandoned)).failed, nullptr);
+  PipePair pipe;
+  Future<std::string> received = restrack::sock_recv(loop, pipe.server, 16);
+  run_one_iteration();
+  ASSERT_EQ(loop.operations_in_flight(), 2u);
+  loop.close();
+  EXPECT_EQ(backend.in_flight(), 0u);
+  EXPECT_TRUE(abandoned);
+  EXPECT_TRUE(received.cancelled());
+  EXPECT_EQ(restrack::operations_freed_in_flight(), 0u);
+  waiting.close();
+}
+
+TEST_F(IocpPipeTest, SendAllThroughAPipeSmallerThanTheDataDeliversEveryByteInOrder) {
+  PipePair pipe;  // 4 KiB pipe buffers: the write pends until the reader catches up
+  std::string data(std::size_t{1} << 20, '\0');
+  for (std::size_t i = 0; i < data.size(); ++i) data[i] = static_cast<char>('a' + i % 26);
+  Future<void> sent = restrack::sock_sendall(loop, pipe.client, data);
+  std::string received;
+  while (received.size() < data.size()) {
+    Future<std::string> part = restrack::sock_recv(loop, pipe.server, 65536);
+    run_until([&] { return part.done(); });
+    const std::string bytes = part.take_result();
+    ASSERT_FALSE(bytes.empty());
+    received += bytes;
+  }
+  run_until([&] { return sent.done(); });
+  sent.take_result();
+  EXPECT_EQ(received, data);
+}
+
+}  // namespace
+}  // namespace restrack_test
