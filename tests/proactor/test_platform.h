@@ -2,6 +2,8 @@
 // test_platform_windows.cc).
 #pragma once
 
+#include <string>
+
 #include "restrack/proactor/socket.h"
 
 namespace restrack_test {
@@ -25,6 +27,11 @@ bool is_closed(restrack::NativeSocket handle);
 // The start of a TCP socket's description, as a regular expression: "tcp fd=7" on POSIX,
 // "tcp socket" on Windows (the tracker describes a SOCKET without its value).
 extern const char* const kTcpSocketDescription;
+
+// A pipe name no other test or test program uses, ending in `stem`: a path under /tmp on
+// POSIX ("/tmp/restrack-pipe-4242-3-app.sock"), a named pipe on Windows
+// ("\\.\pipe\restrack-pipe-4242-3-app.sock").
+std::string unique_pipe_name(const std::string& stem);
 
 // How many descriptors (POSIX: /proc/self/fd) or handles (Windows) this process has open,
 // to prove that nothing leaked. Windows counts the values below 0x4000 that name a handle

@@ -3,7 +3,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
+#include <string>
 
 #include <gtest/gtest.h>
 
@@ -46,6 +48,12 @@ int open_descriptor_count() {
     ::closedir(dir);
   }
   return count - 1;  // the directory itself
+}
+
+std::string unique_pipe_name(const std::string& stem) {
+  static std::atomic<int> counter{0};
+  return "/tmp/restrack-pipe-" + std::to_string(::getpid()) + "-" +
+         std::to_string(counter.fetch_add(1)) + "-" + stem;
 }
 
 }  // namespace restrack_test

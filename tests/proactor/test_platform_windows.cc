@@ -1,4 +1,6 @@
+#include <atomic>
 #include <cstdint>
+#include <string>
 
 #include <gtest/gtest.h>
 
@@ -88,6 +90,12 @@ int open_descriptor_count() {
     if (::GetHandleInformation(reinterpret_cast<HANDLE>(value), &flags)) ++count;
   }
   return count;
+}
+
+std::string unique_pipe_name(const std::string& stem) {
+  static std::atomic<int> counter{0};
+  return "\\\\.\\pipe\\restrack-pipe-" + std::to_string(::GetCurrentProcessId()) + "-" +
+         std::to_string(counter.fetch_add(1)) + "-" + stem;
 }
 
 }  // namespace restrack_test
