@@ -37,13 +37,13 @@ namespace {
 
 Task<std::shared_ptr<StreamTransport>> connect_with_retry(
     EventLoop& loop, std::shared_ptr<internal::SocketTransport> transport,
-    StreamProtocolFactory factory, SocketAddress address) {
+    StreamProtocolFactory factory, internal::PipeConnectAttempt attempt) {
   std::chrono::milliseconds delay = internal::kPipeBusyFirstDelay;
   while (true) {
     std::exception_ptr failure;
     bool busy = false;
     try {
-      co_await sock_connect(loop, transport->socket(), address);
+      co_await attempt(loop, *transport);
     } catch (const std::system_error& error) {
       busy = internal::is_pipe_busy(error.code().value());
       if (!busy) failure = std::current_exception();
@@ -88,9 +88,8 @@ Server create_pipe_server(EventLoop& loop, StreamProtocolFactory factory, const 
   settings.connection.where = where;
   settings.socket_kind = &kinds::pipe;
   settings.library_frames = internal::kLoopDispatchFrames + 2;
-  settings.on_close = [name, device = listener.device, inode = listener.inode] {
-    internal::release_pipe_name(name, device, inode);
-  };
+  settings.next_instance = std::move(listener.next_instance);
+  settings.on_close = std::move(listener.release);
   auto core = std::make_shared<internal::ServerCore>(
       loop, std::move(factory), std::move(listener.socket), std::move(settings));
   core->start();
@@ -104,10 +103,10 @@ Task<std::shared_ptr<StreamTransport>> connect_pipe(EventLoop& loop, StreamProto
   settings.name = name;
   settings.where = where;
   settings.library_frames = internal::connection_library_frames();
-  const SocketAddress address = internal::pipe_address(name);
+  internal::PipeConnectAttempt attempt = internal::pipe_connect_attempt(name);
   auto transport =
       internal::SocketTransport::create(loop, internal::open_pipe_socket(), std::move(settings));
-  return connect_with_retry(loop, std::move(transport), std::move(factory), address);
+  return connect_with_retry(loop, std::move(transport), std::move(factory), std::move(attempt));
 }
 
 Task<std::pair<StreamReader, StreamWriter>> open_pipe_connection(EventLoop& loop,

@@ -67,7 +67,8 @@ void ServerCore::submit_accept() {
   std::unique_ptr<Operation> operation = std::move(accept_operation_);
   if (operation == nullptr) {
     operation = std::make_unique<TransportOperation<ServerCore>>(
-        OperationType::accept, listener_handle_, weak_from_this(), &ServerCore::on_accept);
+        settings_.next_instance ? OperationType::accept_pipe : OperationType::accept,
+        listener_handle_, weak_from_this(), &ServerCore::on_accept);
   }
   try {
     accept_key_ = LoopAccess::submit(loop_, std::move(operation));
@@ -83,11 +84,27 @@ void ServerCore::on_accept(std::unique_ptr<Operation> operation) {
   accept_operation_ = std::move(operation);
   if (!serving_) {
     // Rule 16: completed after close (or its cancellation lost the race): no factory call.
-    if (result >= 0) close_socket(result);
+    // (A connected pipe instance is the listener, which close() closed.)
+    if (result >= 0 && !settings_.next_instance) close_socket(result);
     return;
   }
   if (result >= 0) {
-    Socket connection(result, *settings_.socket_kind);
+    Socket connection;
+    try {
+      connection = take_connection(result);
+    } catch (...) {
+      // No next pipe instance: the connected one is still served, but nothing more can be
+      // accepted (rule 23: tear down rather than stall).
+      loop_.call_exception_handler(ExceptionContext{"accept failed; the server is closed",
+                                                    std::current_exception(),
+                                                    settings_.connection.where,
+                                                    {},
+                                                    kNoTrace});
+      connection = std::exchange(listener_, Socket());
+      close();
+      serve(std::move(connection));
+      return;
+    }
     submit_accept();  // rule 23: armed again before anything of this connection can fail
     serve(std::move(connection));
     return;
@@ -116,6 +133,16 @@ void ServerCore::on_accept(std::unique_ptr<Operation> operation) {
   loop_.call_exception_handler(ExceptionContext{
       "accept failed; the server is closed", failure, settings_.connection.where, {}, kNoTrace});
   close();
+}
+
+Socket ServerCore::take_connection(int result) {
+  if (!settings_.next_instance) return Socket(result, *settings_.socket_kind);
+  // Rule 14: the next instance exists before the connected one is handed out.
+  Socket next = settings_.next_instance();
+  Socket connected = std::exchange(listener_, std::move(next));
+  listener_handle_ = listener_.get();
+  accept_operation_.reset();  // bound to the previous instance's handle
+  return connected;
 }
 
 void ServerCore::serve(Socket connection) {
@@ -164,7 +191,7 @@ void ServerCore::close() {
   // Rule 16: the pending accept is cancelled; closing the listener alone would not stop it
   // (rule 8). One that completes anyway is closed by on_accept.
   if (accept_key_ != kNoOperation && loop_alive()) LoopAccess::cancel(loop_, accept_key_);
-  static_cast<void>(listener_.close());
+  if (listener_.is_open()) static_cast<void>(listener_.close());
   if (settings_.on_close) settings_.on_close();
   if (loop_alive()) wake_waiters_if_closed();
 }
@@ -189,7 +216,8 @@ Future<void> ServerCore::wait_closed() {
 }
 
 std::vector<SocketAddress> ServerCore::sockets() const {
-  if (!serving_) return {};
+  // A Windows named pipe has no socket address.
+  if (!serving_ || address_.length() == 0) return {};
   return {address_};
 }
 

@@ -33,6 +33,11 @@ class ServerCore final : public std::enable_shared_from_this<ServerCore> {
     const Kind* socket_kind = &kinds::socket;
     // Run once by close(), after the listener is closed (a pipe server removes its name).
     std::function<void()> on_close;
+    // Windows pipe servers: the listener is a pipe instance that waits for its client
+    // (accept_pipe) and then is the connection; this makes the next instance, which
+    // replaces the listener before the connected one is served (rule 14). Null: the
+    // listener accepts new sockets (accept).
+    std::function<Socket()> next_instance;
     int library_frames = 0;
   };
 
@@ -59,6 +64,9 @@ class ServerCore final : public std::enable_shared_from_this<ServerCore> {
  private:
   void submit_accept();
   void on_accept(std::unique_ptr<Operation> operation);
+  // The connection an accept gave: a new socket, or the connected pipe instance, replaced
+  // as the listener by the next one. Throws if that one cannot be made.
+  Socket take_connection(int result);
   void serve(Socket connection);
   void detach(SocketTransport& transport);
   void wake_waiters_if_closed();

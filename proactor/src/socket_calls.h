@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <optional>
+#include <string>
 #include <string_view>
 
 #include "operation.h"
@@ -13,6 +14,10 @@
 
 RESTRACK_NAMESPACE_BEGIN
 namespace internal {
+
+// How a transport's description names its handle: "fd=7" on POSIX, "handle=0x1a4" on
+// Windows.
+std::string handle_text(NativeSocket socket);
 
 // Closes a socket nobody owns (an accepted connection whose future was already done).
 void close_socket(NativeSocket socket) noexcept;

@@ -41,6 +41,12 @@ SocketTransport::SocketTransport(EventLoop& loop, Socket socket, Settings settin
   }
 }
 
+void SocketTransport::attach(Socket socket) noexcept {
+  socket_ = std::move(socket);
+  handle_ = socket_.get();
+  operations_ = stream_operations(socket_);
+}
+
 SocketTransport::~SocketTransport() {
   if (!guard_closed_ && settings_.kind != nullptr) {
     // Section F: never the protocol, never the loop — the handle is released right here.
@@ -55,7 +61,9 @@ std::string SocketTransport::describe() const {
   if (settings_.name.empty()) {
     text = Socket::describe(handle_);
   } else {
-    text = std::string(settings_.label) + " fd=" + std::to_string(handle_) + " " + settings_.name;
+    text = settings_.label;
+    if (handle_ != kInvalidSocket) text += " " + handle_text(handle_);
+    text += " " + settings_.name;
   }
   switch (phase_.load(std::memory_order_relaxed)) {
     case Phase::connecting:
@@ -349,6 +357,10 @@ void SocketTransport::on_write(std::unique_ptr<Operation> operation) {
 }
 
 void SocketTransport::write_eof() {
+  if (!can_write_eof()) {
+    throw std::logic_error("write_eof() on " + describe() +
+                           ": a named pipe cannot be half-closed; close() it instead");
+  }
   if (closing_ || eof_requested_) return;
   eof_requested_ = true;
   if (write_key_ == kNoOperation) {

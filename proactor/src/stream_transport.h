@@ -103,11 +103,16 @@ class SocketTransport final : public StreamTransport,
   std::size_t writes_after_close() const noexcept { return writes_after_close_; }
   // The socket, for the connect that precedes start().
   const Socket& socket() const noexcept { return socket_; }
+  // Gives a transport created with an empty socket its connected one, before start():
+  // connect_pipe on Windows, where a named pipe's handle only exists once connected.
+  void attach(Socket socket) noexcept;
 
   // StreamTransport
   void write(std::string_view data) override;
   void write_eof() override;
-  bool can_write_eof() const noexcept override { return true; }
+  // Sockets can half-close; a pipe handle read and written with read/write (Windows)
+  // cannot.
+  bool can_write_eof() const noexcept override { return operations_.send == OperationType::send; }
   void set_write_buffer_limits(std::size_t high, std::optional<std::size_t> low) override;
   WriteBufferLimits write_buffer_limits() const noexcept override { return {high_, low_}; }
   std::size_t write_buffer_size() const noexcept override {
@@ -127,7 +132,9 @@ class SocketTransport final : public StreamTransport,
   StreamProtocol& protocol() const noexcept override { return *protocol_; }
   EventLoop& loop() const noexcept override { return loop_; }
 
-  // "tcp fd=7 127.0.0.1:40312->127.0.0.1:8080 reading" (the live set's description).
+  // "tcp fd=7 127.0.0.1:40312->127.0.0.1:8080 reading" (the live set's description); with
+  // a name, "pipe fd=9 /run/app.sock reading" (Windows: "pipe handle=0x1a4 \\.\pipe\app
+  // reading", and no handle part while connect_pipe has none yet).
   std::string describe() const;
 
  private:

@@ -3,7 +3,7 @@
 // and a pipe instance waits for its client with ConnectNamedPipe. Rule 2's pipe cases (done
 // at once keeps its packet; broken pipe as end-of-file; a client already connected), rule 4
 // with CancelIoEx, rules 10 and 13 (close cancels and drains), and EPIPE for a write whose
-// reader is gone.
+// reader is gone; rule 17 against a real named pipe whose instances are all taken.
 #include <winsock2.h>
 
 #include <windows.h>
@@ -21,9 +21,12 @@
 
 #include "iocp_backend.h"
 #include "operation.h"
+#include "pipe_retry.h"
 #include "restrack/kind.h"
 #include "restrack/proactor/event_loop.h"
+#include "restrack/proactor/pipe.h"
 #include "restrack/proactor/socket.h"
+#include "transport_fixture.h"
 
 namespace restrack_test {
 namespace {
@@ -265,6 +268,41 @@ TEST_F(IocpPipeTest, SendAllThroughAPipeSmallerThanTheDataDeliversEveryByteInOrd
   run_until([&] { return sent.done(); });
   sent.take_result();
   EXPECT_EQ(received, data);
+}
+
+TEST_F(IocpPipeTest, Rule17ConnectPipeRetriesAPipeWhoseInstancesAreAllTakenUntilOneIsFree) {
+  const std::string name = "\\\\.\\pipe\\restrack_busy_" + std::to_string(::GetCurrentProcessId());
+  const std::wstring wide_name(name.begin(), name.end());
+  // A server of one instance, taken by a client: CreateFile answers ERROR_PIPE_BUSY.
+  HANDLE instance = ::CreateNamedPipeW(wide_name.c_str(), PIPE_ACCESS_DUPLEX | FILE_FLAG_OVERLAPPED,
+                                       PIPE_TYPE_BYTE | PIPE_WAIT, 1, 4096, 4096, 0, nullptr);
+  ASSERT_NE(instance, INVALID_HANDLE_VALUE);
+  Socket filler = open_client(wide_name);
+  ASSERT_TRUE(filler.is_open());
+  OVERLAPPED listening{};
+  listening.hEvent = ::CreateEventW(nullptr, TRUE, FALSE, nullptr);
+  std::vector<long long> delays;
+  restrack::internal::set_pipe_retry_observer(
+      [&](std::chrono::milliseconds delay, const Future<void>&) {
+        delays.push_back(delay.count());
+        if (delays.size() != 3) return;
+        // After the third busy answer the instance is freed and waits for a new client.
+        filler.close();
+        EXPECT_TRUE(::DisconnectNamedPipe(instance));
+        EXPECT_FALSE(::ConnectNamedPipe(instance, &listening));
+        EXPECT_EQ(::GetLastError(), static_cast<DWORD>(ERROR_IO_PENDING));
+      });
+  auto client = std::make_shared<RecordingProtocol>();
+  auto transport = loop.run_until_complete(restrack::connect_pipe(
+      loop, [client] { return client; }, name));
+  restrack::internal::set_pipe_retry_observer(nullptr);
+  EXPECT_EQ(delays, (std::vector<long long>{1, 2, 4}));
+  EXPECT_EQ(client->events, (std::vector<std::string>{"made"}));
+  EXPECT_EQ(::WaitForSingleObject(listening.hEvent, 5000), WAIT_OBJECT_0);  // it connected
+  transport->close();
+  run_until([&] { return client->events.size() == 2; });
+  ::CloseHandle(instance);
+  ::CloseHandle(listening.hEvent);
 }
 
 }  // namespace

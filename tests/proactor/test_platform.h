@@ -28,6 +28,11 @@ bool is_closed(restrack::NativeSocket handle);
 // "tcp socket" on Windows (the tracker describes a SOCKET without its value).
 extern const char* const kTcpSocketDescription;
 
+// A pipe name no other test or test program uses, ending in `stem`: a path under /tmp on
+// POSIX ("/tmp/restrack-pipe-4242-3-app.sock"), a named pipe on Windows
+// ("\\.\pipe\restrack-pipe-4242-3-app.sock").
+std::string unique_pipe_name(const std::string& stem);
+
 // How many descriptors (POSIX: /proc/self/fd) or handles (Windows) this process has open,
 // to prove that nothing leaked. Windows counts the values below 0x4000 that name a handle
 // (GetHandleInformation): Wine answers GetProcessHandleCount with 0.

@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <climits>
 #include <string>
@@ -74,5 +75,11 @@ const int kNoSuchProgramError = ENOENT;
 const int kNoSuchDirectoryError = ENOENT;
 std::string no_such_program_text() { return "No such file or directory"; }
 std::string no_such_directory_text() { return "No such file or directory"; }
+
+std::string unique_pipe_name(const std::string& stem) {
+  static std::atomic<int> counter{0};
+  return "/tmp/restrack-pipe-" + std::to_string(::getpid()) + "-" +
+         std::to_string(counter.fetch_add(1)) + "-" + stem;
+}
 
 }  // namespace restrack_test

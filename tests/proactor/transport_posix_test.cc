@@ -1,6 +1,8 @@
 // Transports, servers and pipes on real io_uring: AF_UNIX paths (in a per-test temporary
-// directory) and pipe servers, POSIX only so far. The TCP and UDP tests, which run on
-// Windows too, are in transport_test.cc; the subprocess tests in subprocess_test.cc.
+// directory) and what only POSIX pipe servers have (socket files, a listen backlog), POSIX
+// only. The TCP and UDP tests, which run on Windows too, are in transport_test.cc; the
+// pipe tests that do, in transport_pipe_test.cc; the subprocess tests in
+// subprocess_test.cc.
 #include <fcntl.h>
 #include <stdlib.h>
 #include <sys/socket.h>
@@ -60,41 +62,6 @@ TEST_F(TransportPosixTest, UnixConnectionEchoesThroughAServer) {
   server.close();
 }
 
-TEST_F(TransportPosixTest, PipeConnectionEchoesThroughAPipeServer) {
-  const std::string name = path("app.sock");
-  restrack::Server server = restrack::create_pipe_server(
-      loop, [] { return std::make_shared<Echo>(); }, name);
-  auto client = std::make_shared<RecordingProtocol>();
-  client->on_made = [](StreamTransport& transport) { transport.write("ping"); };
-  client->on_data = [](StreamTransport& transport, std::string_view) { transport.close(); };
-  auto transport = loop.run_until_complete(restrack::connect_pipe(
-      loop, [client] { return client; }, name));
-  run_until([&] { return client->events.size() == 3; });
-  EXPECT_EQ(client->events, (Events{"made", "data ping", "lost"}));
-  server.close();
-  struct stat info {};
-  EXPECT_NE(::lstat(name.c_str(), &info), 0);  // close removed the name
-}
-
-TEST_F(TransportPosixTest, Rule14SecondServerOnAServedPipeNameFailsClearly) {
-  const std::string name = path("owned.sock");
-  restrack::Server first = restrack::create_pipe_server(
-      loop, [] { return std::make_shared<Echo>(); }, name);
-  try {
-    restrack::create_pipe_server(
-        loop, [] { return std::make_shared<Echo>(); }, name);
-    FAIL() << "expected PipeNameInUseError";
-  } catch (const restrack::PipeNameInUseError& error) {
-    EXPECT_EQ(std::string(error.what()),
-              "pipe server " + name + ": the name is already being served");
-  }
-  EXPECT_TRUE(first.is_serving());
-  run_a_little();  // the probe connected and left (rule 15): the first server is unharmed
-  EXPECT_TRUE(first.is_serving());
-  expect_echo(loop, SocketAddress::unix_path(name));
-  first.close();
-}
-
 TEST_F(TransportPosixTest, Rule14StaleSocketFileOfADeadServerDoesNotBlockANewServer) {
   const std::string name = path("stale.sock");
   {
@@ -121,48 +88,6 @@ TEST_F(TransportPosixTest, Rule14PathThatIsNotASocketIsNeverRemoved) {
                std::system_error);
   struct stat info {};
   EXPECT_EQ(::lstat(name.c_str(), &info), 0);
-}
-
-TEST_F(TransportPosixTest, Rule15FailingFactoryLeaksNothingAndTheServerKeepsServing) {
-  const std::string name = path("factory.sock");
-  int calls = 0;
-  restrack::Server server = restrack::create_pipe_server(
-      loop,
-      [&]() -> std::shared_ptr<restrack::StreamProtocol> {
-        if (++calls == 1) throw std::runtime_error("no protocol for you");
-        return std::make_shared<Echo>();
-      },
-      name);
-  const int descriptors = open_descriptor_count();
-  auto first = std::make_shared<RecordingProtocol>();
-  auto transport = loop.run_until_complete(restrack::connect_pipe(
-      loop, [first] { return first; }, name));
-  run_until([&] { return first->events.size() >= 3; });  // the server closed it at once
-  EXPECT_EQ(first->events, (Events{"made", "eof", "lost"}));
-  EXPECT_EQ(handled, (std::vector<std::string>{
-                         "exception in the protocol factory of a server: no protocol for you"}));
-  EXPECT_EQ(open_descriptor_count(), descriptors);
-  expect_echo(loop, SocketAddress::unix_path(name));
-  EXPECT_TRUE(server.is_serving());
-  server.close();
-  EXPECT_TRUE(diagnostics.recorded().empty());
-}
-
-TEST_F(TransportPosixTest, Rule17ConnectPipeToAMissingNameFailsAtOnce) {
-  std::vector<long> delays;
-  restrack::internal::set_pipe_retry_observer(
-      [&](std::chrono::milliseconds delay, const restrack::Future<void>&) {
-        delays.push_back(delay.count());
-      });
-  try {
-    loop.run_until_complete(restrack::connect_pipe(
-        loop, [] { return std::make_shared<Echo>(); }, path("missing.sock")));
-    FAIL() << "expected ENOENT";
-  } catch (const std::system_error& error) {
-    EXPECT_EQ(error.code().value(), ENOENT);
-  }
-  restrack::internal::set_pipe_retry_observer(nullptr);
-  EXPECT_TRUE(delays.empty());
 }
 
 TEST_F(TransportPosixTest, Rule17ConnectPipeRetriesAFullBacklogUntilTheServerAccepts) {
@@ -195,24 +120,6 @@ TEST_F(TransportPosixTest, Rule17ConnectPipeRetriesAFullBacklogUntilTheServerAcc
   accepted.close();
   filler.close();
   listener.close();
-}
-
-TEST_F(TransportPosixTest, ServersAreInTheLiveSetAndTheirDestructorClosesThemWithoutWarning) {
-  const std::string name = path("live.sock");
-  {
-    restrack::Server server = restrack::create_pipe_server(
-        loop, [] { return std::make_shared<Echo>(); }, name);
-    std::vector<std::string> servers;
-    for (const restrack::ResourceInfo& resource : restrack::live_resources()) {
-      if (resource.kind == "server") servers.push_back(resource.description);
-    }
-    EXPECT_EQ(servers,
-              (std::vector<std::string>{"pipe server " + name + " serving, 0 connections"}));
-  }
-  run_a_little();
-  EXPECT_TRUE(diagnostics.recorded().empty());
-  struct stat info {};
-  EXPECT_NE(::lstat(name.c_str(), &info), 0);
 }
 
 // --- Direct transfers (stream_transport.h): non-blocking calls before operations ---

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <system_error>
 
 #include "pipe_calls.h"
@@ -41,14 +42,33 @@ NameState probe(const std::string& name, const SocketAddress& address) {
   throw_pipe_error(error, name, "probing the name");
 }
 
-}  // namespace
-
 SocketAddress pipe_address(const std::string& name) { return SocketAddress::unix_path(name); }
+
+// Removes the name if it still is the one a listener created (device and inode).
+void release_pipe_name(const std::string& name, std::uint64_t device,
+                       std::uint64_t inode) noexcept {
+  struct stat info {};
+  if (::lstat(name.c_str(), &info) != 0) return;
+  // Another server may have taken the name over since (ours was stale to it).
+  if (static_cast<std::uint64_t>(info.st_dev) != device ||
+      static_cast<std::uint64_t>(info.st_ino) != inode) {
+    return;
+  }
+  ::unlink(name.c_str());
+}
+
+}  // namespace
 
 Socket open_pipe_socket() {
   const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) throw std::system_error(errno, std::system_category(), "socket for a pipe");
   return Socket(fd, kinds::pipe);
+}
+
+PipeConnectAttempt pipe_connect_attempt(const std::string& name) {
+  return [address = pipe_address(name)](EventLoop& loop, SocketTransport& transport) {
+    return sock_connect(loop, transport.socket(), address);
+  };
 }
 
 bool is_pipe_busy(int error) noexcept { return error == EAGAIN; }
@@ -57,7 +77,8 @@ PipeListener listen_on_pipe(const std::string& name, int backlog) {
   const SocketAddress address = pipe_address(name);
   const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) throw_pipe_error(errno, name, "socket");
-  PipeListener listener{Socket(fd, kinds::pipe)};
+  PipeListener listener;
+  listener.socket = Socket(fd, kinds::pipe);
   // Two tries: the second after removing a stale name.
   for (int attempt = 0;; ++attempt) {
     if (::bind(fd, address.get(), address.length()) == 0) break;
@@ -88,22 +109,12 @@ PipeListener listen_on_pipe(const std::string& name, int backlog) {
   }
   struct stat info {};
   if (::stat(name.c_str(), &info) == 0) {
-    listener.device = static_cast<std::uint64_t>(info.st_dev);
-    listener.inode = static_cast<std::uint64_t>(info.st_ino);
+    listener.release = [name, device = static_cast<std::uint64_t>(info.st_dev),
+                        inode = static_cast<std::uint64_t>(info.st_ino)] {
+      release_pipe_name(name, device, inode);
+    };
   }
   return listener;
-}
-
-void release_pipe_name(const std::string& name, std::uint64_t device,
-                       std::uint64_t inode) noexcept {
-  struct stat info {};
-  if (::lstat(name.c_str(), &info) != 0) return;
-  // Another server may have taken the name over since (ours was stale to it).
-  if (static_cast<std::uint64_t>(info.st_dev) != device ||
-      static_cast<std::uint64_t>(info.st_ino) != inode) {
-    return;
-  }
-  ::unlink(name.c_str());
 }
 
 }  // namespace internal

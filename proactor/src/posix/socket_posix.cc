@@ -12,6 +12,7 @@
 #include <cstddef>
 #include <cstring>
 #include <stdexcept>
+#include <string>
 #include <string_view>
 #include <system_error>
 
@@ -59,6 +60,8 @@ SocketAddress local_address(const Socket& socket) {
 }
 
 namespace internal {
+
+std::string handle_text(NativeSocket socket) { return "fd=" + std::to_string(socket); }
 
 void close_socket(NativeSocket socket) noexcept { ::close(socket); }
 

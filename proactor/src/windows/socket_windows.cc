@@ -10,8 +10,10 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstddef>
+#include <cstdio>
 #include <cstring>
 #include <stdexcept>
+#include <string>
 #include <string_view>
 #include <system_error>
 
@@ -82,6 +84,12 @@ SocketAddress local_address(const Socket& socket) {
 }
 
 namespace internal {
+
+std::string handle_text(NativeSocket socket) {
+  char text[32];
+  std::snprintf(text, sizeof text, "handle=0x%llx", static_cast<unsigned long long>(socket));
+  return text;
+}
 
 void close_socket(NativeSocket socket) noexcept { ::closesocket(socket); }
 

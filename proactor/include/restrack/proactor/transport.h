@@ -73,6 +73,9 @@ class StreamTransport {
   virtual void write(std::string_view data) = 0;
 
   // Half-closes: once the buffer is sent, the peer sees end-of-file; reading goes on.
+  // Only where can_write_eof(): a Windows named pipe cannot be half-closed (can_write_eof()
+  // is false for pipe transports there, as for asyncio's), and write_eof() throws
+  // std::logic_error; close() ends both directions.
   virtual void write_eof() = 0;
   virtual bool can_write_eof() const noexcept = 0;
 
