@@ -137,6 +137,8 @@ const int kNoSuchDirectoryError = ERROR_PATH_NOT_FOUND;
 std::string no_such_program_text() { return std::system_category().message(ERROR_FILE_NOT_FOUND); }
 std::string no_such_directory_text() {
   return std::system_category().message(ERROR_PATH_NOT_FOUND);
+}
+
 std::string unique_pipe_name(const std::string& stem) {
   static std::atomic<int> counter{0};
   return "\\\\.\\pipe\\restrack-pipe-" + std::to_string(::GetCurrentProcessId()) + "-" +
