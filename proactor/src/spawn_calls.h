@@ -25,10 +25,10 @@ struct SpawnedChild {
 };
 
 // Starts argv[0] (searched in PATH without a '/'; on Windows without a '/', '\' or ':',
-// and with ".exe" tried too when it has no extension) with `options`. Throws
-// std::invalid_argument for an empty argv and std::system_error (an errno value, or a
-// Windows error code) naming the program or the working directory; nothing is left
-// behind then (no pipe, no child).
+// and with ".exe" tried too when it has no extension) with `options`, which the caller
+// has checked (a non-empty argv; same_as_stdout for stderr only). Throws
+// std::system_error (an errno value, or a Windows error code) naming the program or the
+// working directory; nothing is left behind then (no pipe, no child).
 SpawnedChild spawn_process(const std::vector<std::string>& argv, const SubprocessOptions& options);
 
 // The exit status of the child behind `process_handle` if it has exited (reaping it): the

@@ -454,6 +454,10 @@ Task<std::shared_ptr<SubprocessTransport>> subprocess_exec(EventLoop& loop,
                                                            std::vector<std::string> argv,
                                                            const SubprocessOptions& options,
                                                            CallSite where) {
+  if (argv.empty()) throw std::invalid_argument("subprocess_exec: argv is empty");
+  if (options.stdin_mode == Stdio::same_as_stdout || options.stdout_mode == Stdio::same_as_stdout) {
+    throw std::invalid_argument("subprocess_exec: Stdio::same_as_stdout is for stderr only");
+  }
   internal::SpawnedChild spawned = internal::spawn_process(argv, options);
   // Created here, in the caller's frame, so that its allocation trace names the caller.
   auto transport =

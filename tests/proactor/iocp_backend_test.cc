@@ -18,6 +18,7 @@
 #include <gtest/gtest.h>
 
 #include "iocp_backend.h"
+#include "iocp_loop_fixture.h"
 #include "loop_fixture.h"
 #include "operation.h"
 #include "restrack/proactor/errors.h"
@@ -43,41 +44,7 @@ using restrack::internal::OperationType;
 
 constexpr std::size_t kReadSize = std::size_t{64} << 10;
 
-class IocpTest : public testing::Test {
- protected:
-  IocpTest()
-      : owned_backend_(std::make_unique<IocpBackend>(restrack::IocpOptions{})),
-        backend(*owned_backend_),
-        loop(std::move(owned_backend_)) {}
-  ~IocpTest() override {
-    if (!loop.is_closed()) loop.close();
-  }
-
-  void run_one_iteration() {
-    loop.stop();
-    loop.run_forever();
-  }
-  // Runs iterations until `finished` holds; fails the test after 5 s.
-  template <class Predicate>
-  void run_until(Predicate finished) {
-    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-    while (!finished()) {
-      if (std::chrono::steady_clock::now() > give_up) {
-        ADD_FAILURE() << "timed out";
-        return;
-      }
-      loop.call_later(std::chrono::milliseconds(10), [] {});
-      run_one_iteration();
-    }
-  }
-
- private:
-  std::unique_ptr<IocpBackend> owned_backend_;
-
- protected:
-  IocpBackend& backend;
-  EventLoop loop;
-};
+using IocpTest = IocpLoopTest;
 
 TEST_F(IocpTest, Rule2ReceiveDoneAtOnceStaysInFlightUntilItsCompletionPacket) {
   SocketPair sockets;

@@ -20,6 +20,7 @@
 #include <gtest/gtest.h>
 
 #include "iocp_backend.h"
+#include "iocp_loop_fixture.h"
 #include "operation.h"
 #include "pipe_retry.h"
 #include "restrack/kind.h"
@@ -97,40 +98,7 @@ int error_of(Future<T>& future) {
   return 0;
 }
 
-class IocpPipeTest : public testing::Test {
- protected:
-  IocpPipeTest()
-      : owned_backend_(std::make_unique<IocpBackend>(restrack::IocpOptions{})),
-        backend(*owned_backend_),
-        loop(std::move(owned_backend_)) {}
-  ~IocpPipeTest() override {
-    if (!loop.is_closed()) loop.close();
-  }
-
-  void run_one_iteration() {
-    loop.stop();
-    loop.run_forever();
-  }
-  template <class Predicate>
-  void run_until(Predicate finished) {
-    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-    while (!finished()) {
-      if (std::chrono::steady_clock::now() > give_up) {
-        ADD_FAILURE() << "timed out";
-        return;
-      }
-      loop.call_later(std::chrono::milliseconds(10), [] {});
-      run_one_iteration();
-    }
-  }
-
- private:
-  std::unique_ptr<IocpBackend> owned_backend_;
-
- protected:
-  IocpBackend& backend;
-  EventLoop loop;
-};
+using IocpPipeTest = IocpLoopTest;
 
 TEST_F(IocpPipeTest, Rule2PipeReadDoneAtOnceStaysInFlightUntilItsCompletionPacket) {
   PipePair pipe;

@@ -1,6 +1,6 @@
 // Test-only: a real loop (io_uring on Linux, IOCP on Windows) for the transport tests, an
-// echo protocol and an echo round trip (transport_test.cc, transport_posix_test.cc,
-// subprocess_test.cc).
+// echo protocol, a line-echoing stream handler and an echo round trip (transport_test.cc,
+// transport_pipe_test.cc, transport_posix_test.cc, subprocess_test.cc).
 #pragma once
 
 #include <chrono>
@@ -15,6 +15,8 @@
 #include "restrack/proactor/event_loop.h"
 #include "restrack/proactor/protocol.h"
 #include "restrack/proactor/socket.h"
+#include "restrack/proactor/streams.h"
+#include "restrack/proactor/task.h"
 #include "restrack/proactor/transport.h"
 #include "transport_fixture.h"
 
@@ -27,6 +29,18 @@ class Echo final : public restrack::StreamProtocol {
   void data_received(std::string_view data) override { transport->write(data); }
   restrack::StreamTransport* transport = nullptr;
 };
+
+// A stream server's handler: echoes line by line until end-of-file, then closes.
+inline restrack::Task<void> echo_lines(restrack::StreamReader reader,
+                                       restrack::StreamWriter writer) {
+  while (true) {
+    std::string line = co_await reader.read_line();
+    if (line.empty()) break;
+    writer.write(line);
+    co_await writer.drain();
+  }
+  writer.close();
+}
 
 class TransportTest : public testing::Test {
  protected:

@@ -116,6 +116,7 @@ TEST_F(TransportPipeTest, Rule14EveryClientOfABurstIsServedForTheServerAlwaysHas
         loop, [client] { return client; }, name)));
   }
   std::vector<std::shared_ptr<StreamTransport>> transports;
+  transports.reserve(connecting.size());
   for (auto& task : connecting) transports.push_back(loop.run_until_complete(task));
   restrack::internal::set_pipe_retry_observer(nullptr);
   run_until([&] { return server.connection_count() == 5; });
@@ -183,16 +184,6 @@ TEST_F(TransportPipeTest, ServersAreInTheLiveSetAndTheirDestructorClosesThemWith
 }
 
 // --- Streams ---
-
-Task<void> echo_lines(restrack::StreamReader reader, restrack::StreamWriter writer) {
-  while (true) {
-    std::string line = co_await reader.read_line();
-    if (line.empty()) break;
-    writer.write(line);
-    co_await writer.drain();
-  }
-  writer.close();
-}
 
 Task<std::vector<std::string>> talk(EventLoop& loop, std::string name) {
   auto [reader, writer] = co_await restrack::open_pipe_connection(loop, name);

@@ -31,10 +31,8 @@
 namespace restrack_test {
 namespace {
 
-using restrack::EventLoop;
 using restrack::SocketAddress;
 using restrack::StreamTransport;
-using restrack::Task;
 using Events = std::vector<std::string>;
 
 // TransportTest with a temporary directory for socket paths.

@@ -132,16 +132,6 @@ TEST_F(TransportTest, UnclosedTransportWarnsAndClosesItsSocketWithoutCallingTheP
 
 // --- Streams ---
 
-Task<void> echo_lines(restrack::StreamReader reader, restrack::StreamWriter writer) {
-  while (true) {
-    std::string line = co_await reader.read_line();
-    if (line.empty()) break;
-    writer.write(line);
-    co_await writer.drain();
-  }
-  writer.close();
-}
-
 Task<std::vector<std::string>> talk(EventLoop& loop, SocketAddress address) {
   auto [reader, writer] = co_await restrack::open_connection(loop, address);
   writer.write("one\ntwo\n");

@@ -13,7 +13,6 @@
 
 #include <cerrno>
 #include <cstring>
-#include <stdexcept>
 #include <system_error>
 
 #include "restrack/kind.h"
@@ -67,10 +66,6 @@ struct SpawnSetup {
 }  // namespace
 
 SpawnedChild spawn_process(const std::vector<std::string>& argv, const SubprocessOptions& options) {
-  if (argv.empty()) throw std::invalid_argument("subprocess_exec: argv is empty");
-  if (options.stdin_mode == Stdio::same_as_stdout || options.stdout_mode == Stdio::same_as_stdout) {
-    throw std::invalid_argument("subprocess_exec: Stdio::same_as_stdout is for stderr only");
-  }
   const std::string& program = argv.front();
   if (!options.cwd.empty()) {
     struct stat info {};

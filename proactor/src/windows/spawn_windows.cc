@@ -18,7 +18,6 @@
 #include <cstdint>
 #include <mutex>
 #include <optional>
-#include <stdexcept>
 #include <string>
 #include <system_error>
 #include <tuple>
@@ -289,10 +288,6 @@ HANDLE as_handle(NativeSocket process_handle) noexcept {
 }  // namespace
 
 SpawnedChild spawn_process(const std::vector<std::string>& argv, const SubprocessOptions& options) {
-  if (argv.empty()) throw std::invalid_argument("subprocess_exec: argv is empty");
-  if (options.stdin_mode == Stdio::same_as_stdout || options.stdout_mode == Stdio::same_as_stdout) {
-    throw std::invalid_argument("subprocess_exec: Stdio::same_as_stdout is for stderr only");
-  }
   const std::string& program = argv.front();
   std::wstring directory;
   if (!options.cwd.empty()) {
