@@ -32,10 +32,8 @@
 namespace restrack_test {
 namespace {
 
-using restrack::EventLoop;
 using restrack::Future;
 using restrack::Socket;
-using restrack::internal::IocpBackend;
 using restrack::internal::Operation;
 using restrack::internal::OperationType;
 

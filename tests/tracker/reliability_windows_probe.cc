@@ -29,7 +29,7 @@ int main(int argc, char** argv) {
   const std::string mode = argc > 1 ? argv[1] : "";
   if (mode == "fiber") {
     main_fiber = ConvertThreadToFiber(nullptr);
-    LPVOID fiber = CreateFiber(64 * 1024, run_fiber, nullptr);
+    LPVOID fiber = CreateFiber(SIZE_T{64} << 10, run_fiber, nullptr);
     if (main_fiber == nullptr || fiber == nullptr) {
       std::fprintf(stderr, "cannot create a fiber: Windows error %lu\n", GetLastError());
       return 1;
