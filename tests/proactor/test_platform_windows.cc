@@ -11,6 +11,7 @@
 
 #include <gtest/gtest.h>
 
+#include "platform/windows_text.h"
 #include "restrack/kind.h"
 #include "test_platform.h"
 
@@ -104,12 +105,7 @@ std::string test_child_path() {
   const DWORD length = ::GetModuleFileNameW(nullptr, path, MAX_PATH);
   std::wstring self(path, length);
   self = self.substr(0, self.find_last_of(L"\\/") + 1) + L"restrack_test_child.exe";
-  const int size = ::WideCharToMultiByte(CP_UTF8, 0, self.data(), static_cast<int>(self.size()),
-                                         nullptr, 0, nullptr, nullptr);
-  std::string text(static_cast<std::size_t>(size), '\0');
-  ::WideCharToMultiByte(CP_UTF8, 0, self.data(), static_cast<int>(self.size()), text.data(), size,
-                        nullptr, nullptr);
-  return text;
+  return restrack::internal::wide_to_utf8(self);
 }
 
 bool no_child_left() {

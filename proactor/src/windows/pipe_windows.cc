@@ -13,6 +13,7 @@
 #include <utility>
 
 #include "pipe_calls.h"
+#include "platform/windows_text.h"
 #include "restrack/kind.h"
 #include "restrack/proactor/pipe.h"
 
@@ -23,16 +24,6 @@ namespace {
 
 // Bytes the pipe buffers each way, as the transports read (64 KiB at a time).
 constexpr DWORD kPipeBufferSize = DWORD{64} << 10;
-
-std::wstring wide(const std::string& text) {
-  if (text.empty()) return {};
-  const int size =
-      ::MultiByteToWideChar(CP_UTF8, 0, text.data(), static_cast<int>(text.size()), nullptr, 0);
-  std::wstring result(static_cast<std::size_t>(size), L'\0');
-  ::MultiByteToWideChar(CP_UTF8, 0, text.data(), static_cast<int>(text.size()), result.data(),
-                        size);
-  return result;
-}
 
 // A new instance of the pipe, or INVALID_HANDLE_VALUE. The first one claims the name: it
 // fails if any instance of it exists (rule 14).
@@ -58,7 +49,7 @@ bool pipe_exists(const std::wstring& name) noexcept {
 }  // namespace
 
 PipeListener listen_on_pipe(const std::string& name, int) {
-  const std::wstring wide_name = wide(name);
+  const std::wstring wide_name = utf8_to_wide(name);
   // FILE_FLAG_FIRST_PIPE_INSTANCE below makes the name ours on Windows; Wine 8 ignores the
   // flag (docs/windows.md), so a name that is being served is looked for first.
   if (pipe_exists(wide_name)) {
@@ -89,7 +80,7 @@ PipeListener listen_on_pipe(const std::string& name, int) {
 Socket open_pipe_socket() { return Socket(); }
 
 PipeConnectAttempt pipe_connect_attempt(const std::string& name) {
-  return [wide_name = wide(name), name](EventLoop& loop, SocketTransport& transport) {
+  return [wide_name = utf8_to_wide(name), name](EventLoop& loop, SocketTransport& transport) {
     Future<void> connected = Future<void>::create(loop);
     // SECURITY_IDENTIFICATION: the server may learn who connected, not act as them.
     HANDLE handle = ::CreateFileW(
