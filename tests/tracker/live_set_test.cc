@@ -1,8 +1,12 @@
 // The live set, snapshots, moves, and the registry under many threads.
+#include <atomic>
 #include <map>
+#include <memory>
 #include <set>
+#include <string>
 #include <thread>
 
+#include "registry.h"
 #include "test_object.h"
 #include "tracker_test.h"
 
@@ -53,6 +57,69 @@ TEST_F(LiveSetTest, ThreadsRunningAtOnceOpenIntoShardsOfTheirOwn) {
     all.insert(shards.begin(), shards.end());
   }
   EXPECT_EQ(all.size(), static_cast<std::size_t>(kThreads));  // ...and none shared
+}
+
+TEST_F(LiveSetTest, OwnerClosesWithoutTheShardLockUntilAnotherThreadTakesIt) {
+  // The other structural half: a thread closing what it opened takes no lock (no atomic
+  // read-modify-write at all) while no other thread uses its shard; one that does makes
+  // the owner lock again for a while.
+  std::thread([] {
+    using restrack::internal::owner_close_state_for_test;
+    const Token first;  // the thread's shard
+    std::thread([] { static_cast<void>(restrack::live_resources()); }).join();
+    const auto excluded = owner_close_state_for_test();
+    if (!excluded.lock_free_possible) {
+      // Windows: no process-wide barrier to pair with, every close locks.
+      for (int i = 0; i < 100; ++i) Token();
+      const auto after = owner_close_state_for_test();
+      EXPECT_EQ(after.under_lock - excluded.under_lock, 100u);
+      EXPECT_EQ(after.without_lock, excluded.without_lock);
+      return;
+    }
+    ASSERT_GT(excluded.closes_until_lock_free, 0u);  // the query stopped the owner's
+    for (std::uint32_t i = 0; i < excluded.closes_until_lock_free; ++i) Token();
+    const auto relocked = owner_close_state_for_test();
+    EXPECT_EQ(relocked.under_lock - excluded.under_lock, excluded.closes_until_lock_free);
+    EXPECT_EQ(relocked.without_lock, excluded.without_lock);
+    EXPECT_EQ(relocked.closes_until_lock_free, 0u);
+    for (int i = 0; i < 1000; ++i) Token();
+    const auto after = owner_close_state_for_test();
+    EXPECT_EQ(after.without_lock - relocked.without_lock, 1000u);
+    EXPECT_EQ(after.under_lock, relocked.under_lock);
+  }).join();
+}
+
+TEST_F(LiveSetTest, QueriesNeverDescribeWhatItsOwnerClosedWithoutTheLock) {
+  // The owner closes and frees while another thread lists the live set over and over: a
+  // query must never describe an owner that was closed (its value is -1 from then on).
+  struct Numbered {
+    explicit Numbered(int number) : value(number) {
+      guard.open(kToken, this, [](const void* self) {
+        return "number " + std::to_string(static_cast<const Numbered*>(self)->value);
+      });
+    }
+    ~Numbered() { value = -1; }
+    int value;
+    restrack::ResourceGuard guard;
+  };
+  std::atomic<bool> done{false};
+  std::thread owner([&] {
+    for (int i = 0; i < 200000; ++i) {
+      auto numbered = std::make_unique<Numbered>(i);
+      numbered->guard.close();
+    }
+    done.store(true);
+  });
+  int described = 0;
+  while (!done.load()) {
+    for (const restrack::ResourceInfo& info : restrack::live_resources()) {
+      if (info.kind != "token") continue;
+      ++described;
+      ASSERT_NE(info.description, "number -1");
+    }
+  }
+  owner.join();
+  EXPECT_GT(described, 0);
 }
 
 TEST_F(LiveSetTest, SnapshotListsWhatWasOpenedSinceAndIsStillOpen) {

@@ -2,7 +2,7 @@
 // at close, and report misuse and leaks. Above the registry and the dispatcher, which it
 // joins.
 #include <algorithm>
-#include <cstring>
+#include <iterator>
 
 #include "capture.h"
 #include "dispatch.h"
@@ -20,23 +20,21 @@ namespace {
 constexpr int kCloseFrames = 6;
 
 // The last close trace this thread interned: closes come from a few sites, often in a
-// loop, and comparing 48 bytes is cheaper than hashing and probing the depot.
+// loop, and comparing six words is cheaper than hashing and probing the depot. Frames past
+// the count are zero on both sides, so the comparison is of whole arrays, without a call.
 struct LastCloseTrace {
-  std::uintptr_t frames[kCloseFrames];
-  int count = -1;
+  std::uintptr_t frames[kCloseFrames] = {};
   TraceId id = kNoTrace;
 };
 thread_local LastCloseTrace tls_last_close;
 
-TraceId intern_close_trace(const std::uintptr_t* frames, int count) noexcept {
+TraceId intern_close_trace(const std::uintptr_t (&frames)[kCloseFrames], int count) noexcept {
   LastCloseTrace& last = tls_last_close;
-  if (count == last.count &&
-      std::memcmp(frames, last.frames, static_cast<std::size_t>(count) * sizeof *frames) == 0) {
-    return last.id;
-  }
+  std::uintptr_t differ = 0;
+  for (int i = 0; i < kCloseFrames; ++i) differ |= frames[i] ^ last.frames[i];
+  if (differ == 0 && last.id != kNoTrace) return last.id;
   const TraceId id = intern_trace(frames, count);
-  std::memcpy(last.frames, frames, static_cast<std::size_t>(count) * sizeof *frames);
-  last.count = count;
+  std::copy(std::begin(frames), std::end(frames), std::begin(last.frames));
   last.id = id;
   return id;
 }
@@ -92,8 +90,6 @@ __attribute__((noinline)) void open_node(RegistryNode& node, const Kind& kind, c
   } else {
     node.trace = kNoTrace;
   }
-  node.thread_id = current_thread_id();
-  node.opened_at = registry_now();
   register_node(node);
 }
 
@@ -105,7 +101,7 @@ __attribute__((noinline)) void close_node(RegistryNode& node) noexcept {
       if (node.trace != kNoTrace) {
         // Always by frame pointers: six frames cost a few nanoseconds, the DWARF
         // unwinder a microsecond. Interned now, read only by a misuse report.
-        std::uintptr_t frames[kCloseFrames];
+        std::uintptr_t frames[kCloseFrames] = {};
         const int count = capture_frame_pointers(frames, kCloseFrames, 1);
         if (count > 0) close_trace = intern_close_trace(frames, count);
       }

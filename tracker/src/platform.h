@@ -1,6 +1,7 @@
 // Internal: the narrow interface to the operating system — the bottom layer of the
-// tracker. Each function is implemented once per platform in platform/*_<platform>.cc;
-// the build picks the files. Nothing here calls into the rest of the tracker.
+// tracker. Each function is implemented once per platform in platform/*_<platform>.cc
+// (the build picks the files), except the one inline below for the open's hot path.
+// Nothing here calls into the rest of the tracker.
 #pragma once
 
 #include "restrack/config.h"
@@ -9,6 +10,10 @@
 #include <string>
 #include <string_view>
 
+#if defined(__linux__)
+#include <time.h>
+#endif
+
 RESTRACK_NAMESPACE_BEGIN
 namespace internal {
 
@@ -16,7 +21,17 @@ namespace internal {
 std::uint32_t current_thread_id() noexcept;
 
 // A cheap monotonic clock in nanoseconds; millisecond resolution is enough for ages.
+// Every open reads it, so on Linux it is inline here: CLOCK_MONOTONIC_COARSE, which the
+// vDSO answers without a system call.
+#if defined(__linux__)
+inline std::int64_t coarse_now_ns() noexcept {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+  return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+#else
 std::int64_t coarse_now_ns() noexcept;
+#endif
 
 // Bounds of the calling thread's stack, cached per thread; {0, 0} if unknown.
 struct StackBounds {
@@ -53,6 +68,12 @@ void write_stderr(const char* data, std::size_t size) noexcept;
 
 // Gives the processor to another thread (spin-lock back-off).
 void yield_thread() noexcept;
+
+// The heavy half of an asymmetric fence: when it returns, every thread of the process has
+// run a full memory barrier, so a thread that pairs it with only a compiler barrier still
+// gets store-load ordering against the caller (membarrier's private expedited command on
+// Linux). False when the system offers no such call; the first call prepares it.
+bool process_barrier() noexcept;
 
 // Runs `prepare` before fork() in the forking thread, `parent` after it in the parent
 // and `child` in the child (pthread_atfork).

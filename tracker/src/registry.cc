@@ -25,6 +25,11 @@ constexpr std::uint64_t kLocalMask = (std::uint64_t{1} << kShardShift) - 1;
 // at), so that the shard's own thread never waits long.
 constexpr int kDescribesPerHold = 64;
 constexpr std::uint32_t kEntriesPerHold = 16384;
+// The owner's closes under the lock before it closes without it again (see
+// Shard::owner_fast): at least this many, doubled while other threads keep taking the
+// lock soon after, up to the maximum.
+constexpr std::uint32_t kLockedClosesMin = 64;
+constexpr std::uint32_t kLockedClosesMax = std::uint32_t{1} << 20;
 
 // A slot. The owner thread of an exclusive shard writes slots without the lock, so every
 // read or write that can race goes through std::atomic_ref: `node` is published with
@@ -48,10 +53,21 @@ std::uint64_t journal_record(std::uint32_t slot, std::uint64_t serial) noexcept 
 // A shard is exclusive (one thread at a time opens on it, without its lock) or, once more
 // threads are alive than shards, the one shared overflow shard (every open locks).
 //
-// Who writes what: the opening thread writes `serial`, `opened`, `used`, `chunks`,
+// Who writes what: the opening thread writes `serial`, `used`, `chunks`,
 // `own_free` and the journal (under the lock only in the shared shard); closes, moves and
 // the draining of `returned` take the lock. A query takes the lock, so nothing it reads is
 // closed or moved meanwhile; opens that it races are newer than what it was asked for.
+//
+// The owner's closes. While `owner_fast` is set, the thread that owns an exclusive shard
+// closes its resources without the lock, with no atomic read-modify-write: it sets
+// `owner_closing`, and closes only if `owner_fast` is still set after that (a compiler
+// barrier between the two). Any other thread that takes the lock first clears
+// `owner_fast`, runs process_barrier() and waits until `owner_closing` is clear
+// (exclude_owner): the barrier orders the owner's two steps against its own, so either it
+// sees the owner's close in progress and waits for it, or the owner sees the flag cleared
+// and takes the lock. The owner sets `owner_fast` again, under the lock, after a number of
+// closes under it (`locked_closes_wanted`, doubled while other threads keep coming back
+// soon after). Without process_barrier() (Windows) the owner always takes the lock.
 struct alignas(64) Shard {
   Shard(std::uint16_t shard_index, bool shared_by_threads)
       : index(shard_index), shared(shared_by_threads) {}
@@ -62,18 +78,31 @@ struct alignas(64) Shard {
 
   // A slot for a new entry, taken by the opening thread; false when memory or slots run
   // out. Slots closed on this shard by other threads come back through `returned`.
-  bool allocate(std::uint32_t& slot) noexcept;
+  bool allocate(std::uint32_t& slot) noexcept {
+    if (!shared && !own_free.empty()) {  // the owner's common case, inlined into the open
+      slot = own_free.back();
+      own_free.pop_back();
+      return true;
+    }
+    return allocate_more(slot);
+  }
 
-  // Puts back a closed slot (under the lock).
+  // Puts back a closed slot (under the lock, or by the owner: see close_as_owner).
   void release(std::uint32_t slot) noexcept;
 
   const std::uint16_t index;
   const bool shared;
-  std::atomic<std::uint64_t> serial{0};  // opens so far; read by snapshots
-  std::atomic<std::uint64_t> opened{0};  // live = opened - closed
-  std::atomic<std::uint32_t> used{0};    // slots handed out so far
-  std::vector<std::uint32_t> own_free;   // the opening thread's (exclusive shard only)
-  std::uint64_t* journal = nullptr;      // journal_record()s, through atomic_ref
+  std::atomic<std::uint64_t> serial{0};        // opens so far (live: serial - closes); snapshots
+  std::atomic<std::uint32_t> used{0};          // slots handed out so far
+  std::vector<std::uint32_t> own_free;         // the opening thread's (exclusive shard only)
+  std::uint64_t* journal = nullptr;            // journal_record()s, through atomic_ref
+  std::atomic<bool> owner_fast{false};         // written under `lock`
+  std::atomic<bool> owner_closing{false};      // written by the owner
+  std::atomic<std::uint64_t> owner_closed{0};  // closes without the lock, by the owner
+  // The owner's own counts for switching back to closes without the lock.
+  std::uint32_t fast_closes = 0;    // without the lock, since owner_fast was last set
+  std::uint32_t locked_closes = 0;  // under it, since owner_fast was last cleared
+  std::uint32_t locked_closes_wanted = kLockedClosesMin;
 
   alignas(64) SpinLock lock;
   std::atomic<std::uint64_t> closed{0};   // written under `lock`
@@ -83,6 +112,8 @@ struct alignas(64) Shard {
 
  private:
   bool extend(std::uint32_t& slot) noexcept;
+  __attribute__((noinline)) bool allocate_more(std::uint32_t& slot) noexcept;
+  __attribute__((noinline)) void release_growing(std::uint32_t slot) noexcept;
 };
 
 // Constant-initialized and trivially destructible: usable before any constructor has
@@ -104,6 +135,15 @@ constinit Registry g_registry;
 Registry& registry() noexcept { return g_registry; }
 
 thread_local Shard* tls_shard = nullptr;
+
+inline void Shard::release(std::uint32_t slot) noexcept {
+  // The owner's free list has room: no allocation, nothing to catch.
+  if (tls_shard == this && !shared && own_free.size() < own_free.capacity()) {
+    own_free.push_back(slot);
+    return;
+  }
+  release_growing(slot);
+}
 // The shard whose lock a query on this thread holds while it describes resources: a
 // describe callback that opens or closes a resource on that shard must not wait for
 // itself. Only queries write it; opens and closes only read it.
@@ -111,6 +151,16 @@ thread_local Shard* tls_query_locked = nullptr;
 // Set when an open or close happens while this thread's query holds a lock: a describe
 // callback misbehaved (describe_node replaces its text).
 thread_local bool tls_describe_misbehaved = false;
+
+// Under `shard`'s lock, on a thread that does not own it: stops its owner's closes without
+// the lock (see Shard) and waits for one in progress to end.
+void exclude_owner(Shard& shard) noexcept {
+  if (!shard.owner_fast.load(std::memory_order_relaxed)) return;
+  shard.owner_fast.store(false, std::memory_order_relaxed);
+  process_barrier();
+  // Acquire: the close that was in progress is complete for this thread.
+  while (shard.owner_closing.load(std::memory_order_acquire)) yield_thread();
+}
 
 // The lock of an open, close or move.
 class ShardLock {
@@ -120,7 +170,10 @@ class ShardLock {
       tls_describe_misbehaved = true;
       if (tls_query_locked == shard_) shard_ = nullptr;  // held by this thread's query
     }
-    if (shard_ != nullptr) shard_->lock.lock();
+    if (shard_ != nullptr) {
+      shard_->lock.lock();
+      if (shard_ != tls_shard) exclude_owner(*shard_);
+    }
   }
   ~ShardLock() {
     if (shard_ != nullptr) shard_->lock.unlock();
@@ -136,7 +189,10 @@ class ShardLock {
 class QueryLock {
  public:
   explicit QueryLock(Shard& shard) noexcept : shard_(shard), previous_(tls_query_locked) {
-    if (previous_ != &shard_) shard_.lock.lock();
+    if (previous_ != &shard_) {
+      shard_.lock.lock();
+      if (&shard_ != tls_shard) exclude_owner(shard_);
+    }
     tls_query_locked = &shard_;
   }
   ~QueryLock() {
@@ -176,6 +232,8 @@ Shard* new_shard(Registry& reg, bool shared) noexcept {
   auto* shard = new (std::nothrow) Shard(static_cast<std::uint16_t>(count), shared);
   if (shard == nullptr) return nullptr;
   shard->journal = static_cast<std::uint64_t*>(std::calloc(kJournalSize, sizeof(std::uint64_t)));
+  // The first call prepares the barrier; no other thread knows the shard yet.
+  shard->owner_fast.store(!shared && process_barrier(), std::memory_order_relaxed);
   reg.shards[count].store(shard, std::memory_order_release);
   reg.count.store(count + 1, std::memory_order_release);
   return shard;
@@ -219,7 +277,7 @@ bool Shard::extend(std::uint32_t& slot) noexcept {
   return true;
 }
 
-bool Shard::allocate(std::uint32_t& slot) noexcept {
+bool Shard::allocate_more(std::uint32_t& slot) noexcept {
   if (shared) {  // under the lock
     if (!returned.empty()) {
       slot = returned.back();
@@ -241,7 +299,7 @@ bool Shard::allocate(std::uint32_t& slot) noexcept {
   return extend(slot);
 }
 
-void Shard::release(std::uint32_t slot) noexcept {
+void Shard::release_growing(std::uint32_t slot) noexcept {
   try {
     if (!shared && tls_shard == this) {
       own_free.push_back(slot);
@@ -374,7 +432,7 @@ namespace {
 
 // Gives `node` a slot and a serial on `shard` and marks it open: by the shard's own thread
 // without the lock, or under it in the shared shard.
-void publish(Shard& shard, RegistryNode& node) noexcept {
+__attribute__((always_inline)) inline void publish(Shard& shard, RegistryNode& node) noexcept {
   std::uint32_t slot = 0;
   if (!shard.allocate(slot)) {
     node.state.store(GuardState::disabled, std::memory_order_relaxed);
@@ -390,7 +448,6 @@ void publish(Shard& shard, RegistryNode& node) noexcept {
     atomically(shard.journal[serial % kJournalSize])
         .store(journal_record(slot, serial), std::memory_order_relaxed);
   }
-  shard.opened.store(shard.opened.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   // Release: a snapshot that reads this serial finds the journal record written.
   shard.serial.store(serial, std::memory_order_release);
   // Release: a thread that closes it sees the slot and the counts.
@@ -400,6 +457,8 @@ void publish(Shard& shard, RegistryNode& node) noexcept {
 }  // namespace
 
 void register_node(RegistryNode& node) noexcept {
+  node.thread_id = current_thread_id();
+  node.opened_at = registry_now();
   Shard* shard = tls_shard != nullptr ? tls_shard : acquire_shard();
   if (shard == nullptr) {
     node.state.store(GuardState::disabled, std::memory_order_relaxed);
@@ -414,22 +473,79 @@ void register_node(RegistryNode& node) noexcept {
   publish(*shard, node);
 }
 
+namespace {
+
+// Empties an open node's slot and moves the node to `next`: under the shard's lock, or by
+// the owner while it excludes the lock's holders.
+__attribute__((always_inline)) inline void unpublish(Shard& shard, RegistryNode& node,
+                                                     GuardState next,
+                                                     TraceId close_trace) noexcept {
+  Entry& entry = shard.at(node.slot);
+  atomically(entry.node).store(nullptr, std::memory_order_relaxed);
+  atomically(entry.serial).store(0, std::memory_order_relaxed);
+  shard.release(node.slot);
+  node.close_trace = close_trace;
+  // Release: a thread that finds it closed also sees its close trace.
+  node.state.store(next, std::memory_order_release);
+}
+
+enum class OwnerClose { done, not_open, locked };
+
+// The owner's close without the lock (see Shard), when the lock's holders let it.
+OwnerClose close_as_owner(Shard& shard, RegistryNode& node, GuardState next,
+                          TraceId close_trace) noexcept {
+  if (!shard.owner_fast.load(std::memory_order_relaxed)) return OwnerClose::locked;
+  shard.owner_closing.store(true, std::memory_order_relaxed);
+  // The light half of the fence; exclude_owner's process_barrier() is the heavy half.
+  std::atomic_signal_fence(std::memory_order_seq_cst);
+  OwnerClose outcome = OwnerClose::locked;
+  if (shard.owner_fast.load(std::memory_order_relaxed)) {
+    outcome = OwnerClose::not_open;
+    if (node.state.load(std::memory_order_relaxed) == GuardState::open) {
+      unpublish(shard, node, next, close_trace);
+      shard.owner_closed.store(shard.owner_closed.load(std::memory_order_relaxed) + 1,
+                               std::memory_order_release);
+      ++shard.fast_closes;
+      outcome = OwnerClose::done;
+    }
+  }
+  // Release: a thread waiting in exclude_owner sees the close complete.
+  shard.owner_closing.store(false, std::memory_order_release);
+  return outcome;
+}
+
+// Under the lock, by the owner after a close: whether to close without it again.
+void consider_closing_without_lock(Shard& shard) noexcept {
+  if (shard.shared || ++shard.locked_closes < shard.locked_closes_wanted) return;
+  // Another thread took the lock soon after the owner last stopped taking it: wait twice
+  // as long before trying again.
+  shard.locked_closes_wanted = shard.fast_closes < shard.locked_closes_wanted
+                                   ? std::min(shard.locked_closes_wanted * 2, kLockedClosesMax)
+                                   : kLockedClosesMin;
+  shard.locked_closes = 0;
+  shard.fast_closes = 0;
+  if (process_barrier()) shard.owner_fast.store(true, std::memory_order_relaxed);
+}
+
+}  // namespace
+
 bool unregister_node(RegistryNode& node, GuardState next, TraceId close_trace) noexcept {
   // Acquire: a thread that finds the node closed by another also sees its close trace.
   if (node.state.load(std::memory_order_acquire) != GuardState::open) return false;
   Shard* shard = shard_at(node.shard);
   if (shard == nullptr) return false;
+  const bool owner = shard == tls_shard && tls_query_locked == nullptr;
+  if (owner) {
+    const OwnerClose outcome = close_as_owner(*shard, node, next, close_trace);
+    if (outcome != OwnerClose::locked) return outcome == OwnerClose::done;
+  }
   ShardLock lock(*shard);
   // Checked again under the lock: of two threads closing at once, one unregisters and
   // the other finds it closed.
   if (node.state.load(std::memory_order_relaxed) != GuardState::open) return false;
-  Entry& entry = shard->at(node.slot);
-  atomically(entry.node).store(nullptr, std::memory_order_relaxed);
-  atomically(entry.serial).store(0, std::memory_order_relaxed);
-  shard->release(node.slot);
+  unpublish(*shard, node, next, close_trace);
   shard->closed.store(shard->closed.load(std::memory_order_relaxed) + 1, std::memory_order_release);
-  node.close_trace = close_trace;
-  node.state.store(next, std::memory_order_release);
+  if (owner) consider_closing_without_lock(*shard);
   return true;
 }
 
@@ -543,12 +659,40 @@ void for_each_live(const std::vector<std::uint64_t>* since,
   }
 }
 
+OwnerCloseState owner_close_state_for_test() noexcept {
+  OwnerCloseState state;
+  Shard* shard = tls_shard;
+  if (shard == nullptr) return state;
+  ShardLock lock(*shard);
+  state.without_lock = shard->owner_closed.load(std::memory_order_relaxed);
+  state.under_lock = shard->closed.load(std::memory_order_relaxed);
+  state.lock_free_possible = !shard->shared && process_barrier();
+  if (state.lock_free_possible && !shard->owner_fast.load(std::memory_order_relaxed)) {
+    state.closes_until_lock_free = shard->locked_closes_wanted - shard->locked_closes;
+  }
+  return state;
+}
+
 void lock_registry_for_fork() noexcept {
   Registry& reg = registry();
   reg.pool_mutex.lock();
   const std::uint32_t count = reg.count.load(std::memory_order_acquire);
-  for (std::uint32_t i = 0; i < count; ++i)
-    reg.shards[i].load(std::memory_order_relaxed)->lock.lock();
+  // No close of another thread may be half done in the child: every owner is excluded.
+  bool excluding = false;
+  for (std::uint32_t i = 0; i < count; ++i) {
+    Shard& shard = *reg.shards[i].load(std::memory_order_relaxed);
+    shard.lock.lock();
+    if (&shard != tls_shard && shard.owner_fast.load(std::memory_order_relaxed)) {
+      shard.owner_fast.store(false, std::memory_order_relaxed);
+      excluding = true;
+    }
+  }
+  if (!excluding) return;
+  process_barrier();  // once for all shards
+  for (std::uint32_t i = 0; i < count; ++i) {
+    const Shard& shard = *reg.shards[i].load(std::memory_order_relaxed);
+    while (shard.owner_closing.load(std::memory_order_acquire)) yield_thread();
+  }
 }
 
 void unlock_registry_after_fork() noexcept {
@@ -592,8 +736,9 @@ std::size_t live_count() noexcept {
   for (std::uint32_t i = 0; i < count; ++i) {
     const internal::Shard& shard = *reg.shards[i].load(std::memory_order_acquire);
     // Closed first: every close counted was of an open counted after it.
-    const std::uint64_t closed = shard.closed.load(std::memory_order_acquire);
-    const std::uint64_t opened = shard.opened.load(std::memory_order_acquire);
+    const std::uint64_t closed = shard.closed.load(std::memory_order_acquire) +
+                                 shard.owner_closed.load(std::memory_order_acquire);
+    const std::uint64_t opened = shard.serial.load(std::memory_order_acquire);
     total += static_cast<std::size_t>(opened >= closed ? opened - closed : 0);
   }
   return total;

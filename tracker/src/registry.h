@@ -5,10 +5,11 @@
 // shared cache line. A shard is slots pointing at the guards' records (stable chunks,
 // reused through free lists), a serial counter of its own, a journal of its recent opens
 // for Snapshot::opened_since(), and a spin lock. The shard's own thread opens without the
-// lock (it is the only writer of the slots it hands out); closes, moves and queries take
-// it. A guard's record knows its shard and slot, so closing from another thread takes that
-// shard's lock only. Past 4,095 threads alive at once, the rest share one shard and lock
-// to open.
+// lock (it is the only writer of the slots it hands out), and closes without it while no
+// other thread needs the shard (an asymmetric fence, see registry.cc); moves, queries and
+// other threads' closes take it. A guard's record knows its shard and slot, so closing
+// from another thread takes that shard's lock only. Past 4,095 threads alive at once, the
+// rest share one shard and lock to open.
 //
 // Queries copy what they need in short locked batches and hand each batch over outside
 // the lock. The registry is never destroyed.
@@ -26,7 +27,8 @@
 RESTRACK_NAMESPACE_BEGIN
 namespace internal {
 
-// Adds an idle node to the calling thread's shard and marks it open.
+// Adds an idle node to the calling thread's shard and marks it open, with the calling
+// thread's id and the time.
 void register_node(RegistryNode& node) noexcept;
 
 // Removes an open node and moves it to `next` (closed or idle), recording `close_trace`.
@@ -56,6 +58,17 @@ std::vector<std::uint64_t> shard_serials() noexcept;
 // a time, outside any registry lock. Not sorted.
 void for_each_live(const std::vector<std::uint64_t>* since,
                    const std::function<void(std::vector<ResourceInfo>&)>& visit) noexcept;
+
+// For tests: how the calling thread's shard has closed resources so far, whether its
+// owner can close without the lock on this platform, and how many more closes under the
+// lock it makes before it does (0: it does now).
+struct OwnerCloseState {
+  std::uint64_t without_lock = 0;
+  std::uint64_t under_lock = 0;  // the owner's and other threads'
+  bool lock_free_possible = false;
+  std::uint32_t closes_until_lock_free = 0;
+};
+OwnerCloseState owner_close_state_for_test() noexcept;
 
 // Held across fork() by the tracker's fork handlers: the pool lock and every shard lock.
 void lock_registry_for_fork() noexcept;

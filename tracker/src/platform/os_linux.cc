@@ -2,6 +2,7 @@
 #include <dlfcn.h>
 #include <elf.h>
 #include <link.h>
+#include <linux/membarrier.h>
 #include <pthread.h>
 #include <sched.h>
 #include <sys/syscall.h>
@@ -82,15 +83,25 @@ std::string build_id_of(const link_map* map) {
 
 void yield_thread() noexcept { sched_yield(); }
 
+bool process_barrier() noexcept {
+  // The registration is the process's (fork's children inherit it); a failed one is
+  // remembered, so an unsupported kernel costs one system call.
+  enum : int { unknown, registered, unsupported };
+  static std::atomic<int> state{unknown};
+  int now = state.load(std::memory_order_acquire);
+  if (now == unknown) {
+    now = ::syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0
+              ? registered
+              : unsupported;
+    state.store(now, std::memory_order_release);
+  }
+  return now == registered &&
+         ::syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) == 0;
+}
+
 std::uint32_t current_thread_id() noexcept {
   if (cached_thread_id == 0) cached_thread_id = static_cast<std::uint32_t>(::syscall(SYS_gettid));
   return cached_thread_id;
-}
-
-std::int64_t coarse_now_ns() noexcept {
-  timespec ts{};
-  clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-  return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
 }
 
 namespace {

@@ -74,6 +74,10 @@ bool watch_module_changes() {
 
 void yield_thread() noexcept { SwitchToThread(); }
 
+// FlushProcessWriteBuffers would do, but Wine, where the Windows build is tested, does not
+// promise it: the registry keeps its locks on Windows.
+bool process_barrier() noexcept { return false; }
+
 std::uint32_t current_thread_id() noexcept {
   if (cached_thread_id == 0) cached_thread_id = GetCurrentThreadId();
   return cached_thread_id;
