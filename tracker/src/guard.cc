@@ -2,7 +2,6 @@
 // at close, and report misuse and leaks. Above the registry and the dispatcher, which it
 // joins.
 #include <algorithm>
-#include <iterator>
 
 #include "capture.h"
 #include "dispatch.h"
@@ -19,25 +18,8 @@ namespace {
 // Frames of a close kept for misuse reports: the owner's close and a few callers.
 constexpr int kCloseFrames = 6;
 
-// The last close trace this thread interned: closes come from a few sites, often in a
-// loop, and comparing six words is cheaper than hashing and probing the depot. Frames past
-// the count are zero on both sides, so the comparison is of whole arrays, without a call.
-struct LastCloseTrace {
-  std::uintptr_t frames[kCloseFrames] = {};
-  TraceId id = kNoTrace;
-};
-thread_local LastCloseTrace tls_last_close;
-
-TraceId intern_close_trace(const std::uintptr_t (&frames)[kCloseFrames], int count) noexcept {
-  LastCloseTrace& last = tls_last_close;
-  std::uintptr_t differ = 0;
-  for (int i = 0; i < kCloseFrames; ++i) differ |= frames[i] ^ last.frames[i];
-  if (differ == 0 && last.id != kNoTrace) return last.id;
-  const TraceId id = intern_trace(frames, count);
-  std::copy(std::begin(frames), std::end(frames), std::begin(last.frames));
-  last.id = id;
-  return id;
-}
+// The last close trace this thread interned: closes come from a few sites, often in a loop.
+thread_local RecentTrace<kCloseFrames> tls_last_close;
 
 // Keeps the call before it out of tail position: a sibling call would take the caller's
 // frame off the stack, and the site captures below skip a fixed number of frames.
@@ -101,9 +83,9 @@ __attribute__((noinline)) void close_node(RegistryNode& node) noexcept {
       if (node.trace != kNoTrace) {
         // Always by frame pointers: six frames cost a few nanoseconds, the DWARF
         // unwinder a microsecond. Interned now, read only by a misuse report.
-        std::uintptr_t frames[kCloseFrames] = {};
+        std::uintptr_t frames[kCloseFrames];
         const int count = capture_frame_pointers(frames, kCloseFrames, 1);
-        if (count > 0) close_trace = intern_close_trace(frames, count);
+        if (count > 0) close_trace = tls_last_close.intern(frames, count);
       }
       if (!unregister_node(node, GuardState::closed, close_trace)) {
         // Another thread closed it between our look and the shard lock.

@@ -18,6 +18,33 @@ namespace internal {
 // Interns `frames`; returns kNoTrace for an empty trace or when memory runs out.
 TraceId intern_trace(const std::uintptr_t* frames, int count) noexcept;
 
+// One thread's most recent trace of at most N frames and its id: a site that opens or
+// closes in a loop finds its trace again by comparing words, without hashing or probing
+// the depot. Kept in a thread_local per capture site kind (opens, closes).
+template <int N>
+class RecentTrace {
+ public:
+  TraceId intern(const std::uintptr_t* frames, int count) noexcept {
+    if (count == count_) {
+      bool same = true;
+      for (int i = 0; i < count; ++i) same &= frames[i] == frames_[i];
+      if (same) return id_;
+    }
+    const TraceId id = intern_trace(frames, count);
+    if (count <= N) {
+      for (int i = 0; i < count; ++i) frames_[i] = frames[i];
+      count_ = count;
+      id_ = id;
+    }
+    return id;
+  }
+
+ private:
+  std::uintptr_t frames_[N] = {};
+  int count_ = -1;
+  TraceId id_ = kNoTrace;
+};
+
 // The frames of an interned trace; empty for kNoTrace or an unknown id.
 std::span<const std::uintptr_t> depot_frames(TraceId id) noexcept;
 
