@@ -6,6 +6,7 @@
 
 #include "log.h"
 #include "loop_frames.h"
+#include "recycler.h"
 #include "restrack/kind.h"
 #include "restrack/proactor/event_loop.h"
 
@@ -53,15 +54,48 @@ std::string_view to_string(OperationType type) noexcept {
   return "operation";
 }
 
+namespace {
+
+// Receive and send buffers up to kLargestBlock bytes come from the recycler; larger ones
+// (a transport's reads) are kept by their operation and reused.
+char* allocate_buffer(std::size_t capacity) {
+  return capacity <= kLargestBlock ? static_cast<char*>(recycled_allocate(capacity))
+                                   : new char[capacity];
+}
+
+void free_buffer(char* data, std::size_t capacity) noexcept {
+  if (capacity <= kLargestBlock) {
+    recycled_deallocate(data, capacity);
+  } else {
+    delete[] data;
+  }
+}
+
+}  // namespace
+
+OperationBuffer::~OperationBuffer() { free_buffer(data_, capacity_); }
+
 void OperationBuffer::allocate(std::size_t size) {
-  // new char[] default-initializes: no pass over memory the kernel is about to fill.
-  if (size > size_ || data_ == nullptr) data_.reset(new char[size == 0 ? 1 : size]);
+  // Not zero-filled: no pass over memory the kernel is about to fill.
+  if (data_ == nullptr || size > capacity_) {
+    const std::size_t capacity = size == 0 ? 1 : size;
+    char* data = allocate_buffer(capacity);
+    free_buffer(data_, capacity_);
+    data_ = data;
+    capacity_ = capacity;
+  }
   size_ = size;
 }
 
 void OperationBuffer::assign(std::string_view data) {
   allocate(data.size());
-  if (!data.empty()) std::memcpy(data_.get(), data.data(), data.size());
+  if (!data.empty()) std::memcpy(data_, data.data(), data.size());
+}
+
+void* Operation::operator new(std::size_t size) { return recycled_allocate(size); }
+
+void Operation::operator delete(void* block, std::size_t size) noexcept {
+  recycled_deallocate(block, size);
 }
 
 namespace {

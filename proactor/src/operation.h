@@ -66,18 +66,25 @@ std::string_view to_string(OperationType type) noexcept;
 
 // The bytes an operation sends or receives into. Allocated without being zero-filled:
 // a receive buffer is written by the kernel, a send buffer by assign().
+// Small buffers come from the recycler (recycler.h).
 class OperationBuffer {
  public:
+  OperationBuffer() noexcept = default;
+  OperationBuffer(const OperationBuffer&) = delete;
+  OperationBuffer& operator=(const OperationBuffer&) = delete;
+  ~OperationBuffer();
+
   // `size` bytes of unspecified content.
   void allocate(std::size_t size);
   void assign(std::string_view data);
-  char* data() noexcept { return data_.get(); }
-  const char* data() const noexcept { return data_.get(); }
+  char* data() noexcept { return data_; }
+  const char* data() const noexcept { return data_; }
   std::size_t size() const noexcept { return size_; }
-  std::string_view view(std::size_t count) const noexcept { return {data_.get(), count}; }
+  std::string_view view(std::size_t count) const noexcept { return {data_, count}; }
 
  private:
-  std::unique_ptr<char[]> data_;
+  char* data_ = nullptr;
+  std::size_t capacity_ = 0;
   std::size_t size_ = 0;
 };
 
@@ -97,6 +104,11 @@ class Operation {
   Operation& operator=(const Operation&) = delete;
   // Counts and reports an operation freed while still in flight (a rule 1 violation).
   virtual ~Operation();
+
+  // Operations come from the recycler (recycler.h): one of a few sizes, allocated and
+  // freed for every request.
+  static void* operator new(std::size_t size);
+  static void operator delete(void* block, std::size_t size) noexcept;
 
   // Called by the event loop on its own thread with the reaped (or failed-at-once)
   // operation, never inside the call that submitted it (rule 3). It decides what happens

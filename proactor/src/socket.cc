@@ -10,6 +10,7 @@
 
 #include "loop_access.h"
 #include "operation.h"
+#include "recycler.h"
 #include "restrack/kind.h"
 #include "result_error.h"
 #include "socket_calls.h"
@@ -191,7 +192,8 @@ class RecvFromOperation final : public SocketOperation<Datagram> {
 
 template <class T>
 std::shared_ptr<OperationFuture<T>> new_future(EventLoop& loop) {
-  return std::make_shared<OperationFuture<T>>(loop);
+  return std::allocate_shared<OperationFuture<T>>(internal::RecycledAllocator<OperationFuture<T>>(),
+                                                  loop);
 }
 
 void set_address(Operation& operation, const SocketAddress& address) {

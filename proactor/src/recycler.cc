@@ -1,0 +1,93 @@
+#include "recycler.h"
+
+#include <array>
+
+RESTRACK_NAMESPACE_BEGIN
+namespace internal {
+namespace {
+
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+constexpr bool kRecycle = false;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+constexpr bool kRecycle = false;
+#else
+constexpr bool kRecycle = true;
+#endif
+#else
+constexpr bool kRecycle = true;
+#endif
+
+constexpr std::size_t kClassSize = 64;
+constexpr std::size_t kClasses = kLargestBlock / kClassSize;
+
+// A freed block holds the link to the next one of its class.
+struct FreeBlock {
+  FreeBlock* next;
+};
+
+// Trivially destructible, so that a block freed on this thread after its release (by a
+// thread_local or static destructor that runs later) finds `released` set rather than a
+// destroyed object.
+struct Cache {
+  std::array<FreeBlock*, kClasses> heads{};
+  std::array<int, kClasses> counts{};
+  bool released = false;
+};
+thread_local Cache tls_cache;
+
+struct CacheRelease {
+  CacheRelease() = default;
+  CacheRelease(const CacheRelease&) = delete;
+  CacheRelease& operator=(const CacheRelease&) = delete;
+  ~CacheRelease() {
+    Cache& cache = tls_cache;
+    cache.released = true;
+    for (std::size_t i = 0; i < kClasses; ++i) {
+      while (FreeBlock* block = cache.heads[i]) {
+        cache.heads[i] = block->next;
+        ::operator delete(block);
+      }
+      cache.counts[i] = 0;
+    }
+  }
+};
+thread_local CacheRelease tls_cache_release;
+
+std::size_t class_of(std::size_t size) noexcept { return (size + kClassSize - 1) / kClassSize - 1; }
+
+}  // namespace
+
+void* recycled_allocate(std::size_t size) {
+  if (!kRecycle || size == 0 || size > kLargestBlock) return ::operator new(size);
+  const std::size_t index = class_of(size);
+  Cache& cache = tls_cache;
+  if (FreeBlock* block = cache.heads[index]) {
+    cache.heads[index] = block->next;
+    --cache.counts[index];
+    return block;
+  }
+  if (!cache.released) static_cast<void>(&tls_cache_release);  // released at thread end
+  return ::operator new((index + 1) * kClassSize);
+}
+
+void recycled_deallocate(void* block, std::size_t size) noexcept {
+  if (block == nullptr) return;
+  if (!kRecycle || size == 0 || size > kLargestBlock) {
+    ::operator delete(block);
+    return;
+  }
+  const std::size_t index = class_of(size);
+  Cache& cache = tls_cache;
+  if (cache.released || cache.counts[index] >= kBlocksPerClass) {
+    ::operator delete(block);
+    return;
+  }
+  auto* freed = static_cast<FreeBlock*>(block);
+  freed->next = cache.heads[index];
+  cache.heads[index] = freed;
+  ++cache.counts[index];
+}
+
+}  // namespace internal
+RESTRACK_NAMESPACE_END

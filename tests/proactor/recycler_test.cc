@@ -1,0 +1,40 @@
+// The per-thread recycling of the loop's small allocations (recycler.h).
+#include "recycler.h"
+
+#include <gtest/gtest.h>
+
+namespace {
+
+using restrack::internal::recycled_allocate;
+using restrack::internal::recycled_deallocate;
+
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+constexpr bool kSanitized = true;
+#else
+constexpr bool kSanitized = false;
+#endif
+
+TEST(RecyclerTest, AFreedBlockIsTheNextOneHandedOutInItsSizeClass) {
+  if (kSanitized) GTEST_SKIP() << "sanitizer builds do not recycle, so use after free shows";
+  void* first = recycled_allocate(200);
+  recycled_deallocate(first, 200);
+  void* second = recycled_allocate(250);  // 193..256 bytes: the same 64-byte class
+  EXPECT_EQ(second, first);
+  void* other_class = recycled_allocate(100);
+  EXPECT_NE(other_class, first);
+  recycled_deallocate(other_class, 100);
+  recycled_deallocate(second, 250);
+}
+
+TEST(RecyclerTest, FreedBlocksComeBackLastFreedFirst) {
+  if (kSanitized) GTEST_SKIP() << "sanitizer builds do not recycle, so use after free shows";
+  void* blocks[3];
+  for (void*& block : blocks) block = recycled_allocate(200);
+  for (void* block : blocks) recycled_deallocate(block, 200);
+  EXPECT_EQ(recycled_allocate(256), blocks[2]);
+  EXPECT_EQ(recycled_allocate(193), blocks[1]);
+  EXPECT_EQ(recycled_allocate(220), blocks[0]);
+  for (void* block : blocks) recycled_deallocate(block, 200);
+}
+
+}  // namespace
