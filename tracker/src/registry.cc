@@ -54,8 +54,9 @@ std::uint64_t journal_record(std::uint32_t slot, std::uint64_t serial) noexcept 
 // threads are alive than shards, the one shared overflow shard (every open locks).
 //
 // Who writes what: the opening thread writes `serial`, `used`, `chunks`,
-// `own_free` and the journal (under the lock only in the shared shard); closes, moves and
-// the draining of `returned` take the lock. A query takes the lock, so nothing it reads is
+// `own_free` and the journal (under the lock only in the shared shard); other threads'
+// closes, moves and the draining of `returned` take the lock, and so do the owner's closes
+// unless it may close without it (below). A query takes the lock, so nothing it reads is
 // closed or moved meanwhile; opens that it races are newer than what it was asked for.
 //
 // The owner's closes. While `owner_fast` is set, the thread that owns an exclusive shard
