@@ -105,29 +105,50 @@ Submission IocpBackend::submit(std::unique_ptr<Operation> operation) {
     state.accept_addresses.resize(PlatformOperationState::kAcceptAddressesSize);
   }
   Operation& submitted = *operation;
+  // Read before insert() marks the operation submitted, which clears it.
+  const Socket* owner = submitted.handle_owner;
   const OperationKey key = table_.insert(std::move(operation));
   state.key = key;
   state.overlapped = OVERLAPPED{};
   // Nothing below throws.
-  const DWORD error = start(submitted);
+  const DWORD error = start(submitted, owner);
   if (error == 0) return Submission{key, nullptr};
   // Rule 2: a request that ended at once with an error queues no packet; it is not kept.
   // (For a pipe that error can be the request's end: end-of-file, already connected.)
   return Submission{kNoOperation, table_.reap(key, ended_with(submitted.type, error))};
 }
 
-DWORD IocpBackend::associate(SOCKET socket) {
-  if (::CreateIoCompletionPort(as_handle(socket), port_, 0, 0) != nullptr) return 0;
-  const DWORD error = ::GetLastError();
-  // A handle is associated with a port once, at its first request through this backend;
-  // later requests find it associated.
-  return error == ERROR_INVALID_PARAMETER ? 0 : error;
+DWORD IocpBackend::associate(Operation& operation, const Socket* owner) {
+  PlatformOperationState& state = operation.platform;
+  // Started on this port before (a resubmitted send, a transport's kept receive): the
+  // handle, which an operation never changes, is bound already.
+  if (state.port == port_) return 0;
+  if (owner != nullptr) {
+    void* const noted = owner->completion_port();
+    if (noted == port_) {
+      state.port = port_;
+      return 0;
+    }
+    // Bound to another loop's port for the handle's life: its packets would never come here.
+    if (noted != nullptr) return ERROR_INVALID_PARAMETER;
+  }
+  ++associations_;
+  if (::CreateIoCompletionPort(as_handle(operation.handle), port_, 0, 0) == nullptr) {
+    const DWORD error = ::GetLastError();
+    // ERROR_INVALID_PARAMETER: bound already, though nobody noted it (an operation without
+    // an owner, a socket released and owned anew). Taken to be this port: Windows does not
+    // say which, and a handle bound to another one has its packets go there.
+    if (error != ERROR_INVALID_PARAMETER) return error;
+  }
+  state.port = port_;
+  if (owner != nullptr) owner->note_completion_port(port_);
+  return 0;
 }
 
-DWORD IocpBackend::start(Operation& operation) {
+DWORD IocpBackend::start(Operation& operation, const Socket* owner) {
   // A process handle is waited on, never associated with the port.
   if (operation.type != OperationType::wait_process) {
-    if (const DWORD error = associate(operation.handle); error != 0) return error;
+    if (const DWORD error = associate(operation, owner); error != 0) return error;
   }
   PlatformOperationState& state = operation.platform;
   switch (operation.type) {
