@@ -50,6 +50,9 @@ class IocpBackend final : public Backend {
   // For tests: CreateIoCompletionPort calls made to bind a handle to the port (one per
   // socket or pipe handle, at its first operation on this backend).
   std::size_t associations_for_test() const noexcept { return associations_; }
+  // For tests: dequeues that came back with fewer packets than they asked for (under Wine
+  // each of them cost a server request that found nothing).
+  std::size_t short_dequeues_for_test() const noexcept { return short_dequeues_; }
   // For tests: wake-up packets posted to the port so far (wake() coalesces: one until the
   // loop has dequeued it).
   std::size_t wake_packets_posted_for_test() const noexcept {
@@ -83,6 +86,11 @@ class IocpBackend final : public Backend {
   std::atomic<std::size_t> wake_packets_posted_{0};
   std::size_t done_at_once_ = 0;
   std::size_t associations_ = 0;
+  std::size_t short_dequeues_ = 0;
+  // Packets queued for certain and not yet dequeued: requests done at once, waits whose
+  // packet cancel() posted (PlatformOperationState::packet_queued). reap() asks for that
+  // many.
+  std::size_t packets_queued_ = 0;
   bool closed_ = false;
   OperationTable table_;
 };

@@ -20,6 +20,9 @@ struct PlatformOperationState {
   OVERLAPPED overlapped{};
   // The operation's key, read back from a reaped packet (rule 6: looked up, never trusted).
   std::uint64_t key = 0;
+  // Its packet is queued for certain: the request finished at once, or cancel() posted a
+  // wait's packet. Counted by the backend until the packet is dequeued.
+  bool packet_queued = false;
   WSABUF io{};
   DWORD flags = 0;
   // recvfrom: the sender's address length, written by the kernel.
