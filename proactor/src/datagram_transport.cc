@@ -144,7 +144,8 @@ class DatagramSocketTransport final : public DatagramTransport,
     std::unique_ptr<Operation> operation = std::move(recv_operation_);
     if (operation == nullptr) {
       operation = std::make_unique<TransportOperation<DatagramSocketTransport>>(
-          OperationType::recvfrom, handle_, weak_from_this(), &DatagramSocketTransport::on_recv);
+          OperationType::recvfrom, handle_, socket_, weak_from_this(),
+          &DatagramSocketTransport::on_recv);
       operation->buffer.allocate(kDatagramReadSize);
     }
     try {
@@ -192,12 +193,14 @@ class DatagramSocketTransport final : public DatagramTransport,
     std::unique_ptr<Operation> operation;
     if (next.address) {
       operation = std::make_unique<TransportOperation<DatagramSocketTransport>>(
-          OperationType::sendto, handle_, weak_from_this(), &DatagramSocketTransport::on_send);
+          OperationType::sendto, handle_, socket_, weak_from_this(),
+          &DatagramSocketTransport::on_send);
       std::memcpy(&operation->address->storage, next.address->get(), next.address->length());
       operation->address->length = next.address->length();
     } else {
       operation = std::make_unique<TransportOperation<DatagramSocketTransport>>(
-          OperationType::send, handle_, weak_from_this(), &DatagramSocketTransport::on_send);
+          OperationType::send, handle_, socket_, weak_from_this(),
+          &DatagramSocketTransport::on_send);
     }
     operation->buffer.assign(next.data);
     try {

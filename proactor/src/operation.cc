@@ -107,9 +107,10 @@ bool has_address(OperationType type) noexcept {
 
 }  // namespace
 
-Operation::Operation(OperationType operation_type, NativeSocket native_handle)
+Operation::Operation(OperationType operation_type, NativeSocket native_handle, const Socket* owner)
     : type(operation_type),
       handle(native_handle),
+      handle_owner(owner),
       address(has_address(operation_type) ? std::make_unique<OperationAddress>() : nullptr) {}
 
 Operation::~Operation() {
@@ -126,6 +127,7 @@ Operation::~Operation() {
 
 void Operation::mark_submitted() noexcept {
   in_flight_ = true;
+  handle_owner = nullptr;
   guard_.open(kinds::operation, this, &describe_operation, kLoopDispatchFrames);
 }
 

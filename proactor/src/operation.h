@@ -98,8 +98,9 @@ struct OperationAddress {
 
 class Operation {
  public:
-  // Allocates `address` for the types that use one.
-  Operation(OperationType type, NativeSocket handle);
+  // Allocates `address` for the types that use one. `owner`, when given, is the Socket
+  // that owns `handle` (see handle_owner).
+  Operation(OperationType type, NativeSocket handle, const Socket* owner = nullptr);
   Operation(const Operation&) = delete;
   Operation& operator=(const Operation&) = delete;
   // Counts and reports an operation freed while still in flight (a rule 1 violation).
@@ -122,8 +123,8 @@ class Operation {
   virtual void abandon() noexcept = 0;
 
   // Called by the backend when the kernel takes the operation: registers it in the live
-  // set (kind `operation`) with the caller's trace. Calling it again after a completion
-  // (a resubmitted send) registers it again.
+  // set (kind `operation`) with the caller's trace, and clears handle_owner. Calling it
+  // again after a completion (a resubmitted send) registers it again.
   void mark_submitted() noexcept;
   // Called by the backend when the kernel's completion has been reaped, before handing
   // the operation back. `result` is the completion's value (bytes, a handle, or a failure:
@@ -138,7 +139,13 @@ class Operation {
   TraceId submit_trace() const noexcept { return guard_.allocation_trace(); }
 
   const OperationType type;
-  const NativeSocket handle;        // the caller keeps it open until the operation is done
+  const NativeSocket handle;  // the caller keeps it open until the operation is done
+  // The Socket that owns `handle`, when the submitter has one (a process wait has none).
+  // The IOCP backend keeps there the note of the completion port the handle is bound to
+  // (TrackedSocket::completion_port), so a handle is bound once, not at every request.
+  // Only the first submission reads it: mark_submitted() clears it, since the owner may be
+  // moved or gone by a resubmission (which needs no binding: the handle is bound already).
+  const Socket* handle_owner = nullptr;
   OperationKey key = kNoOperation;  // assigned by the backend at submission
   int result = 0;                   // completion value; negative on failure (result_error.h)
   bool cancel_requested = false;    // set by the backend so it asks the kernel only once

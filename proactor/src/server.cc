@@ -68,7 +68,7 @@ void ServerCore::submit_accept() {
   if (operation == nullptr) {
     operation = std::make_unique<TransportOperation<ServerCore>>(
         settings_.next_instance ? OperationType::accept_pipe : OperationType::accept,
-        listener_handle_, weak_from_this(), &ServerCore::on_accept);
+        listener_handle_, listener_, weak_from_this(), &ServerCore::on_accept);
   }
   try {
     accept_key_ = LoopAccess::submit(loop_, std::move(operation));

@@ -46,7 +46,7 @@ class SocketOperation : public Operation {
  public:
   SocketOperation(OperationType operation_type, const Socket& socket,
                   std::shared_ptr<OperationFuture<T>> future)
-      : Operation(operation_type, open_handle(socket)), future_(std::move(future)) {}
+      : Operation(operation_type, open_handle(socket), &socket), future_(std::move(future)) {}
 
   void complete(std::unique_ptr<Operation> self) final {
     if (deliverable()) deliver(std::move(self));

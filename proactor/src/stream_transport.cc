@@ -154,8 +154,8 @@ void SocketTransport::connection_made() {
 std::unique_ptr<Operation> SocketTransport::new_operation(OperationType type) {
   const auto handler =
       type == operations_.receive ? &SocketTransport::on_read : &SocketTransport::on_write;
-  return std::make_unique<TransportOperation<SocketTransport>>(type, handle_, weak_from_this(),
-                                                               handler);
+  return std::make_unique<TransportOperation<SocketTransport>>(type, handle_, socket_,
+                                                               weak_from_this(), handler);
 }
 
 void SocketTransport::submit_read() {

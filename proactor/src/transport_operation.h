@@ -27,9 +27,12 @@ class TransportOperation final : public Operation {
  public:
   using Handler = void (Owner::*)(std::unique_ptr<Operation>);
 
-  TransportOperation(OperationType operation_type, NativeSocket native_handle,
+  // `socket` owns `native_handle` (Operation::handle_owner).
+  TransportOperation(OperationType operation_type, NativeSocket native_handle, const Socket& socket,
                      std::weak_ptr<Owner> owner, Handler handler)
-      : Operation(operation_type, native_handle), owner_(std::move(owner)), handler_(handler) {}
+      : Operation(operation_type, native_handle, &socket),
+        owner_(std::move(owner)),
+        handler_(handler) {}
 
   void complete(std::unique_ptr<Operation> self) override {
     if (std::shared_ptr<Owner> owner = owner_.lock()) {

@@ -11,8 +11,10 @@
 #include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <iostream>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <system_error>
 #include <utility>
 #include <vector>
@@ -26,6 +28,7 @@
 #include "restrack/kind.h"
 #include "restrack/proactor/event_loop.h"
 #include "restrack/proactor/pipe.h"
+#include "restrack/proactor/server.h"
 #include "restrack/proactor/socket.h"
 #include "transport_fixture.h"
 
@@ -114,6 +117,75 @@ TEST_F(IocpPipeTest, Rule2PipeReadDoneAtOnceStaysInFlightUntilItsCompletionPacke
   EXPECT_EQ(loop.operations_in_flight(), 0u);
   run_until([&] { return received.done(); });
   EXPECT_EQ(received.take_result(), "ping");
+}
+
+TEST_F(IocpPipeTest, APipeHandleIsBoundToThePortOnceForAllItsOperations) {
+  PipePair pipe;
+  for (const std::string_view message : {"one", "two"}) {
+    Future<void> sent = restrack::sock_sendall(loop, pipe.client, message);
+    Future<std::string> received = restrack::sock_recv(loop, pipe.server, 16);
+    run_until([&] { return sent.done() && received.done(); });
+    sent.take_result();
+    EXPECT_EQ(received.take_result(), message);
+  }
+  // A moved owner carries the note: no CreateIoCompletionPort for the server end again.
+  Socket moved(std::move(pipe.server));
+  Future<void> sent = restrack::sock_sendall(loop, pipe.client, "three");
+  Future<std::string> received = restrack::sock_recv(loop, moved, 16);
+  run_until([&] { return sent.done() && received.done(); });
+  sent.take_result();
+  EXPECT_EQ(received.take_result(), "three");
+  EXPECT_EQ(backend.associations_for_test(), 2u);  // the client end and the server end
+  moved.close();
+}
+
+TEST_F(IocpPipeTest, APipeHandleClosedAndReplacedIsBoundAnewEvenWhenItsValueIsReused) {
+  PipePair pipe;
+  Future<void> sent = restrack::sock_sendall(loop, pipe.client, "old");
+  Future<std::string> received = restrack::sock_recv(loop, pipe.server, 16);
+  run_until([&] { return sent.done() && received.done(); });
+  sent.take_result();
+  EXPECT_EQ(received.take_result(), "old");
+  const restrack::NativeSocket old_values[] = {pipe.server.get(), pipe.client.get()};
+  ASSERT_EQ(pipe.server.close(), 0);
+  ASSERT_EQ(pipe.client.close(), 0);
+  // The same owners, new handles: Windows (and Wine) usually hand out the values just freed.
+  pipe.server = create_instance(pipe.name);
+  pipe.client = open_client(pipe.name);
+  ASSERT_TRUE(pipe.server.is_open() && pipe.client.is_open());
+  const bool reused = pipe.server.get() == old_values[0] || pipe.server.get() == old_values[1] ||
+                      pipe.client.get() == old_values[0] || pipe.client.get() == old_values[1];
+  RecordProperty("handle_value_reused", reused ? "yes" : "no");
+  std::cout << "[          ] the closed handles' values " << (reused ? "were" : "were not")
+            << " reused\n";
+  // A binding remembered by value would skip the new handles, whose packets would then
+  // never come: these requests would wait forever.
+  Future<void> resent = restrack::sock_sendall(loop, pipe.client, "new");
+  Future<std::string> new_received = restrack::sock_recv(loop, pipe.server, 16);
+  run_until([&] { return resent.done() && new_received.done(); });
+  resent.take_result();
+  EXPECT_EQ(new_received.take_result(), "new");
+  EXPECT_EQ(backend.associations_for_test(), 4u);
+}
+
+TEST_F(IocpPipeTest, APipeServersInstanceStaysBoundWhenItBecomesTheConnection) {
+  const std::string name = "\\\\.\\pipe\\restrack_bound_" + std::to_string(::GetCurrentProcessId());
+  auto served = std::make_shared<RecordingProtocol>();
+  restrack::Server server = restrack::create_pipe_server(
+      loop, [served] { return served; }, name);
+  auto client = std::make_shared<RecordingProtocol>();
+  auto transport = loop.run_until_complete(restrack::connect_pipe(
+      loop, [client] { return client; }, name));
+  transport->write("hello");
+  run_until([&] { return served->events.size() == 2; });
+  EXPECT_EQ(served->events, (std::vector<std::string>{"made", "data hello"}));
+  // The first instance (bound by its ConnectNamedPipe; its reads then need no binding), the
+  // next instance, and the client's end.
+  EXPECT_EQ(backend.associations_for_test(), 3u);
+  transport->close();
+  run_until([&] { return client->events.size() == 2 && served->events.size() == 4; });
+  EXPECT_EQ(served->events, (std::vector<std::string>{"made", "data hello", "eof", "lost"}));
+  server.close();
 }
 
 TEST_F(IocpPipeTest, Rule2ReadOfAPipeWhoseWriterIsGoneIsEndOfFileAtOnceWithoutAPacket) {

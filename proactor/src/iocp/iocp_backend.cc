@@ -2,6 +2,7 @@
 // described in docs/proactor.md.
 #include "iocp_backend.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <climits>
 #include <string>
@@ -31,10 +32,11 @@ static_assert(std::is_standard_layout_v<PlatformOperationState> &&
 HANDLE as_handle(SOCKET socket) noexcept { return reinterpret_cast<HANDLE>(socket); }
 
 // Winsock's answer to an overlapped call: 0 if the request is done or pending (its packet
-// will come), else the error of a request that failed at once.
-DWORD started(int call_result, std::size_t& done_at_once) noexcept {
+// will come), else the error of a request that failed at once. A request done at once has
+// its packet queued already.
+DWORD started(int call_result, PlatformOperationState& state) noexcept {
   if (call_result == 0) {
-    ++done_at_once;
+    state.packet_queued = true;
     return 0;
   }
   const int error = ::WSAGetLastError();
@@ -42,9 +44,9 @@ DWORD started(int call_result, std::size_t& done_at_once) noexcept {
 }
 
 // The same for the Win32 file calls (ReadFile, WriteFile, ConnectNamedPipe).
-DWORD file_started(BOOL done, std::size_t& done_at_once) noexcept {
+DWORD file_started(BOOL done, PlatformOperationState& state) noexcept {
   if (done) {
-    ++done_at_once;
+    state.packet_queued = true;
     return 0;
   }
   const DWORD error = ::GetLastError();
@@ -105,29 +107,57 @@ Submission IocpBackend::submit(std::unique_ptr<Operation> operation) {
     state.accept_addresses.resize(PlatformOperationState::kAcceptAddressesSize);
   }
   Operation& submitted = *operation;
+  // Read before insert() marks the operation submitted, which clears it.
+  const Socket* owner = submitted.handle_owner;
   const OperationKey key = table_.insert(std::move(operation));
   state.key = key;
   state.overlapped = OVERLAPPED{};
+  state.packet_queued = false;
   // Nothing below throws.
-  const DWORD error = start(submitted);
-  if (error == 0) return Submission{key, nullptr};
+  const DWORD error = start(submitted, owner);
+  if (error == 0) {
+    if (state.packet_queued) {
+      ++done_at_once_;
+      ++packets_queued_;
+    }
+    return Submission{key, nullptr};
+  }
   // Rule 2: a request that ended at once with an error queues no packet; it is not kept.
   // (For a pipe that error can be the request's end: end-of-file, already connected.)
   return Submission{kNoOperation, table_.reap(key, ended_with(submitted.type, error))};
 }
 
-DWORD IocpBackend::associate(SOCKET socket) {
-  if (::CreateIoCompletionPort(as_handle(socket), port_, 0, 0) != nullptr) return 0;
-  const DWORD error = ::GetLastError();
-  // A handle is associated with a port once, at its first request through this backend;
-  // later requests find it associated.
-  return error == ERROR_INVALID_PARAMETER ? 0 : error;
+DWORD IocpBackend::associate(Operation& operation, const Socket* owner) {
+  PlatformOperationState& state = operation.platform;
+  // Started on this port before (a resubmitted send, a transport's kept receive): the
+  // handle, which an operation never changes, is bound already.
+  if (state.port == port_) return 0;
+  if (owner != nullptr) {
+    void* const noted = owner->completion_port();
+    if (noted == port_) {
+      state.port = port_;
+      return 0;
+    }
+    // Bound to another loop's port for the handle's life: its packets would never come here.
+    if (noted != nullptr) return ERROR_INVALID_PARAMETER;
+  }
+  ++associations_;
+  if (::CreateIoCompletionPort(as_handle(operation.handle), port_, 0, 0) == nullptr) {
+    const DWORD error = ::GetLastError();
+    // ERROR_INVALID_PARAMETER: bound already, though nobody noted it (an operation without
+    // an owner, a socket released and owned anew). Taken to be this port: Windows does not
+    // say which, and a handle bound to another one has its packets go there.
+    if (error != ERROR_INVALID_PARAMETER) return error;
+  }
+  state.port = port_;
+  if (owner != nullptr) owner->note_completion_port(port_);
+  return 0;
 }
 
-DWORD IocpBackend::start(Operation& operation) {
+DWORD IocpBackend::start(Operation& operation, const Socket* owner) {
   // A process handle is waited on, never associated with the port.
   if (operation.type != OperationType::wait_process) {
-    if (const DWORD error = associate(operation.handle); error != 0) return error;
+    if (const DWORD error = associate(operation, owner); error != 0) return error;
   }
   PlatformOperationState& state = operation.platform;
   switch (operation.type) {
@@ -140,19 +170,18 @@ DWORD IocpBackend::start(Operation& operation) {
       state.flags = 0;
       return started(::WSARecv(operation.handle, &state.io, 1, nullptr, &state.flags,
                                &state.overlapped, nullptr),
-                     done_at_once_);
+                     state);
     case OperationType::send:
       state.io = WSABUF{static_cast<ULONG>(operation.buffer.size() - operation.offset),
                         operation.buffer.data() + operation.offset};
       return started(
-          ::WSASend(operation.handle, &state.io, 1, nullptr, 0, &state.overlapped, nullptr),
-          done_at_once_);
+          ::WSASend(operation.handle, &state.io, 1, nullptr, 0, &state.overlapped, nullptr), state);
     case OperationType::sendto:
       state.io = WSABUF{static_cast<ULONG>(operation.buffer.size()), operation.buffer.data()};
       return started(::WSASendTo(operation.handle, &state.io, 1, nullptr, 0,
                                  reinterpret_cast<const sockaddr*>(&operation.address->storage),
                                  operation.address->length, &state.overlapped, nullptr),
-                     done_at_once_);
+                     state);
     case OperationType::recvfrom:
       state.io = WSABUF{static_cast<ULONG>(operation.buffer.size()), operation.buffer.data()};
       state.flags = 0;
@@ -160,21 +189,21 @@ DWORD IocpBackend::start(Operation& operation) {
       return started(::WSARecvFrom(operation.handle, &state.io, 1, nullptr, &state.flags,
                                    reinterpret_cast<sockaddr*>(&operation.address->storage),
                                    &state.address_length, &state.overlapped, nullptr),
-                     done_at_once_);
+                     state);
     case OperationType::read:
       return file_started(
           ::ReadFile(as_handle(operation.handle), operation.buffer.data(),
                      static_cast<DWORD>(operation.buffer.size()), nullptr, &state.overlapped),
-          done_at_once_);
+          state);
     case OperationType::write:
       return file_started(
           ::WriteFile(as_handle(operation.handle), operation.buffer.data() + operation.offset,
                       static_cast<DWORD>(operation.buffer.size() - operation.offset), nullptr,
                       &state.overlapped),
-          done_at_once_);
+          state);
     case OperationType::accept_pipe:
       return file_started(::ConnectNamedPipe(as_handle(operation.handle), &state.overlapped),
-                          done_at_once_);
+                          state);
     case OperationType::wait_process:
       return start_wait(operation);
   }
@@ -197,7 +226,7 @@ DWORD IocpBackend::start_accept(Operation& operation) {
       operation.handle, state.accept_socket, state.accept_addresses.data(), 0,
       PlatformOperationState::kAcceptAddressSize, PlatformOperationState::kAcceptAddressSize,
       &bytes, &state.overlapped);
-  const DWORD error = started(done ? 0 : SOCKET_ERROR, done_at_once_);
+  const DWORD error = started(done ? 0 : SOCKET_ERROR, state);
   if (error != 0) {
     ::closesocket(state.accept_socket);
     state.accept_socket = INVALID_SOCKET;
@@ -222,7 +251,7 @@ DWORD IocpBackend::start_connect(Operation& operation) {
   const BOOL done =
       winsock_runtime().connect_ex(operation.handle, target, operation.address->length, nullptr, 0,
                                    nullptr, &operation.platform.overlapped);
-  return started(done ? 0 : SOCKET_ERROR, done_at_once_);
+  return started(done ? 0 : SOCKET_ERROR, operation.platform);
 }
 
 namespace {
@@ -273,7 +302,10 @@ void IocpBackend::cancel(OperationKey key) {
     unregister_wait(state);
     if (!state.wait_claimed.exchange(true)) {
       state.wait_cancelled = true;
-      ::PostQueuedCompletionStatus(port_, 0, 0, &state.overlapped);
+      if (::PostQueuedCompletionStatus(port_, 0, 0, &state.overlapped) != 0) {
+        state.packet_queued = true;
+        ++packets_queued_;
+      }
     }
     return;
   }
@@ -315,14 +347,22 @@ void IocpBackend::close() {
 void IocpBackend::reap(std::chrono::nanoseconds timeout,
                        std::vector<std::unique_ptr<Operation>>& completed) {
   OVERLAPPED_ENTRY entries[kEntriesPerWait];
+  // Only as many as are known to be queued (requests done at once, waits cancel() posted),
+  // or one. Wine takes packets one server request at a time until it has all it asked for
+  // or finds none, so an ask beyond what is queued costs a request that finds nothing.
+  // What is left stays queued and makes the next poll return at once. (Requests that finish
+  // while pending therefore come one per call, as Asio dequeues every packet on Windows.)
+  const auto wanted =
+      static_cast<ULONG>(std::clamp<std::size_t>(packets_queued_, 1, kEntriesPerWait));
   ULONG count = 0;
-  if (::GetQueuedCompletionStatusEx(port_, entries, kEntriesPerWait, &count,
-                                    wait_milliseconds(timeout), FALSE) == 0) {
+  if (::GetQueuedCompletionStatusEx(port_, entries, wanted, &count, wait_milliseconds(timeout),
+                                    FALSE) == 0) {
     const DWORD error = ::GetLastError();
     if (error == WAIT_TIMEOUT) return;
     throw std::system_error(static_cast<int>(error), std::system_category(),
                             "GetQueuedCompletionStatusEx");
   }
+  if (count < wanted) ++short_dequeues_;
   for (ULONG i = 0; i < count; ++i) {
     const OVERLAPPED_ENTRY& entry = entries[i];
     if (entry.lpOverlapped == nullptr) {
@@ -337,6 +377,7 @@ void IocpBackend::reap(std::chrono::nanoseconds timeout,
       proactor_logger().debug("ignoring a completion packet for unknown operation key {:#x}", key);
       continue;
     }
+    if (operation->platform.packet_queued) --packets_queued_;
     const int result = finish(*operation, entry);
     completed.push_back(table_.reap(key, result));
   }

@@ -47,6 +47,12 @@ class IocpBackend final : public Backend {
   // For tests: submissions whose request finished at once (success; its packet still
   // comes, rule 2).
   std::size_t done_at_once_for_test() const noexcept { return done_at_once_; }
+  // For tests: CreateIoCompletionPort calls made to bind a handle to the port (one per
+  // socket or pipe handle, at its first operation on this backend).
+  std::size_t associations_for_test() const noexcept { return associations_; }
+  // For tests: dequeues that came back with fewer packets than they asked for (under Wine
+  // each of them cost a server request that found nothing).
+  std::size_t short_dequeues_for_test() const noexcept { return short_dequeues_; }
   // For tests: wake-up packets posted to the port so far (wake() coalesces: one until the
   // loop has dequeued it).
   std::size_t wake_packets_posted_for_test() const noexcept {
@@ -57,14 +63,17 @@ class IocpBackend final : public Backend {
   // Starts the request; returns 0 if it is pending or done (a packet will come), else
   // the Windows error of a request that failed at once (no packet). Counts the ones done
   // at once.
-  DWORD start(Operation& operation);
+  DWORD start(Operation& operation, const Socket* owner);
   DWORD start_accept(Operation& operation);
   DWORD start_connect(Operation& operation);
   DWORD start_wait(Operation& operation);
   // Rule 7: unregisters a wait, waiting for a callback that is running to return.
   static void unregister_wait(PlatformOperationState& state) noexcept;
-  // Associates the operation's handle with the port (once per handle).
-  DWORD associate(SOCKET socket);
+  // Binds the operation's handle to the port unless it is bound already: the operation was
+  // started on this port before, or its owner's note (TrackedSocket::completion_port) names
+  // this port. Notes the port in the owner. Returns 0, or the error of a handle that cannot
+  // be bound here (bound to another port: ERROR_INVALID_PARAMETER).
+  DWORD associate(Operation& operation, const Socket* owner);
   // Dequeues packets, waiting up to `timeout` for the first, and appends the operations
   // they finish to `completed`.
   void reap(std::chrono::nanoseconds timeout, std::vector<std::unique_ptr<Operation>>& completed);
@@ -76,6 +85,12 @@ class IocpBackend final : public Backend {
   std::atomic<bool> wake_posted_{false};
   std::atomic<std::size_t> wake_packets_posted_{0};
   std::size_t done_at_once_ = 0;
+  std::size_t associations_ = 0;
+  std::size_t short_dequeues_ = 0;
+  // Packets queued for certain and not yet dequeued: requests done at once, waits whose
+  // packet cancel() posted (PlatformOperationState::packet_queued). reap() asks for that
+  // many.
+  std::size_t packets_queued_ = 0;
   bool closed_ = false;
   OperationTable table_;
 };

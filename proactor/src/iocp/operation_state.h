@@ -20,6 +20,9 @@ struct PlatformOperationState {
   OVERLAPPED overlapped{};
   // The operation's key, read back from a reaped packet (rule 6: looked up, never trusted).
   std::uint64_t key = 0;
+  // Its packet is queued for certain: the request finished at once, or cancel() posted a
+  // wait's packet. Counted by the backend until the packet is dequeued.
+  bool packet_queued = false;
   WSABUF io{};
   DWORD flags = 0;
   // recvfrom: the sender's address length, written by the kernel.
@@ -27,12 +30,15 @@ struct PlatformOperationState {
   // accept: the socket AcceptEx accepts into, created at submission and owned by the
   // backend until the completion (closed there unless the accept succeeded: rule 11).
   SOCKET accept_socket = INVALID_SOCKET;
+  // The port this operation was started on: its handle is bound to it, so submitting the
+  // operation again (a short send's remainder, a transport's next receive) needs no
+  // CreateIoCompletionPort; a wait's callback posts the packet there.
+  HANDLE port = nullptr;
   // wait_process: the registered wait (RegisterWaitForSingleObject) whose callback posts
   // this operation's packet to `port`; null once unregistered. Whoever sets `wait_claimed`
   // first — the callback, or cancel() — posts the one packet (rule 7); `wait_cancelled`
   // says it was cancel().
   HANDLE wait = nullptr;
-  HANDLE port = nullptr;
   std::atomic<bool> wait_claimed{false};
   bool wait_cancelled = false;
   // accept: where AcceptEx writes both addresses (kAcceptAddressesSize bytes), allocated

@@ -27,12 +27,17 @@
 // After close the description is the value it held: "handle=0x1a4 (closed)",
 // "socket=0x1b0 (closed)".
 //
+// A TrackedSocket also carries a note of the I/O completion port its handle is bound to
+// (completion_port()), so that an event loop binds a socket to its port once rather than
+// asking Windows at every request; restrack's IOCP event loop keeps it.
+//
 // The header does not include <windows.h>: a HANDLE is a void*, and a SOCKET a
 // std::uintptr_t (INVALID_SOCKET is ~std::uintptr_t{0}); both convert without casts.
 #pragma once
 
 #ifdef _WIN32
 
+#include <atomic>
 #include <cstdint>
 #include <string>
 
@@ -120,6 +125,21 @@ class TrackedSocket {
   // after close).
   bool holds_handle() const noexcept { return holds_handle_; }
 
+  // The I/O completion port the handle was bound to (CreateIoCompletionPort), as noted by
+  // whoever bound it, or nullptr if none was noted. Windows keeps a handle bound to one port
+  // for the handle's whole life, so the note describes the handle, not this owner: it can
+  // be set through a const socket (I/O calls take the socket by const reference), moves
+  // carry it, and close() and release() clear it (a socket made later, perhaps with the
+  // same SOCKET value, starts with none). restrack's IOCP event loop notes its port at the
+  // socket's first operation and then skips CreateIoCompletionPort for it. Safe to call
+  // from any thread.
+  void* completion_port() const noexcept {
+    return completion_port_.load(std::memory_order_relaxed);
+  }
+  void note_completion_port(void* port) const noexcept {
+    completion_port_.store(port, std::memory_order_relaxed);
+  }
+
   // Closes the socket. Returns 0, or the WSAGetLastError() value of closesocket. Closing
   // again reports "closed twice" and returns WSAENOTSOCK; closing an empty socket returns
   // WSAENOTSOCK.
@@ -140,6 +160,7 @@ class TrackedSocket {
 
   std::uintptr_t socket_ = invalid;
   bool holds_handle_ = false;
+  mutable std::atomic<void*> completion_port_{nullptr};
 #if RESTRACK_TRACKING
   // The socket value after close, for the text of a misuse report.
   std::uintptr_t closed_socket_ = invalid;

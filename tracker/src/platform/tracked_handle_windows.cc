@@ -147,6 +147,8 @@ TrackedSocket::TrackedSocket(TrackedSocket&& other) noexcept : socket_(other.soc
 void TrackedSocket::take_guard(TrackedSocket& other) noexcept {
   guard_.move_from(other.guard_, this);
   holds_handle_ = other.holds_handle_;
+  // The port binding belongs to the handle, which changes owner.
+  note_completion_port(other.completion_port_.exchange(nullptr, std::memory_order_relaxed));
   other.socket_ = invalid;
 #if RESTRACK_TRACKING
   closed_socket_ = other.closed_socket_;
@@ -186,6 +188,7 @@ int TrackedSocket::close() noexcept {
 #endif
   guard_.close();
   socket_ = invalid;
+  note_completion_port(nullptr);
   // A socket closesocket (or CloseHandle) refused is not valid: it is never retried.
   return close_now(socket);
 }
@@ -196,6 +199,7 @@ std::uintptr_t TrackedSocket::release() noexcept {
     // Given away, not closed: a later get() or close() on the empty owner is no misuse.
     guard_.forget();
     socket_ = invalid;
+    note_completion_port(nullptr);
   }
   return socket;
 }
