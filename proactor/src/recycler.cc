@@ -6,18 +6,6 @@ RESTRACK_NAMESPACE_BEGIN
 namespace internal {
 namespace {
 
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-constexpr bool kRecycle = false;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-constexpr bool kRecycle = false;
-#else
-constexpr bool kRecycle = true;
-#endif
-#else
-constexpr bool kRecycle = true;
-#endif
-
 constexpr std::size_t kClassSize = 64;
 constexpr std::size_t kClasses = kLargestBlock / kClassSize;
 
@@ -59,7 +47,7 @@ std::size_t class_of(std::size_t size) noexcept { return (size + kClassSize - 1)
 }  // namespace
 
 void* recycled_allocate(std::size_t size) {
-  if (!kRecycle || size == 0 || size > kLargestBlock) return ::operator new(size);
+  if (!kRecycling || size == 0 || size > kLargestBlock) return ::operator new(size);
   const std::size_t index = class_of(size);
   Cache& cache = tls_cache;
   if (FreeBlock* block = cache.heads[index]) {
@@ -73,7 +61,7 @@ void* recycled_allocate(std::size_t size) {
 
 void recycled_deallocate(void* block, std::size_t size) noexcept {
   if (block == nullptr) return;
-  if (!kRecycle || size == 0 || size > kLargestBlock) {
+  if (!kRecycling || size == 0 || size > kLargestBlock) {
     ::operator delete(block);
     return;
   }

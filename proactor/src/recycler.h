@@ -18,6 +18,19 @@
 RESTRACK_NAMESPACE_BEGIN
 namespace internal {
 
+// False in sanitizer builds: every block then goes straight to ::operator new and delete.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+inline constexpr bool kRecycling = false;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+inline constexpr bool kRecycling = false;
+#else
+inline constexpr bool kRecycling = true;
+#endif
+#else
+inline constexpr bool kRecycling = true;
+#endif
+
 inline constexpr std::size_t kLargestBlock = 1024;
 inline constexpr int kBlocksPerClass = 64;
 

@@ -5,17 +5,14 @@
 
 namespace {
 
+using restrack::internal::kRecycling;
 using restrack::internal::recycled_allocate;
 using restrack::internal::recycled_deallocate;
 
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-constexpr bool kSanitized = true;
-#else
-constexpr bool kSanitized = false;
-#endif
+constexpr const char* kNotRecycling = "sanitizer builds do not recycle, so use after free shows";
 
 TEST(RecyclerTest, AFreedBlockIsTheNextOneHandedOutInItsSizeClass) {
-  if (kSanitized) GTEST_SKIP() << "sanitizer builds do not recycle, so use after free shows";
+  if (!kRecycling) GTEST_SKIP() << kNotRecycling;
   void* first = recycled_allocate(200);
   recycled_deallocate(first, 200);
   void* second = recycled_allocate(250);  // 193..256 bytes: the same 64-byte class
@@ -27,7 +24,7 @@ TEST(RecyclerTest, AFreedBlockIsTheNextOneHandedOutInItsSizeClass) {
 }
 
 TEST(RecyclerTest, FreedBlocksComeBackLastFreedFirst) {
-  if (kSanitized) GTEST_SKIP() << "sanitizer builds do not recycle, so use after free shows";
+  if (!kRecycling) GTEST_SKIP() << kNotRecycling;
   void* blocks[3];
   for (void*& block : blocks) block = recycled_allocate(200);
   for (void* block : blocks) recycled_deallocate(block, 200);
