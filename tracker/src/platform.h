@@ -69,11 +69,14 @@ void write_stderr(const char* data, std::size_t size) noexcept;
 // Gives the processor to another thread (spin-lock back-off).
 void yield_thread() noexcept;
 
-// The heavy half of an asymmetric fence: when it returns, every thread of the process has
-// run a full memory barrier, so a thread that pairs it with only a compiler barrier still
-// gets store-load ordering against the caller (membarrier's private expedited command on
-// Linux). False when the system offers no such call; the first call prepares it.
-bool process_barrier() noexcept;
+// The heavy half of an asymmetric fence: when process_barrier() returns, every thread of
+// the process has run a full memory barrier, so a thread that pairs it with only a
+// compiler barrier still gets store-load ordering against the caller (membarrier's private
+// expedited command on Linux). process_barrier_available() prepares it on its first call
+// and then only says whether the system offers it; process_barrier() may be called only
+// when it does.
+bool process_barrier_available() noexcept;
+void process_barrier() noexcept;
 
 // Runs `prepare` before fork() in the forking thread, `parent` after it in the parent
 // and `child` in the child (pthread_atfork).

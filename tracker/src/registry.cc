@@ -234,7 +234,7 @@ Shard* new_shard(Registry& reg, bool shared) noexcept {
   if (shard == nullptr) return nullptr;
   shard->journal = static_cast<std::uint64_t*>(std::calloc(kJournalSize, sizeof(std::uint64_t)));
   // The first call prepares the barrier; no other thread knows the shard yet.
-  shard->owner_fast.store(!shared && process_barrier(), std::memory_order_relaxed);
+  shard->owner_fast.store(!shared && process_barrier_available(), std::memory_order_relaxed);
   reg.shards[count].store(shard, std::memory_order_release);
   reg.count.store(count + 1, std::memory_order_release);
   return shard;
@@ -525,7 +525,7 @@ void consider_closing_without_lock(Shard& shard) noexcept {
                                    : kLockedClosesMin;
   shard.locked_closes = 0;
   shard.fast_closes = 0;
-  if (process_barrier()) shard.owner_fast.store(true, std::memory_order_relaxed);
+  if (process_barrier_available()) shard.owner_fast.store(true, std::memory_order_relaxed);
 }
 
 }  // namespace
@@ -667,7 +667,7 @@ OwnerCloseState owner_close_state_for_test() noexcept {
   ShardLock lock(*shard);
   state.without_lock = shard->owner_closed.load(std::memory_order_relaxed);
   state.under_lock = shard->closed.load(std::memory_order_relaxed);
-  state.lock_free_possible = !shard->shared && process_barrier();
+  state.lock_free_possible = !shard->shared && process_barrier_available();
   if (state.lock_free_possible && !shard->owner_fast.load(std::memory_order_relaxed)) {
     state.closes_until_lock_free = shard->locked_closes_wanted - shard->locked_closes;
   }

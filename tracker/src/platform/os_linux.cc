@@ -83,7 +83,7 @@ std::string build_id_of(const link_map* map) {
 
 void yield_thread() noexcept { sched_yield(); }
 
-bool process_barrier() noexcept {
+bool process_barrier_available() noexcept {
   // The registration is the process's (fork's children inherit it); a failed one is
   // remembered, so an unsupported kernel costs one system call.
   enum : int { unknown, registered, unsupported };
@@ -95,8 +95,12 @@ bool process_barrier() noexcept {
               : unsupported;
     state.store(now, std::memory_order_release);
   }
-  return now == registered &&
-         ::syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) == 0;
+  return now == registered;
+}
+
+void process_barrier() noexcept {
+  // Cannot fail once registered (process_barrier_available()).
+  ::syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0);
 }
 
 std::uint32_t current_thread_id() noexcept {

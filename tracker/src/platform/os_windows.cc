@@ -76,7 +76,8 @@ void yield_thread() noexcept { SwitchToThread(); }
 
 // FlushProcessWriteBuffers would do, but Wine, where the Windows build is tested, does not
 // promise it: the registry keeps its locks on Windows.
-bool process_barrier() noexcept { return false; }
+bool process_barrier_available() noexcept { return false; }
+void process_barrier() noexcept {}
 
 std::uint32_t current_thread_id() noexcept {
   if (cached_thread_id == 0) cached_thread_id = GetCurrentThreadId();
