@@ -5,6 +5,7 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "registry.h"
 #include "test_object.h"
@@ -120,6 +121,61 @@ TEST_F(LiveSetTest, QueriesNeverDescribeWhatItsOwnerClosedWithoutTheLock) {
   }
   owner.join();
   EXPECT_GT(described, 0);
+}
+
+TEST_F(LiveSetTest, QueriesListNothingItsOwnerClosedInABigShard) {
+  // Past 4,096 slots, a shard's owner leaves the entries of its closes without the lock to
+  // be emptied 64 at a time; a query, on any thread, empties the waiting ones first.
+  static constexpr restrack::Kind kCounted{"counted"};
+  struct Counted {
+    explicit Counted(int number) : value(number) {
+      guard.open(kCounted, this, [](const void* self) {
+        return "number " + std::to_string(static_cast<const Counted*>(self)->value);
+      });
+    }
+    void close() {
+      guard.close();
+      value = -1;
+    }
+    int value;
+    restrack::ResourceGuard guard;
+  };
+  const auto listed = [] {
+    int count = 0;
+    for (const restrack::ResourceInfo& info : restrack::live_resources()) {
+      if (info.kind != "counted") continue;
+      ++count;
+      EXPECT_NE(info.description, "number -1");
+    }
+    return count;
+  };
+  constexpr int kOpened = 5000;
+  std::thread([&] {
+    std::vector<std::unique_ptr<Counted>> counted;
+    counted.reserve(kOpened);
+    for (int i = 0; i < kOpened; ++i) counted.push_back(std::make_unique<Counted>(i));
+    int next = 0;
+    const auto close = [&](int count) {
+      for (const int end = next + count; next < end; ++next) counted[next]->close();
+    };
+    using restrack::internal::close_without_lock_from_now_for_test;
+    using restrack::internal::owner_close_state_for_test;
+    close_without_lock_from_now_for_test();
+    const std::uint64_t without_lock = owner_close_state_for_test().without_lock;
+    close(10);
+    if (owner_close_state_for_test().lock_free_possible) {
+      ASSERT_EQ(owner_close_state_for_test().without_lock - without_lock, 10u);
+    }
+    int from_another_thread = 0;
+    std::thread([&] { from_another_thread = listed(); }).join();
+    EXPECT_EQ(from_another_thread, kOpened - 10);
+    // The other thread's query made the owner close under the lock for a while.
+    close_without_lock_from_now_for_test();
+    close(10);
+    EXPECT_EQ(listed(), kOpened - 20);  // the owner's own query
+    close(kOpened - next);
+    EXPECT_EQ(listed(), 0);
+  }).join();
 }
 
 TEST_F(LiveSetTest, SnapshotListsWhatWasOpenedSinceAndIsStillOpen) {

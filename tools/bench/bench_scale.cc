@@ -129,6 +129,19 @@ void BM_CloseRandomOrder_1M_Untracked(benchmark::State& state) {
   close_random_order<UntrackedHandle>(state);
 }
 BENCHMARK(BM_CloseRandomOrder_1M_Untracked)->Unit(benchmark::kMillisecond)->Iterations(3);
+// The second control is as large as a guarded handle: the extra lines and pages a guard
+// adds to the live set are its memory row's cost; what a close adds beyond them is this
+// row's.
+struct SameSizeUntrackedHandle {
+  explicit SameSizeUntrackedHandle(int value) : fd(value) {}
+  void close() { fd = -1; }
+  int fd;
+  unsigned char payload[sizeof(restrack::ResourceGuard)];
+};
+void BM_CloseRandomOrder_1M_UntrackedSameSize(benchmark::State& state) {
+  close_random_order<SameSizeUntrackedHandle>(state);
+}
+BENCHMARK(BM_CloseRandomOrder_1M_UntrackedSameSize)->Unit(benchmark::kMillisecond)->Iterations(3);
 
 // A query over a million live resources while another thread opens and closes: the
 // longest single open+close of that thread is what a query makes it wait. On a machine

@@ -30,13 +30,16 @@ constexpr std::uint32_t kEntriesPerHold = 16384;
 // lock soon after, up to the maximum.
 constexpr std::uint32_t kLockedClosesMin = 64;
 constexpr std::uint32_t kLockedClosesMax = std::uint32_t{1} << 20;
+// The owner's closes without the lock leave their slots' entries this many at a time, and
+// then empty them in one batch (Shard::clear_deferred).
+constexpr std::uint32_t kDeferredSlots = 64;
 
 // A slot. The owner thread of an exclusive shard writes slots without the lock, so every
 // read or write that can race goes through std::atomic_ref: `node` is published with
 // release after the record and the serial are written.
 struct Entry {
-  RegistryNode* node;  // null: free
-  std::uint64_t serial;
+  RegistryNode* node;    // null: free
+  std::uint64_t serial;  // meaningful while `node` is not null
 };
 
 template <class T>
@@ -69,6 +72,15 @@ std::uint64_t journal_record(std::uint32_t slot, std::uint64_t serial) noexcept 
 // and takes the lock. The owner sets `owner_fast` again, under the lock, after a number of
 // closes under it (`locked_closes_wanted`, doubled while other threads keep coming back
 // soon after). Without process_barrier() (Windows) the owner always takes the lock.
+//
+// In a shard past its first chunk of slots (4,096), such a close does not empty its
+// slot's entry either: in a large live set the entry is a cache miss of its own, on top
+// of the guard's. The slot waits in `deferred`, its entry still naming the closed node,
+// until 64 have gathered; then the owner empties their entries in one batch whose misses
+// overlap, and frees the slots. Whoever reads entries (a query) empties the waiting ones
+// first, under the lock with the owner excluded; nothing else reads an entry but through
+// an open node's own slot. A smaller shard's entries stay in cache: the close empties its
+// own at once, which costs less than the batch.
 struct alignas(64) Shard {
   Shard(std::uint16_t shard_index, bool shared_by_threads)
       : index(shard_index), shared(shared_by_threads) {}
@@ -91,6 +103,11 @@ struct alignas(64) Shard {
   // Puts back a closed slot (under the lock, or by the owner: see close_as_owner).
   void release(std::uint32_t slot) noexcept;
 
+  // Empties the entries of the deferred slots and puts the slots back: by the owner while
+  // it closes without the lock, or under the lock with the owner excluded (or by the
+  // owner's own query).
+  void clear_deferred() noexcept;
+
   const std::uint16_t index;
   const bool shared;
   std::atomic<std::uint64_t> serial{0};        // opens so far (live: serial - closes); snapshots
@@ -104,6 +121,10 @@ struct alignas(64) Shard {
   std::uint32_t fast_closes = 0;    // without the lock, since owner_fast was last set
   std::uint32_t locked_closes = 0;  // under it, since owner_fast was last cleared
   std::uint32_t locked_closes_wanted = kLockedClosesMin;
+  // Slots closed by the owner without the lock whose entries are not emptied yet. Through
+  // atomic_ref: the fence of exclude_owner hands them from the owner to a lock holder.
+  std::uint32_t deferred_count = 0;
+  std::uint32_t deferred[kDeferredSlots] = {};
 
   alignas(64) SpinLock lock;
   std::atomic<std::uint64_t> closed{0};   // written under `lock`
@@ -145,6 +166,27 @@ inline void Shard::release(std::uint32_t slot) noexcept {
   }
   release_growing(slot);
 }
+void Shard::clear_deferred() noexcept {
+  const std::uint32_t count = atomically(deferred_count).load(std::memory_order_relaxed);
+  // All the misses at once, then the writes. An entry's serial means nothing once its
+  // node is null: it is left as it is.
+  for (std::uint32_t i = 0; i < count; ++i) {
+    __builtin_prefetch(&at(atomically(deferred[i]).load(std::memory_order_relaxed)), 1);
+  }
+  for (std::uint32_t i = 0; i < count; ++i) {
+    atomically(at(atomically(deferred[i]).load(std::memory_order_relaxed)).node)
+        .store(nullptr, std::memory_order_relaxed);
+  }
+  if (tls_shard == this && own_free.capacity() - own_free.size() >= count) {
+    own_free.insert(own_free.end(), deferred, deferred + count);  // the owner's, in room
+  } else {
+    for (std::uint32_t i = 0; i < count; ++i) {
+      release(atomically(deferred[i]).load(std::memory_order_relaxed));
+    }
+  }
+  atomically(deferred_count).store(0, std::memory_order_relaxed);
+}
+
 // The shard whose lock a query on this thread holds while it describes resources: a
 // describe callback that opens or closes a resource on that shard must not wait for
 // itself. Only queries write it; opens and closes only read it.
@@ -193,6 +235,8 @@ class QueryLock {
     if (previous_ != &shard_) {
       shard_.lock.lock();
       if (&shard_ != tls_shard) exclude_owner(shard_);
+      // The query reads entries: none may name a closed node.
+      shard_.clear_deferred();
     }
     tls_query_locked = &shard_;
   }
@@ -476,14 +520,11 @@ void register_node(RegistryNode& node) noexcept {
 
 namespace {
 
-// Empties an open node's slot and moves the node to `next`: under the shard's lock, or by
-// the owner while it excludes the lock's holders.
+// Empties an open node's slot and moves the node to `next`, under the shard's lock.
 __attribute__((always_inline)) inline void unpublish(Shard& shard, RegistryNode& node,
                                                      GuardState next,
                                                      TraceId close_trace) noexcept {
-  Entry& entry = shard.at(node.slot);
-  atomically(entry.node).store(nullptr, std::memory_order_relaxed);
-  atomically(entry.serial).store(0, std::memory_order_relaxed);
+  atomically(shard.at(node.slot).node).store(nullptr, std::memory_order_relaxed);
   shard.release(node.slot);
   node.close_trace = close_trace;
   // Release: a thread that finds it closed also sees its close trace.
@@ -503,7 +544,19 @@ OwnerClose close_as_owner(Shard& shard, RegistryNode& node, GuardState next,
   if (shard.owner_fast.load(std::memory_order_relaxed)) {
     outcome = OwnerClose::not_open;
     if (node.state.load(std::memory_order_relaxed) == GuardState::open) {
-      unpublish(shard, node, next, close_trace);
+      if (shard.used.load(std::memory_order_relaxed) <= kChunkEntries) {
+        unpublish(shard, node, next, close_trace);
+      } else {
+        // The entry is emptied later, with others (see Shard).
+        const std::uint32_t deferred =
+            atomically(shard.deferred_count).load(std::memory_order_relaxed);
+        atomically(shard.deferred[deferred]).store(node.slot, std::memory_order_relaxed);
+        atomically(shard.deferred_count).store(deferred + 1, std::memory_order_relaxed);
+        node.close_trace = close_trace;
+        // Release: a thread that finds it closed also sees its close trace.
+        node.state.store(next, std::memory_order_release);
+        if (deferred + 1 == kDeferredSlots) shard.clear_deferred();
+      }
       shard.owner_closed.store(shard.owner_closed.load(std::memory_order_relaxed) + 1,
                                std::memory_order_release);
       ++shard.fast_closes;
@@ -672,6 +725,16 @@ OwnerCloseState owner_close_state_for_test() noexcept {
     state.closes_until_lock_free = shard->locked_closes_wanted - shard->locked_closes;
   }
   return state;
+}
+
+void close_without_lock_from_now_for_test() noexcept {
+  Shard* shard = tls_shard;
+  if (shard == nullptr || shard->shared || !process_barrier_available()) return;
+  ShardLock lock(*shard);
+  shard->locked_closes = 0;
+  shard->fast_closes = 0;
+  shard->locked_closes_wanted = kLockedClosesMin;
+  shard->owner_fast.store(true, std::memory_order_relaxed);
 }
 
 void lock_registry_for_fork() noexcept {

@@ -6,10 +6,11 @@
 // reused through free lists), a serial counter of its own, a journal of its recent opens
 // for Snapshot::opened_since(), and a spin lock. The shard's own thread opens without the
 // lock (it is the only writer of the slots it hands out), and closes without it while no
-// other thread needs the shard (an asymmetric fence, see registry.cc); moves, queries and
-// other threads' closes take it. A guard's record knows its shard and slot, so closing
-// from another thread takes that shard's lock only. Past 4,095 threads alive at once, the
-// rest share one shard and lock to open.
+// other thread needs the shard (an asymmetric fence, see registry.cc; in a large shard
+// such a close leaves its slot to be emptied in a batch, before any query reads the
+// slots); moves, queries and other threads' closes take it. A guard's record knows its
+// shard and slot, so closing from another thread takes that shard's lock only. Past 4,095
+// threads alive at once, the rest share one shard and lock to open.
 //
 // Queries copy what they need in short locked batches and hand each batch over outside
 // the lock. The registry is never destroyed.
@@ -69,6 +70,9 @@ struct OwnerCloseState {
   std::uint32_t closes_until_lock_free = 0;
 };
 OwnerCloseState owner_close_state_for_test() noexcept;
+// For tests: lets the calling thread's shard close without the lock at once, as after
+// enough closes under it, where this platform allows it.
+void close_without_lock_from_now_for_test() noexcept;
 
 // Held across fork() by the tracker's fork handlers: the pool lock and every shard lock.
 void lock_registry_for_fork() noexcept;
