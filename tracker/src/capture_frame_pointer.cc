@@ -6,15 +6,17 @@
 //
 // The loop is on the path of every traced open: the stack's lower bound is checked once
 // (frames only go up from there), the upper bound is folded into one comparison, and the
-// frames to skip are walked before the loop that stores.
+// frames to skip are walked before the loop that stores. The function is aligned to a
+// cache line, so that where its loop falls no longer depends on the code linked before
+// it: a shift of 16 bytes moved the depth-16 open+close by 1–3 ns.
 #include "capture.h"
 #include "platform.h"
 
 RESTRACK_NAMESPACE_BEGIN
 namespace internal {
 
-__attribute__((noinline, no_sanitize("address", "hwaddress"))) int capture_frame_pointers(
-    std::uintptr_t* out, int max_frames, int skip) noexcept {
+__attribute__((noinline, aligned(64), no_sanitize("address", "hwaddress"))) int
+capture_frame_pointers(std::uintptr_t* out, int max_frames, int skip) noexcept {
   const StackBounds bounds = current_stack_bounds();
   auto frame = reinterpret_cast<std::uintptr_t>(__builtin_frame_address(0));
   constexpr std::uintptr_t kFrameSize = 2 * sizeof(std::uintptr_t);
