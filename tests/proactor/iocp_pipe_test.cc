@@ -3,7 +3,8 @@
 // and a pipe instance waits for its client with ConnectNamedPipe. Rule 2's pipe cases (done
 // at once keeps its packet; broken pipe as end-of-file; a client already connected), rule 4
 // with CancelIoEx, rules 10 and 13 (close cancels and drains), and EPIPE for a write whose
-// reader is gone; rule 17 against a real named pipe whose instances are all taken.
+// reader is gone; rule 14's order (a pipe server's next instance before the connected one
+// is handed over); rule 17 against a real named pipe whose instances are all taken.
 #include <winsock2.h>
 
 #include <windows.h>
@@ -31,6 +32,7 @@
 #include "restrack/proactor/server.h"
 #include "restrack/proactor/socket.h"
 #include "transport_fixture.h"
+#include "transport_loop_fixture.h"
 
 namespace restrack_test {
 namespace {
@@ -341,6 +343,37 @@ TEST_F(IocpPipeTest, Rule17ConnectPipeRetriesAPipeWhoseInstancesAreAllTakenUntil
   run_until([&] { return client->events.size() == 2; });
   ::CloseHandle(instance);
   ::CloseHandle(listening.hEvent);
+}
+
+TEST_F(IocpPipeTest, Rule14TheNextInstanceExistsBeforeTheConnectedOneReachesTheFactory) {
+  // Rule 14 on Windows: a pipe server creates its next instance before it hands the one a
+  // client connected to over, so a client that comes meanwhile finds a free instance at
+  // once. The protocol factory, which runs as the connection is handed over, is that client.
+  const std::string name =
+      "\\\\.\\pipe\\restrack_next_first_" + std::to_string(::GetCurrentProcessId());
+  const std::wstring wide_name(name.begin(), name.end());
+  constexpr DWORD kNotTried = ~DWORD{0};
+  DWORD error_in_factory = kNotTried;
+  restrack::Server server = restrack::create_pipe_server(
+      loop,
+      [&] {
+        if (error_in_factory == kNotTried) {
+          HANDLE client = ::CreateFileW(wide_name.c_str(), GENERIC_READ | GENERIC_WRITE, 0, nullptr,
+                                        OPEN_EXISTING, FILE_FLAG_OVERLAPPED, nullptr);
+          error_in_factory = client == INVALID_HANDLE_VALUE ? ::GetLastError() : ERROR_SUCCESS;
+          if (client != INVALID_HANDLE_VALUE) ::CloseHandle(client);
+        }
+        return std::make_shared<Echo>();
+      },
+      name);
+  auto transport = loop.run_until_complete(restrack::connect_pipe(
+      loop, [] { return std::make_shared<Echo>(); }, name));
+  run_until([&] { return error_in_factory != kNotTried; });
+  EXPECT_EQ(error_in_factory, static_cast<DWORD>(ERROR_SUCCESS));  // not ERROR_PIPE_BUSY
+  transport->close();
+  // The factory's client left at once; both connections end.
+  run_until([&] { return server.connection_count() == 0; });
+  server.close();
 }
 
 }  // namespace
