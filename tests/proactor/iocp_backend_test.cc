@@ -62,6 +62,32 @@ TEST_F(IocpTest, Rule2ReceiveDoneAtOnceStaysInFlightUntilItsCompletionPacket) {
   EXPECT_EQ(received.take_result(), "ping");
 }
 
+TEST_F(IocpTest, Rule2DatagramLongerThanTheBufferIsTruncatedAndKeptUntilItsPacket) {
+  // WSARecvFrom answers WSAEMSGSIZE at once for a datagram longer than the buffer, yet the
+  // request is done (the buffer filled) and its packet still comes: a warning, not an
+  // error. Handed back at once, the operation would be freed before its packet named it.
+  Socket receiver = restrack::open_socket(AF_INET, SOCK_DGRAM);
+  Socket sender = restrack::open_socket(AF_INET, SOCK_DGRAM);
+  const SocketAddress any_port = SocketAddress::ipv4("127.0.0.1", 0);
+  ASSERT_EQ(::bind(receiver.get(), any_port.get(), any_port.length()), 0);
+  ASSERT_EQ(::bind(sender.get(), any_port.get(), any_port.length()), 0);
+  const SocketAddress to = restrack::local_address(receiver);
+  const std::string datagram = "0123456789abcdef";
+  ASSERT_EQ(::sendto(sender.get(), datagram.data(), 16, 0, to.get(), to.length()), 16);
+  ::Sleep(50);  // queued at the receiver before the request
+  Future<restrack::Datagram> received = restrack::sock_recvfrom(loop, receiver, 8);
+  EXPECT_EQ(backend.done_at_once_for_test(), 1u);
+  EXPECT_EQ(loop.operations_in_flight(), 1u);
+  run_one_iteration();  // dequeues the packet
+  EXPECT_EQ(loop.operations_in_flight(), 0u);
+  run_until([&] { return received.done(); });
+  const restrack::Datagram got = received.take_result();
+  EXPECT_EQ(got.data, "01234567");  // truncated, as recvmsg does on Linux
+  EXPECT_EQ(got.sender.to_string(), restrack::local_address(sender).to_string());
+  receiver.close();
+  sender.close();
+}
+
 TEST_F(IocpTest, Rule2ReceiveFailingAtOnceIsNotRegisteredAndItsErrorIsDeliveredLater) {
   Socket unconnected = restrack::open_socket(AF_INET, SOCK_STREAM);
   Future<std::string> received = restrack::sock_recv(loop, unconnected, 16);

@@ -35,11 +35,14 @@ HANDLE as_handle(SOCKET socket) noexcept { return reinterpret_cast<HANDLE>(socke
 // will come), else the error of a request that failed at once. A request done at once has
 // its packet queued already.
 DWORD started(int call_result, PlatformOperationState& state) noexcept {
-  if (call_result == 0) {
+  const int error = call_result == 0 ? 0 : ::WSAGetLastError();
+  // WSAEMSGSIZE: a datagram longer than the buffer filled it. The status behind it is a
+  // warning, so the request is done and its packet queued as for a success (finish()
+  // truncates it, as recvmsg does on Linux).
+  if (error == 0 || error == WSAEMSGSIZE) {
     state.packet_queued = true;
     return 0;
   }
-  const int error = ::WSAGetLastError();
   return error == WSA_IO_PENDING ? 0 : static_cast<DWORD>(error);
 }
 
