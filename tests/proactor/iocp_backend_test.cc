@@ -47,6 +47,24 @@ constexpr std::size_t kReadSize = std::size_t{64} << 10;
 
 using IocpTest = IocpLoopTest;
 
+// Two UDP sockets, each bound to a loopback port of its own; closed at the end unless a
+// test closed them first.
+struct UdpSockets {
+  UdpSockets() {
+    const SocketAddress any_port = SocketAddress::ipv4("127.0.0.1", 0);
+    EXPECT_EQ(::bind(first.get(), any_port.get(), any_port.length()), 0);
+    EXPECT_EQ(::bind(second.get(), any_port.get(), any_port.length()), 0);
+  }
+  ~UdpSockets() {
+    if (first.is_open()) first.close();
+    if (second.is_open()) second.close();
+  }
+  UdpSockets(const UdpSockets&) = delete;
+  UdpSockets& operator=(const UdpSockets&) = delete;
+  Socket first = restrack::open_socket(AF_INET, SOCK_DGRAM);
+  Socket second = restrack::open_socket(AF_INET, SOCK_DGRAM);
+};
+
 TEST_F(IocpTest, Rule2ReceiveDoneAtOnceStaysInFlightUntilItsCompletionPacket) {
   SocketPair sockets;
   ASSERT_EQ(::send(sockets.second.get(), "ping", 4, 0), 4);
@@ -66,11 +84,9 @@ TEST_F(IocpTest, Rule2DatagramLongerThanTheBufferIsTruncatedAndKeptUntilItsPacke
   // WSARecvFrom answers WSAEMSGSIZE at once for a datagram longer than the buffer, yet the
   // request is done (the buffer filled) and its packet still comes: a warning, not an
   // error. Handed back at once, the operation would be freed before its packet named it.
-  Socket receiver = restrack::open_socket(AF_INET, SOCK_DGRAM);
-  Socket sender = restrack::open_socket(AF_INET, SOCK_DGRAM);
-  const SocketAddress any_port = SocketAddress::ipv4("127.0.0.1", 0);
-  ASSERT_EQ(::bind(receiver.get(), any_port.get(), any_port.length()), 0);
-  ASSERT_EQ(::bind(sender.get(), any_port.get(), any_port.length()), 0);
+  UdpSockets sockets;
+  const Socket& receiver = sockets.first;
+  const Socket& sender = sockets.second;
   const SocketAddress to = restrack::local_address(receiver);
   const std::string datagram = "0123456789abcdef";
   ASSERT_EQ(::sendto(sender.get(), datagram.data(), 16, 0, to.get(), to.length()), 16);
@@ -84,8 +100,6 @@ TEST_F(IocpTest, Rule2DatagramLongerThanTheBufferIsTruncatedAndKeptUntilItsPacke
   const restrack::Datagram got = received.take_result();
   EXPECT_EQ(got.data, "01234567");  // truncated, as recvmsg does on Linux
   EXPECT_EQ(got.sender.to_string(), restrack::local_address(sender).to_string());
-  receiver.close();
-  sender.close();
 }
 
 TEST_F(IocpTest, Rule2ReceiveFailingAtOnceIsNotRegisteredAndItsErrorIsDeliveredLater) {
@@ -562,27 +576,20 @@ Task<restrack::Datagram> udp_exchange(EventLoop& loop, const Socket& receiver, c
 }
 
 TEST_F(IocpTest, SendtoAndRecvfromCarryADatagramAndItsSender) {
-  Socket receiver = restrack::open_socket(AF_INET, SOCK_DGRAM);
-  Socket sender = restrack::open_socket(AF_INET, SOCK_DGRAM);
-  const SocketAddress any_port = SocketAddress::ipv4("127.0.0.1", 0);
-  ASSERT_EQ(::bind(receiver.get(), any_port.get(), any_port.length()), 0);
-  ASSERT_EQ(::bind(sender.get(), any_port.get(), any_port.length()), 0);
+  UdpSockets sockets;
+  const Socket& receiver = sockets.first;
+  const Socket& sender = sockets.second;
   const restrack::Datagram datagram = loop.run_until_complete(
       udp_exchange(loop, receiver, sender, restrack::local_address(receiver)));
   EXPECT_EQ(datagram.data, "datagram");
   EXPECT_EQ(datagram.sender.to_string(), restrack::local_address(sender).to_string());
-  receiver.close();
-  sender.close();
 }
 
 TEST_F(IocpTest, DatagramToAClosedPortDoesNotFailTheSendersNextReceive) {
-  Socket sender = restrack::open_socket(AF_INET, SOCK_DGRAM);
-  Socket closed = restrack::open_socket(AF_INET, SOCK_DGRAM);
-  const SocketAddress any_port = SocketAddress::ipv4("127.0.0.1", 0);
-  ASSERT_EQ(::bind(sender.get(), any_port.get(), any_port.length()), 0);
-  ASSERT_EQ(::bind(closed.get(), any_port.get(), any_port.length()), 0);
-  const SocketAddress nobody = restrack::local_address(closed);
-  closed.close();
+  UdpSockets sockets;
+  const Socket& sender = sockets.first;
+  const SocketAddress nobody = restrack::local_address(sockets.second);
+  sockets.second.close();
   EXPECT_EQ(loop.run_until_complete(
                 [](EventLoop& l, const Socket& s, SocketAddress to) -> Task<std::size_t> {
                   co_return co_await restrack::sock_sendto(l, s, "lost", to);
@@ -595,7 +602,6 @@ TEST_F(IocpTest, DatagramToAClosedPortDoesNotFailTheSendersNextReceive) {
   EXPECT_FALSE(received.done());
   received.cancel();
   run_until([&] { return loop.operations_in_flight() == 0; });
-  sender.close();
 }
 
 TEST(IocpSocketTest, UnclosedSocketIsDescribedByProtocolAndAddresses) {
