@@ -520,15 +520,21 @@ void register_node(RegistryNode& node) noexcept {
 
 namespace {
 
+// Moves a node whose slot is emptied (or noted to be) to `next`.
+__attribute__((always_inline)) inline void mark_closed(RegistryNode& node, GuardState next,
+                                                       TraceId close_trace) noexcept {
+  node.close_trace = close_trace;
+  // Release: a thread that finds it closed also sees its close trace.
+  node.state.store(next, std::memory_order_release);
+}
+
 // Empties an open node's slot and moves the node to `next`, under the shard's lock.
 __attribute__((always_inline)) inline void unpublish(Shard& shard, RegistryNode& node,
                                                      GuardState next,
                                                      TraceId close_trace) noexcept {
   atomically(shard.at(node.slot).node).store(nullptr, std::memory_order_relaxed);
   shard.release(node.slot);
-  node.close_trace = close_trace;
-  // Release: a thread that finds it closed also sees its close trace.
-  node.state.store(next, std::memory_order_release);
+  mark_closed(node, next, close_trace);
 }
 
 enum class OwnerClose { done, not_open, locked };
@@ -552,9 +558,7 @@ OwnerClose close_as_owner(Shard& shard, RegistryNode& node, GuardState next,
             atomically(shard.deferred_count).load(std::memory_order_relaxed);
         atomically(shard.deferred[deferred]).store(node.slot, std::memory_order_relaxed);
         atomically(shard.deferred_count).store(deferred + 1, std::memory_order_relaxed);
-        node.close_trace = close_trace;
-        // Release: a thread that finds it closed also sees its close trace.
-        node.state.store(next, std::memory_order_release);
+        mark_closed(node, next, close_trace);
         if (deferred + 1 == kDeferredSlots) shard.clear_deferred();
       }
       shard.owner_closed.store(shard.owner_closed.load(std::memory_order_relaxed) + 1,
