@@ -1,8 +1,10 @@
 // Regression tests for bugs a close read and an adversarial run found (issues 7 and 8):
 // each failed before its fix. Child-process cases are in reliability_test.cc.
+#include <algorithm>
 #include <boost/json.hpp>
 #include <climits>
 #include <map>
+#include <memory>
 #include <optional>
 #include <thread>
 #include <vector>
@@ -296,6 +298,106 @@ TEST_F(ReportPathTest, PathWithANulByteIsRefused) {
   EXPECT_FALSE(restrack::set_options(options));
   EXPECT_EQ(restrack::current_options().report, before);
   EXPECT_EQ(logged(), "restrack: report path contains a NUL byte; report setting unchanged\n");
+}
+
+// ---- Issue 9 ---------------------------------------------------------------------------
+
+// A site that traces in a loop replays its last walk instead of walking again (RecentWalk
+// in capture.h). Two callers whose frames lie at the same addresses differ only in their
+// return addresses: the replay must see that, for opens and for closes alike.
+std::uintptr_t capture_frame = 0;
+volatile int last_caller = 0;  // gives the two callers different code and one frame layout
+
+__attribute__((noinline)) restrack::TraceId capture_here() {
+  capture_frame = reinterpret_cast<std::uintptr_t>(__builtin_frame_address(0));
+  const restrack::TraceId id = restrack::capture_trace();
+  last_caller = 0;
+  return id;
+}
+__attribute__((noinline)) restrack::TraceId capture_through_first() {
+  const restrack::TraceId id = capture_here();
+  last_caller = 1;
+  return id;
+}
+__attribute__((noinline)) restrack::TraceId capture_through_second() {
+  const restrack::TraceId id = capture_here();
+  last_caller = 2;
+  return id;
+}
+
+__attribute__((noinline)) void close_here(Connection& connection) {
+  capture_frame = reinterpret_cast<std::uintptr_t>(__builtin_frame_address(0));
+  connection.close();
+  last_caller = 0;
+}
+__attribute__((noinline)) void close_through_first(Connection& connection) {
+  close_here(connection);
+  last_caller = 1;
+}
+__attribute__((noinline)) void close_through_second(Connection& connection) {
+  close_here(connection);
+  last_caller = 2;
+}
+
+// One call site for both callers, so that the frames above them are the same too.
+__attribute__((noinline)) restrack::TraceId capture_through(bool first) {
+  return first ? capture_through_first() : capture_through_second();
+}
+__attribute__((noinline)) void close_through(bool first, Connection& connection) {
+  if (first) {
+    close_through_first(connection);
+  } else {
+    close_through_second(connection);
+  }
+}
+
+// Whether a frame of the trace is in `function`.
+bool passes_through(restrack::TraceId id, std::string_view function) {
+  const std::vector<restrack::Frame> frames = restrack::symbolize_trace(id);
+  return std::any_of(frames.begin(), frames.end(), [&](const restrack::Frame& frame) {
+    return frame.function.find(function) != std::string::npos;
+  });
+}
+
+TEST_F(RegressionTest, TraceFromFramesAtTheSameAddressesNamesItsOwnCaller) {
+  std::vector<restrack::TraceId> ids;
+  std::vector<std::uintptr_t> frames;
+  for (const bool first : {true, false, true}) {
+    ids.push_back(capture_through(first));
+    frames.push_back(capture_frame);
+  }
+  ASSERT_EQ(frames[1], frames[0]) << "the callers must capture from the same place";
+  ASSERT_EQ(frames[2], frames[0]);
+
+  EXPECT_NE(ids[1], ids[0]);
+  EXPECT_EQ(ids[2], ids[0]);
+  EXPECT_TRUE(passes_through(ids[0], "capture_through_first()"));
+  EXPECT_TRUE(passes_through(ids[1], "capture_through_second()"));
+}
+
+TEST_F(RegressionTest, CloseTraceFromFramesAtTheSameAddressesNamesItsOwnCaller) {
+  ASSERT_TRUE(restrack::apply_options("trace_depth=4"));  // reaches the two callers
+  int releases = 0;
+  std::vector<std::unique_ptr<Connection>> connections;
+  std::vector<std::uintptr_t> frames;
+  for (const bool first : {true, false, true}) {
+    connections.push_back(std::make_unique<Connection>(&releases));
+    close_through(first, *connections.back());
+    frames.push_back(capture_frame);
+  }
+  ASSERT_EQ(frames[1], frames[0]) << "the callers must close from the same place";
+  ASSERT_EQ(frames[2], frames[0]);
+  for (const auto& connection : connections) connection->close();
+
+  const std::vector<restrack::Diagnostic> records = captured_.records();
+  ASSERT_EQ(records.size(), 3u);
+  for (const restrack::Diagnostic& record : records) {
+    EXPECT_EQ(record.type, restrack::DiagnosticType::closed_twice);
+  }
+  EXPECT_NE(records[1].first_close_trace, records[0].first_close_trace);
+  EXPECT_EQ(records[2].first_close_trace, records[0].first_close_trace);
+  EXPECT_TRUE(passes_through(records[0].first_close_trace, "close_through_first("));
+  EXPECT_TRUE(passes_through(records[1].first_close_trace, "close_through_second("));
 }
 
 }  // namespace

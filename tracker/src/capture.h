@@ -35,6 +35,46 @@ inline constexpr int kLibraryFrameAllowance = 6;
 // allowance plus an owner's library frames.
 inline constexpr int kMaxCaptureFrames = 256;
 
+// Captures like capture_frame_pointers and interns the trace, remembering this thread's
+// last walk from one kind of site (one thread_local for opens, one for closes).
+//
+// A site that captures in a loop walks from the same frame each time, below the same
+// frames. A walk is a chain of loads, each waiting for the frame pointer the one before it
+// found; a replay checks the remembered frames against the stack with the addresses
+// already known, so its loads run side by side. The walk is a function of where it starts
+// and of the words it reads, so where the start is the same frame and every word is
+// unchanged, it would find the same trace: the remembered id is returned without walking
+// or hashing. Anything else is walked, interned and remembered.
+//
+// On Windows there is no frame-pointer chain (capture_windows.cc): the trace is captured
+// and compared with the remembered one, never replayed.
+class RecentWalk {
+ public:
+  // The frames a walk may read (skipped ones included) and still be remembered.
+  static constexpr int kCapacity = 40;
+
+  // Up to `max_frames` return addresses after `skip` frames, counted from this function's
+  // own (0 starts with the return address into the caller), interned. kNoTrace for an
+  // empty trace, kTraceWalkStopped when the walk could not start (a stack restrack does
+  // not know, such as a fiber's).
+  TraceId capture(int max_frames, int skip) noexcept;
+
+ private:
+  // The slower path of capture(): walks from `start`, capture()'s own frame.
+  TraceId walk_and_keep(std::uintptr_t start, int max_frames, int skip) noexcept;
+
+  std::uintptr_t start_ = 0;  // capture()'s frame when it walked; 0: nothing to replay
+  int max_frames_ = 0;
+  int skip_ = 0;
+  int read_count_ = 0;  // frames read, skipped ones included
+  int count_ = -1;      // return addresses in the trace: return_addresses_[skip_, +count_)
+  TraceId id_ = kNoTrace;
+  // The two words the walk read at each frame: the caller's frame pointer, the return
+  // address.
+  std::uintptr_t callers_[kCapacity] = {};
+  std::uintptr_t return_addresses_[kCapacity] = {};
+};
+
 // Captures `depth` user frames plus the allowance with `method`, after skipping `skip`
 // frames of the caller's own, and interns them. `depth` is clamped to kMaxCaptureFrames.
 // Returns kNoTrace for depth 0, kTraceWalkStopped when the walk could not start.

@@ -6,19 +6,28 @@
 //
 // The loop is on the path of every traced open: the stack's lower bound is checked once
 // (frames only go up from there), the upper bound is folded into one comparison, and the
-// frames to skip are walked before the loop that stores. The function is aligned to a
-// cache line, so that where its loop falls no longer depends on the code linked before
-// it: a shift of 16 bytes moved the depth-16 open+close by 1–3 ns.
+// frames to skip are walked before the loop that stores. The entry points are aligned to
+// a cache line, so that where their loops fall no longer depends on the code linked
+// before them: a shift of 16 bytes moved the depth-16 open+close by 1–3 ns.
+//
+// RecentWalk (capture.h) replays a remembered walk instead of walking where it can.
 #include "capture.h"
 #include "platform.h"
+#include "stack_depot.h"
 
 RESTRACK_NAMESPACE_BEGIN
 namespace internal {
+namespace {
 
-__attribute__((noinline, aligned(64), no_sanitize("address", "hwaddress"))) int
-capture_frame_pointers(std::uintptr_t* out, int max_frames, int skip) noexcept {
+// The walk from `frame`, the calling entry point's own frame. With `kRecord`, the two
+// words of every frame read go to `callers` and `out`, which have room for skip +
+// max_frames, and the trace is out[skip, skip + count); without it, the trace is
+// out[0, count).
+template <bool kRecord>
+__attribute__((always_inline, no_sanitize("address", "hwaddress"))) inline int walk(
+    std::uintptr_t frame, std::uintptr_t* out, int max_frames, int skip, std::uintptr_t* callers,
+    int& read_count) noexcept {
   const StackBounds bounds = current_stack_bounds();
-  auto frame = reinterpret_cast<std::uintptr_t>(__builtin_frame_address(0));
   constexpr std::uintptr_t kFrameSize = 2 * sizeof(std::uintptr_t);
   // Unknown bounds (no pthread attributes): only alignment and order protect the walk.
   const std::uintptr_t last = bounds.high != 0 ? bounds.high - kFrameSize : ~std::uintptr_t{0};
@@ -30,22 +39,84 @@ capture_frame_pointers(std::uintptr_t* out, int max_frames, int skip) noexcept {
   const auto next = [last](std::uintptr_t current, std::uintptr_t caller) {
     return caller > current && caller <= last && caller % sizeof(std::uintptr_t) == 0;
   };
+  // The words of the frame at `at`, recorded if asked.
+  const auto read = [&](std::uintptr_t at, std::uintptr_t& caller) {
+    const auto* slots = reinterpret_cast<const std::uintptr_t*>(at);
+    caller = slots[0];
+    const std::uintptr_t return_address = slots[1];
+    if constexpr (kRecord) {
+      callers[read_count] = caller;
+      out[read_count] = return_address;
+      ++read_count;
+    }
+    return return_address;
+  };
+  std::uintptr_t caller = 0;
   for (; skip > 0; --skip) {
-    const auto* slots = reinterpret_cast<const std::uintptr_t*>(frame);
-    if (slots[1] == 0 || !next(frame, slots[0])) return 0;
-    frame = slots[0];
+    if (read(frame, caller) == 0 || !next(frame, caller)) return 0;
+    frame = caller;
   }
   int count = 0;
   while (count < max_frames) {
-    const auto* slots = reinterpret_cast<const std::uintptr_t*>(frame);
-    const std::uintptr_t return_address = slots[1];
+    const std::uintptr_t return_address = read(frame, caller);
     if (return_address == 0) break;
-    out[count++] = return_address;
-    const std::uintptr_t caller = slots[0];
+    if constexpr (!kRecord) out[count] = return_address;
+    ++count;
     if (!next(frame, caller)) break;
     frame = caller;
   }
   return count;
+}
+
+}  // namespace
+
+__attribute__((noinline, aligned(64), no_sanitize("address", "hwaddress"))) int
+capture_frame_pointers(std::uintptr_t* out, int max_frames, int skip) noexcept {
+  int unused = 0;
+  return walk<false>(reinterpret_cast<std::uintptr_t>(__builtin_frame_address(0)), out, max_frames,
+                     skip, nullptr, unused);
+}
+
+__attribute__((noinline, aligned(64), no_sanitize("address", "hwaddress"))) TraceId
+RecentWalk::capture(int max_frames, int skip) noexcept {
+  const auto start = reinterpret_cast<std::uintptr_t>(__builtin_frame_address(0));
+  if (start == start_ && max_frames == max_frames_ && skip == skip_) {
+    // The addresses come from the remembered frames, not from the loads: no load waits
+    // for another. Every address was checked by the walk that remembered it, and lies
+    // above `start`, in the live part of this thread's stack.
+    std::uintptr_t differ = 0;
+    std::uintptr_t at = start;
+    for (int i = 0; i < read_count_; ++i) {
+      const auto* slots = reinterpret_cast<const std::uintptr_t*>(at);
+      differ |= (slots[0] ^ callers_[i]) | (slots[1] ^ return_addresses_[i]);
+      at = callers_[i];
+    }
+    if (differ == 0) return id_;
+  }
+  const TraceId id = walk_and_keep(start, max_frames, skip);
+  // Not a tail call: the walk reads this function's frame, which must stay where it is.
+  asm volatile("" ::: "memory");
+  return id;
+}
+
+__attribute__((noinline, no_sanitize("address", "hwaddress"))) TraceId RecentWalk::walk_and_keep(
+    std::uintptr_t start, int max_frames, int skip) noexcept {
+  start_ = 0;  // nothing to replay until the walk is complete
+  int read_count = 0;
+  if (skip + max_frames > kCapacity) {
+    std::uintptr_t frames[kMaxCaptureFrames];
+    const int count = walk<false>(start, frames, max_frames, skip, nullptr, read_count);
+    return count < 0 ? kTraceWalkStopped : intern_trace(frames, count);
+  }
+  const int count = walk<true>(start, return_addresses_, max_frames, skip, callers_, read_count);
+  if (count < 0) return kTraceWalkStopped;
+  id_ = intern_trace(return_addresses_ + skip, count);
+  max_frames_ = max_frames;
+  skip_ = skip;
+  read_count_ = read_count;
+  count_ = count;
+  start_ = start;
+  return id_;
 }
 
 }  // namespace internal

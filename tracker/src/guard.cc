@@ -18,8 +18,8 @@ namespace {
 // Frames of a close kept for misuse reports: the owner's close and a few callers.
 constexpr int kCloseFrames = 6;
 
-// The last close trace this thread interned: closes come from a few sites, often in a loop.
-thread_local RecentTrace<kCloseFrames> tls_last_close;
+// The last close this thread traced: closes come from a few sites, often in a loop.
+thread_local RecentWalk tls_last_close;
 
 // Keeps the call before it out of tail position: a sibling call would take the caller's
 // frame off the stack, and the site captures below skip a fixed number of frames.
@@ -83,9 +83,8 @@ __attribute__((noinline)) void close_node(RegistryNode& node) noexcept {
       if (node.trace != kNoTrace) {
         // Always by frame pointers: six frames cost a few nanoseconds, the DWARF
         // unwinder a microsecond. Interned now, read only by a misuse report.
-        std::uintptr_t frames[kCloseFrames];
-        const int count = capture_frame_pointers(frames, kCloseFrames, 1);
-        if (count > 0) close_trace = tls_last_close.intern(frames, count);
+        close_trace = tls_last_close.capture(kCloseFrames, 1);
+        if (close_trace == kTraceWalkStopped) close_trace = kNoTrace;
       }
       if (!unregister_node(node, GuardState::closed, close_trace)) {
         // Another thread closed it between our look and the shard lock.
