@@ -6,10 +6,15 @@
 #include <sys/stat.h>
 #include <windows.h>
 
+#include <algorithm>
+#include <cstdint>
 #include <cstdio>
 #include <fstream>
 #include <optional>
+#include <thread>
+#include <vector>
 
+#include "capture.h"
 #include "tracker_test.h"
 
 using restrack_test::at;
@@ -143,4 +148,108 @@ TEST_F(WindowsTrackerTest, SuppressionRulesMatchKindsAndSymbolizedFrames) {
   options.suppressions.clear();
   ASSERT_TRUE(restrack::set_options(options));
   EXPECT_EQ(std::remove(rules.c_str()), 0);
+}
+
+// ---- Traces by learned unwind rules (capture_windows.cc) --------------------------------
+
+namespace unwind_rules {
+
+struct Traces {
+  int by_rules = 0;  // frames, or -1 where a frame had no rule
+  std::vector<std::uintptr_t> rules;
+  std::vector<std::uintptr_t> captured;  // by capture_frame_pointers
+  std::vector<std::uintptr_t> system;    // by RtlCaptureStackBackTrace
+};
+
+// All three from one function: their first frames are three call sites in it, and only
+// the frames from its caller on are compared.
+__attribute__((noinline)) Traces capture_three_ways(int frames) {
+  Traces traces;
+  std::uintptr_t out[64];
+  traces.by_rules = restrack::internal::capture_by_unwind_rules(out, frames, 0);
+  traces.rules.assign(out + 1, out + std::max(traces.by_rules, 1));
+  const int captured = restrack::internal::capture_frame_pointers(out, frames, 0);
+  traces.captured.assign(out + 1, out + std::max(captured, 1));
+  void* system[64];
+  const int count = RtlCaptureStackBackTrace(0, frames, system, nullptr);
+  // Up to the null return address past the thread's start, where Windows stops and Wine
+  // goes on.
+  for (int i = 1; i < count && system[i] != nullptr; ++i) {
+    traces.system.push_back(reinterpret_cast<std::uintptr_t>(system[i]));
+  }
+  return traces;
+}
+
+volatile char sink = 0;
+
+// rbp is this function's frame register (alloca): its caller's rsp moves with `bytes`
+// relative to its own rsp, not relative to rbp.
+__attribute__((noinline)) Traces with_alloca(int bytes, int frames) {
+  auto* buffer = static_cast<volatile char*>(__builtin_alloca(bytes));
+  buffer[0] = 1;
+  Traces traces = capture_three_ways(frames);
+  sink = buffer[0];
+  return traces;
+}
+
+__attribute__((noinline)) Traces nested(int depth, int bytes, int frames) {
+  Traces traces = depth == 0 ? with_alloca(bytes, frames) : nested(depth - 1, bytes, frames);
+  sink = static_cast<char>(depth);
+  return traces;
+}
+
+// Optimized whatever the test build, like at_depth in the benchmarks: the recursive call
+// is followed by the epilogue, and the unwinder reads its return address as the start of
+// one, replaying it from rsp although rbp is this function's frame register.
+#if defined(__clang__)  // clang-tidy reads this file; GCC builds it
+#define OPTIMIZED_HERE
+#else
+#define OPTIMIZED_HERE __attribute__((optimize("O2", "no-omit-frame-pointer")))
+#endif
+__attribute__((noinline)) OPTIMIZED_HERE void returning_at_once(int depth, int bytes, int frames,
+                                                                Traces& traces) {
+  if (depth == 0) {
+    traces = with_alloca(bytes, frames);
+  } else {
+    returning_at_once(depth - 1, bytes, frames, traces);
+  }
+  asm volatile("" ::: "memory");
+}
+
+}  // namespace unwind_rules
+
+TEST(WindowsUnwindRulesTest, LearnedRulesGiveTheSystemUnwindersTrace) {
+  // Twice at each size: the first learns the rules, the second applies them. The larger
+  // alloca would end the walk in the wrong place if its frame's rule were taken from rsp.
+  for (const int bytes : {64, 64, 4096, 4096}) {
+    const unwind_rules::Traces traces = unwind_rules::nested(3, bytes, 10);
+    ASSERT_EQ(traces.by_rules, 10) << "every frame here is this program's";
+    EXPECT_EQ(traces.rules, traces.system) << bytes;
+    EXPECT_EQ(traces.captured, traces.system) << bytes;
+  }
+}
+
+TEST(WindowsUnwindRulesTest, ReturnAddressBeforeAnEpilogueGetsARuleFromRsp) {
+  for (int round = 0; round < 2; ++round) {
+    unwind_rules::Traces traces;
+    unwind_rules::returning_at_once(4, 64, 12, traces);
+    ASSERT_EQ(traces.by_rules, 12) << "every frame here is this program's";
+    EXPECT_EQ(traces.rules, traces.system) << round;
+    EXPECT_EQ(traces.captured, traces.system) << round;
+  }
+}
+
+TEST(WindowsUnwindRulesTest, TraceEndsAtTheThreadsStart) {
+  unwind_rules::Traces traces;
+  std::thread([&] { traces = unwind_rules::nested(2, 64, 64); }).join();
+  EXPECT_EQ(traces.captured, traces.system);
+  EXPECT_GT(traces.system.size(), 6u);
+}
+
+TEST(WindowsUnwindRulesTest, MainThreadsTraceEndsAtItsStartByRules) {
+  const unwind_rules::Traces traces = unwind_rules::nested(2, 64, 64);
+  EXPECT_EQ(traces.by_rules, static_cast<int>(traces.system.size()) + 1)
+      << "the program's and the system's frames where the main thread starts have rules";
+  EXPECT_EQ(traces.rules, traces.system);
+  EXPECT_EQ(traces.captured, traces.system);
 }

@@ -17,6 +17,13 @@ namespace internal {
 // caller. Return the count, or -1 when the frame-pointer walk could not start because the
 // thread runs on a stack it does not know (a fiber).
 int capture_frame_pointers(std::uintptr_t* out, int max_frames, int skip) noexcept;
+#if defined(_WIN32)
+// Windows: the trace RtlCaptureStackBackTrace would give, ending before a null return
+// address (a thread's start), by the rules learned for each return address
+// (capture_windows.cc); -1 where a frame has none and cannot get one, and
+// capture_frame_pointers then asks RtlCaptureStackBackTrace. `skip` as there.
+int capture_by_unwind_rules(std::uintptr_t* out, int max_frames, int skip) noexcept;
+#endif
 // The DWARF unwinder stores for a frame interrupted by a signal the address after the
 // interrupted instruction, so that "return address - 1", as for every other frame, names
 // that instruction.

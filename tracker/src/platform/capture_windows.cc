@@ -1,28 +1,255 @@
 // Windows implementation of capture_frame_pointers() and RecentWalk::capture()
-// (capture=frame_pointer): the return addresses from RtlCaptureStackBackTrace, which
-// unwinds with the program's unwind tables.
-// A frame-pointer walk cannot work here: on x86-64 Windows GCC sets the frame pointer at
-// an offset inside the frame (Win64 unwind information allows it), so the saved frame
-// pointer is not where the pointer points. With no chain to check, RecentWalk compares the
-// trace with the one it remembers and never replays.
+// (capture=frame_pointer). A frame-pointer walk cannot work here: on x86-64 Windows GCC
+// sets the frame pointer at an offset inside the frame (Win64 unwind information allows
+// it), so the saved frame pointer is not where the pointer points. The unwind tables can.
+//
+// RtlCaptureStackBackTrace unwinds with them, but looks up and decodes every frame's
+// unwind data each time: about 1 µs for 30 frames under Wine. Within one function and one
+// return address the unwind data fixes where the caller's registers are, relative to one
+// base register — rsp, or rbp where the function made rbp its frame pointer. So the walk
+// here learns that rule once per return address, from one RtlVirtualUnwind on a real
+// frame, and applies it from then on with two loads. Only what it can prove to be the same
+// walk is learned (below, `learn`); at any frame it cannot learn a rule for, it starts
+// again with RtlCaptureStackBackTrace, so the trace is always the one that gives — up to
+// the null return address past a thread's start, where Windows ends it (Wine goes on).
+//
+// With no chain to check, RecentWalk compares the trace with the one it remembers and
+// never replays.
 #include <windows.h>
+#include <winsock2.h>
 
 #include <algorithm>
+#include <array>
+#include <atomic>
+#include <cstring>
+#include <mutex>
 
 #include "capture.h"
+#include "spin_lock.h"
 #include "stack_depot.h"
 
 RESTRACK_NAMESPACE_BEGIN
 namespace internal {
+namespace {
+
+// Where a frame's caller's registers are, for one return address: the caller's rsp is the
+// base register plus `caller_rsp`, its return address the word just below that, and rbp
+// comes back from base + `saved_rbp` (or is left as it is).
+struct FrameRule {
+  std::int32_t caller_rsp = 0;
+  std::int32_t saved_rbp = 0;
+  bool from_rbp = false;
+  bool restores_rbp = false;
+};
+
+// The learned rules, shared by every thread: found without a lock, added under one.
+// An entry is written once, before its return address is published, and never changed.
+struct RuleEntry {
+  std::atomic<std::uintptr_t> rip{0};  // 0: free
+  FrameRule rule;
+};
+constexpr std::size_t kRuleSlots = 4096;
+constexpr int kRuleProbes = 8;
+RuleEntry rule_table[kRuleSlots];
+SpinLock rule_lock;
+
+std::size_t rule_slot(std::uintptr_t rip) noexcept {
+  return static_cast<std::size_t>((rip * 0x9E37'79B9'7F4A'7C15ULL) >> 52) & (kRuleSlots - 1);
+}
+
+const FrameRule* find_rule(std::uintptr_t rip) noexcept {
+  std::size_t slot = rule_slot(rip);
+  for (int probe = 0; probe < kRuleProbes; ++probe, slot = (slot + 1) % kRuleSlots) {
+    const std::uintptr_t at = rule_table[slot].rip.load(std::memory_order_acquire);
+    if (at == rip) return &rule_table[slot].rule;
+    if (at == 0) return nullptr;
+  }
+  return nullptr;
+}
+
+// The modules whose code stays loaded as long as the rules are used: the program, the
+// module this code is in, and the system's own (ntdll, kernel32, kernelbase), where every
+// thread starts. A rule for a return address in a library that can be unloaded could
+// outlive its code.
+bool stays_loaded(std::uintptr_t image_base) noexcept {
+  static const std::array<std::uintptr_t, 5> modules = [] {
+    HMODULE restrack = nullptr;
+    GetModuleHandleExW(
+        GET_MODULE_HANDLE_EX_FLAG_FROM_ADDRESS | GET_MODULE_HANDLE_EX_FLAG_UNCHANGED_REFCOUNT,
+        reinterpret_cast<LPCWSTR>(&rule_table), &restrack);
+    return std::array<std::uintptr_t, 5>{
+        reinterpret_cast<std::uintptr_t>(GetModuleHandleW(nullptr)),
+        reinterpret_cast<std::uintptr_t>(restrack),
+        reinterpret_cast<std::uintptr_t>(GetModuleHandleW(L"ntdll.dll")),
+        reinterpret_cast<std::uintptr_t>(GetModuleHandleW(L"kernel32.dll")),
+        reinterpret_cast<std::uintptr_t>(GetModuleHandleW(L"kernelbase.dll"))};
+  }();
+  return image_base != 0 && std::find(modules.begin(), modules.end(), image_base) != modules.end();
+}
+
+// The frame register of the function (0: none, 5: rbp), or -1 where its unwind data is not
+// the plain kind whose rule is one base and fixed offsets: chained data, a machine frame,
+// another frame register, a return address inside the prologue, a version not known.
+int plain_frame_register(std::uintptr_t image_base, const RUNTIME_FUNCTION& function,
+                         std::uintptr_t rip) noexcept {
+  if ((function.UnwindData & 1U) != 0) return -1;
+  const auto* info = reinterpret_cast<const std::uint8_t*>(image_base + function.UnwindData);
+  const int version = info[0] & 7;
+  const int flags = info[0] >> 3;
+  if (version != 1 || (flags & UNW_FLAG_CHAININFO) != 0) return -1;
+  if (rip - (image_base + function.BeginAddress) < info[1]) return -1;
+  const int frame_register = info[3] & 0xF;
+  if (frame_register != 0 && frame_register != 5) return -1;
+  // Unwind codes, each one to three slots of 16 bits: operation in bits 8–11.
+  const auto* codes = reinterpret_cast<const std::uint16_t*>(info + 4);
+  for (int i = 0; i < info[2];) {
+    const int operation = (codes[i] >> 8) & 0xF;
+    const int operation_info = codes[i] >> 12;
+    switch (operation) {
+      case 0:  // UWOP_PUSH_NONVOL
+      case 2:  // UWOP_ALLOC_SMALL
+      case 3:  // UWOP_SET_FPREG
+        i += 1;
+        break;
+      case 1:  // UWOP_ALLOC_LARGE
+        i += operation_info == 0 ? 2 : 3;
+        break;
+      case 4:  // UWOP_SAVE_NONVOL
+      case 8:  // UWOP_SAVE_XMM128
+        i += 2;
+        break;
+      case 5:  // UWOP_SAVE_NONVOL_FAR
+      case 9:  // UWOP_SAVE_XMM128_FAR
+        i += 3;
+        break;
+      default:  // UWOP_PUSH_MACHFRAME and anything newer
+        return -1;
+    }
+  }
+  return frame_register;
+}
+
+// Learns the rule for return address `rip` from its frame (`rsp`, `rbp`), and keeps it
+// where it stays valid. False where no rule can be proven.
+//
+// RtlVirtualUnwind runs twice, the second time with rbp 16 higher. Where the caller's rsp
+// moves by exactly that, the rule is taken from rbp (a function whose frame register is
+// rbp, past its prologue); where it does not move, from rsp (no frame register, or a
+// return address the unwinder reads as the start of an epilogue, which it replays from
+// rsp); anything else is refused. The return address must be the word below the caller's
+// rsp (no machine frame), and rbp must come back from the slot the unwinder names, moving
+// with the base, or stay as it was.
+__attribute__((noinline)) bool learn(std::uintptr_t rip, std::uintptr_t rsp, std::uintptr_t rbp,
+                                     FrameRule& rule) noexcept {
+  DWORD64 image_base = 0;
+  RUNTIME_FUNCTION* function = RtlLookupFunctionEntry(rip, &image_base, nullptr);
+  if (function == nullptr || !stays_loaded(image_base)) return false;
+  const int frame_register = plain_frame_register(image_base, *function, rip);
+  if (frame_register < 0) return false;
+  struct Unwound {
+    CONTEXT context;
+    KNONVOLATILE_CONTEXT_POINTERS pointers;
+  };
+  const auto unwind = [&](std::uintptr_t with_rbp, Unwound& out) {
+    std::memset(&out, 0, sizeof out);
+    out.context.Rip = rip;
+    out.context.Rsp = rsp;
+    out.context.Rbp = with_rbp;
+    void* handler_data = nullptr;
+    DWORD64 establisher = 0;
+    RtlVirtualUnwind(UNW_FLAG_NHANDLER, image_base, rip, function, &out.context, &handler_data,
+                     &establisher, &out.pointers);
+  };
+  Unwound unwound{};
+  Unwound moved{};
+  unwind(rbp, unwound);
+  unwind(rbp + 16, moved);
+  const std::uintptr_t caller_rsp = unwound.context.Rsp;
+  const std::uintptr_t shift = moved.context.Rsp - caller_rsp;
+  if (shift != 0 && (shift != 16 || frame_register != 5)) return false;
+  const bool from_rbp = shift == 16;
+  const std::uintptr_t base = from_rbp ? rbp : rsp;
+  if (unwound.context.Rip != *reinterpret_cast<const std::uintptr_t*>(caller_rsp - 8)) return false;
+  const ULONG64* rbp_slot = unwound.pointers.IntegerContext[5];
+  const ULONG64* moved_rbp_slot = moved.pointers.IntegerContext[5];
+  if (rbp_slot != nullptr ? *rbp_slot != unwound.context.Rbp ||
+                                reinterpret_cast<std::uintptr_t>(moved_rbp_slot) !=
+                                    reinterpret_cast<std::uintptr_t>(rbp_slot) + shift
+                          : unwound.context.Rbp != rbp || moved.context.Rbp != rbp + 16) {
+    return false;
+  }
+  const auto offset = [base](std::uintptr_t at, std::int32_t& out) {
+    const auto difference = static_cast<std::int64_t>(at - base);
+    out = static_cast<std::int32_t>(difference);
+    return difference == out;
+  };
+  rule.from_rbp = from_rbp;
+  rule.restores_rbp = rbp_slot != nullptr;
+  if (!offset(caller_rsp, rule.caller_rsp)) return false;
+  if (rbp_slot != nullptr && !offset(reinterpret_cast<std::uintptr_t>(rbp_slot), rule.saved_rbp)) {
+    return false;
+  }
+  // Kept if there is room near its slot; a rule that finds none is learned again next time.
+  std::lock_guard<SpinLock> hold(rule_lock);
+  std::size_t slot = rule_slot(rip);
+  for (int probe = 0; probe < kRuleProbes; ++probe, slot = (slot + 1) % kRuleSlots) {
+    RuleEntry& entry = rule_table[slot];
+    const std::uintptr_t at = entry.rip.load(std::memory_order_relaxed);
+    if (at == rip) break;
+    if (at != 0) continue;
+    entry.rule = rule;
+    entry.rip.store(rip, std::memory_order_release);
+    break;
+  }
+  return true;
+}
+
+}  // namespace
+
+__attribute__((noinline)) int capture_by_unwind_rules(std::uintptr_t* out, int max_frames,
+                                                      int skip) noexcept {
+  CONTEXT context;
+  RtlCaptureContext(&context);
+  // The first rule applied leaves this function: from then on rip is a return address.
+  std::uintptr_t rip = context.Rip;
+  std::uintptr_t rsp = context.Rsp;
+  std::uintptr_t rbp = context.Rbp;
+  int count = 0;
+  FrameRule learned;
+  while (count < max_frames) {
+    // Never 0 here (the walk ends there, below), so never a free slot's address.
+    const FrameRule* rule = find_rule(rip);
+    if (rule == nullptr) {
+      if (!learn(rip, rsp, rbp, learned)) return -1;
+      rule = &learned;
+    }
+    const std::uintptr_t base = rule->from_rbp ? rbp : rsp;
+    if (rule->restores_rbp) rbp = *reinterpret_cast<const std::uintptr_t*>(base + rule->saved_rbp);
+    rsp = base + rule->caller_rsp;
+    rip = *reinterpret_cast<const std::uintptr_t*>(rsp - 8);
+    if (rip == 0) break;  // the frame a thread starts in
+    if (skip > 0) {
+      --skip;
+    } else {
+      out[count++] = rip;
+    }
+  }
+  return count;
+}
 
 __attribute__((noinline)) int capture_frame_pointers(std::uintptr_t* out, int max_frames,
                                                      int skip) noexcept {
   if (max_frames <= 0) return 0;
+  // +1: this function's own frame.
+  const int count = capture_by_unwind_rules(out, max_frames, skip + 1);
+  if (count >= 0) return count;
   // Captures at most 65535 frames at a time; restrack asks for at most kMaxCaptureFrames.
   void** frames = reinterpret_cast<void**>(out);
-  // +1: this function's own frame.
-  return RtlCaptureStackBackTrace(static_cast<DWORD>(skip) + 1, static_cast<DWORD>(max_frames),
-                                  frames, nullptr);
+  const int captured = RtlCaptureStackBackTrace(static_cast<DWORD>(skip) + 1,
+                                                static_cast<DWORD>(max_frames), frames, nullptr);
+  // Windows stops at the null return address past a thread's start; Wine 8 stores it and
+  // goes on with words of the stack (docs/windows.md). Both end there.
+  return static_cast<int>(std::find(out, out + captured, std::uintptr_t{0}) - out);
 }
 
 __attribute__((noinline)) TraceId RecentWalk::capture(int max_frames, int skip) noexcept {
