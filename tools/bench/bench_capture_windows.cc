@@ -3,6 +3,7 @@
 // (tracker/src/platform/capture_windows.cc), and a guarded handle's open+close that uses
 // it. Built by the windows-bench preset; results and the command in docs/PERFORMANCE.md.
 #include <winsock2.h>
+
 #include <windows.h>
 
 #include <cstdint>
