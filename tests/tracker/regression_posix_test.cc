@@ -1,20 +1,27 @@
-// The regression tests of regression_test.cc that are about POSIX itself: a trace taken
-// in a signal handler, and report paths that are symbolic links and FIFOs (Linux only;
+// The regression tests of regression_test.cc that are about POSIX itself: traces taken
+// in signal handlers, and report paths that are symbolic links and FIFOs (Linux only;
 // docs/windows.md).
 #include <setjmp.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <boost/json.hpp>
 #include <chrono>
 #include <thread>
+#include <vector>
 
 #include "capture.h"
 #include "report_path_test.h"
 #include "stack_depot.h"
 #include "tracker_test.h"
 
+namespace restrack {
+inline namespace v1_tracking_on {
+namespace internal {}  // namespace internal
+}  // namespace v1_tracking_on
+}  // namespace restrack
 namespace {
 
 using restrack_test::read_file;
@@ -57,6 +64,57 @@ TEST_F(RegressionTest, DwarfTraceThroughASignalNamesTheInterruptedLine) {
     }
   }
   EXPECT_TRUE(named) << restrack::format_trace(trap_trace);
+}
+
+// A signal handler that captures on the thread whose capture it interrupted (an
+// interposed open() in a handler, say) gets its own trace and leaves the interrupted one
+// its own, though the thread's remembered walk (RecentWalk, capture.h) is half written at
+// that moment. The test hook raises the signal exactly there.
+restrack::TraceId handler_trace = restrack::kNoTrace;
+void capture_in_handler_too(int) { handler_trace = restrack::capture_trace(); }
+void interrupt_the_walk() noexcept {
+  restrack::internal::walk_interruption_for_test = nullptr;  // once
+  raise(SIGUSR1);
+}
+
+__attribute__((noinline)) restrack::TraceId capture_at_one_site() {
+  const restrack::TraceId id = restrack::capture_trace();
+  asm volatile("");
+  return id;
+}
+
+// Captures from one site three times: the first walks, the second replays, the third walks
+// again (the record holds the handler's walk then, or a changed one) with the signal
+// raised in the middle when `interrupt` is set.
+__attribute__((noinline)) std::vector<restrack::TraceId> three_captures(bool interrupt) {
+  std::vector<restrack::TraceId> ids;
+  for (int i = 0; i < 3; ++i) {
+    if (i == 2) {
+      restrack::capture_trace();  // another site: the next capture at ours walks
+      if (interrupt) restrack::internal::walk_interruption_for_test = interrupt_the_walk;
+    }
+    ids.push_back(capture_at_one_site());
+  }
+  restrack::internal::walk_interruption_for_test = nullptr;
+  return ids;
+}
+
+TEST_F(RegressionTest, CaptureInterruptedByACapturingSignalHandlerKeepsItsOwnTrace) {
+  struct sigaction action {};
+  action.sa_handler = capture_in_handler_too;
+  sigemptyset(&action.sa_mask);
+  struct sigaction previous {};
+  ASSERT_EQ(sigaction(SIGUSR1, &action, &previous), 0);
+  std::vector<std::vector<restrack::TraceId>> rounds;
+  for (const bool interrupt : {false, true}) rounds.push_back(three_captures(interrupt));
+  ASSERT_EQ(sigaction(SIGUSR1, &previous, nullptr), 0);
+
+  const restrack::TraceId site = rounds[0][0];
+  ASSERT_NE(site, restrack::kNoTrace);
+  EXPECT_EQ(rounds[0], std::vector<restrack::TraceId>({site, site, site}));
+  EXPECT_EQ(rounds[1], std::vector<restrack::TraceId>({site, site, site}));
+  ASSERT_NE(handler_trace, restrack::kNoTrace) << "the handler ran and captured";
+  EXPECT_NE(handler_trace, site);
 }
 
 TEST_F(ReportPathTest, SymbolicLinkIsFollowedAndKept) {

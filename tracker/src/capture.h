@@ -5,6 +5,7 @@
 
 #include "restrack/config.h"
 
+#include <atomic>
 #include <cstdint>
 
 #include "restrack/options.h"
@@ -53,6 +54,11 @@ inline constexpr int kMaxCaptureFrames = 256;
 // unchanged, it would find the same trace: the remembered id is returned without walking
 // or hashing. Anything else is walked, interned and remembered.
 //
+// A signal handler that captures on a thread whose capture it interrupted gets its own
+// trace, and leaves the interrupted capture its own: a walk being remembered is not
+// disturbed (the handler walks without the record), and a replay that the handler's walk
+// changed the record under does not count.
+//
 // On Windows there is no frame-pointer chain (capture_windows.cc): the trace is captured
 // and compared with the remembered one, never replayed.
 class RecentWalk {
@@ -67,8 +73,10 @@ class RecentWalk {
   TraceId capture(int max_frames, int skip) noexcept;
 
  private:
-  // The slower path of capture(): walks from `start`, capture()'s own frame.
+  // The slower paths of capture(): walk from `start`, capture()'s own frame, and remember
+  // the walk or not.
   TraceId walk_and_keep(std::uintptr_t start, int max_frames, int skip) noexcept;
+  TraceId walk_alone(std::uintptr_t start, int max_frames, int skip) noexcept;
 
   std::uintptr_t start_ = 0;  // capture()'s frame when it walked; 0: nothing to replay
   int max_frames_ = 0;
@@ -76,11 +84,19 @@ class RecentWalk {
   int read_count_ = 0;  // frames read, skipped ones included
   int count_ = -1;      // return addresses in the trace: return_addresses_[skip_, +count_)
   TraceId id_ = kNoTrace;
+  // Raised by walk_and_keep before and after it writes (odd while it writes), so that a
+  // replay a signal handler's walk interrupted sees it.
+  std::atomic<std::uint32_t> generation_{0};
   // The two words the walk read at each frame: the caller's frame pointer, the return
   // address.
   std::uintptr_t callers_[kCapacity] = {};
   std::uintptr_t return_addresses_[kCapacity] = {};
 };
+
+// Test hook: called by a walk being remembered between its walk and its interning, where
+// a signal handler's capture would find the record half written (regression_posix_test.cc
+// raises a signal from it). Null outside that test.
+extern void (*walk_interruption_for_test)() noexcept;
 
 // Captures `depth` user frames plus the allowance with `method`, after skipping `skip`
 // frames of the caller's own, and interns them. `depth` is clamped to kMaxCaptureFrames.

@@ -11,6 +11,8 @@
 // before them: a shift of 16 bytes moved the depth-16 open+close by 1–3 ns.
 //
 // RecentWalk (capture.h) replays a remembered walk instead of walking where it can.
+#include <atomic>
+
 #include "capture.h"
 #include "platform.h"
 #include "stack_depot.h"
@@ -70,6 +72,8 @@ __attribute__((always_inline, no_sanitize("address", "hwaddress"))) inline int w
 
 }  // namespace
 
+void (*walk_interruption_for_test)() noexcept = nullptr;
+
 __attribute__((noinline, aligned(64), no_sanitize("address", "hwaddress"))) int
 capture_frame_pointers(std::uintptr_t* out, int max_frames, int skip) noexcept {
   int unused = 0;
@@ -80,6 +84,10 @@ capture_frame_pointers(std::uintptr_t* out, int max_frames, int skip) noexcept {
 __attribute__((noinline, aligned(64), no_sanitize("address", "hwaddress"))) TraceId
 RecentWalk::capture(int max_frames, int skip) noexcept {
   const auto start = reinterpret_cast<std::uintptr_t>(__builtin_frame_address(0));
+  // A signal handler's walk_and_keep between the two reads of the generation (on this
+  // thread, so it ends before this resumes) makes the replay's reads a mixture: no match.
+  const std::uint32_t generation = generation_.load(std::memory_order_relaxed);
+  std::atomic_signal_fence(std::memory_order_seq_cst);
   if (start == start_ && max_frames == max_frames_ && skip == skip_) {
     // The addresses come from the remembered frames, not from the loads: no load waits
     // for another. Every address was checked by the walk that remembered it, and lies
@@ -91,7 +99,12 @@ RecentWalk::capture(int max_frames, int skip) noexcept {
       differ |= (slots[0] ^ callers_[i]) | (slots[1] ^ return_addresses_[i]);
       at = callers_[i];
     }
-    if (differ == 0) return id_;
+    const TraceId id = id_;
+    std::atomic_signal_fence(std::memory_order_seq_cst);
+    if ((differ | (generation & 1U)) == 0 &&
+        generation == generation_.load(std::memory_order_relaxed)) {
+      return id;
+    }
   }
   const TraceId id = walk_and_keep(start, max_frames, skip);
   // Not a tail call: the walk reads this function's frame, which must stay where it is.
@@ -99,24 +112,41 @@ RecentWalk::capture(int max_frames, int skip) noexcept {
   return id;
 }
 
+__attribute__((noinline, no_sanitize("address", "hwaddress"))) TraceId RecentWalk::walk_alone(
+    std::uintptr_t start, int max_frames, int skip) noexcept {
+  std::uintptr_t frames[kMaxCaptureFrames];
+  int read_count = 0;
+  const int count = walk<false>(start, frames, max_frames, skip, nullptr, read_count);
+  return count < 0 ? kTraceWalkStopped : intern_trace(frames, count);
+}
+
 __attribute__((noinline, no_sanitize("address", "hwaddress"))) TraceId RecentWalk::walk_and_keep(
     std::uintptr_t start, int max_frames, int skip) noexcept {
-  start_ = 0;  // nothing to replay until the walk is complete
-  int read_count = 0;
-  if (skip + max_frames > kCapacity) {
-    std::uintptr_t frames[kMaxCaptureFrames];
-    const int count = walk<false>(start, frames, max_frames, skip, nullptr, read_count);
-    return count < 0 ? kTraceWalkStopped : intern_trace(frames, count);
+  // A signal handler's capture, on the thread whose walk it interrupted: the record is
+  // that walk's, half written.
+  const std::uint32_t generation = generation_.load(std::memory_order_relaxed);
+  if ((generation & 1U) != 0 || skip + max_frames > kCapacity) {
+    return walk_alone(start, max_frames, skip);
   }
+  generation_.store(generation + 1, std::memory_order_relaxed);
+  start_ = 0;  // nothing to replay until the walk is complete
+  std::atomic_signal_fence(std::memory_order_seq_cst);
+  int read_count = 0;
   const int count = walk<true>(start, return_addresses_, max_frames, skip, callers_, read_count);
-  if (count < 0) return kTraceWalkStopped;
-  id_ = intern_trace(return_addresses_ + skip, count);
-  max_frames_ = max_frames;
-  skip_ = skip;
-  read_count_ = read_count;
-  count_ = count;
-  start_ = start;
-  return id_;
+  if (walk_interruption_for_test != nullptr) walk_interruption_for_test();
+  TraceId id = kTraceWalkStopped;
+  if (count >= 0) {
+    id = intern_trace(return_addresses_ + skip, count);
+    id_ = id;
+    max_frames_ = max_frames;
+    skip_ = skip;
+    read_count_ = read_count;
+    count_ = count;
+    start_ = start;
+  }
+  std::atomic_signal_fence(std::memory_order_seq_cst);
+  generation_.store(generation + 2, std::memory_order_relaxed);
+  return id;
 }
 
 }  // namespace internal
