@@ -10,13 +10,13 @@
 // here learns that rule once per return address, from one RtlVirtualUnwind on a real
 // frame, and applies it from then on with two loads. Only what it can prove to be the same
 // walk is learned (below, `learn`); at any frame it cannot learn a rule for, it starts
-// again with RtlCaptureStackBackTrace, so the trace is always the one that gives — up to
-// the null return address past a thread's start, where Windows ends it (Wine goes on).
+// again with RtlCaptureStackBackTrace, so the trace is always the one that function gives,
+// up to the null return address past a thread's start, where Windows ends it (Wine goes
+// on).
 //
 // With no chain to check, RecentWalk compares the trace with the one it remembers and
 // never replays.
 #include <windows.h>
-#include <winsock2.h>
 
 #include <algorithm>
 #include <array>
