@@ -10,6 +10,7 @@
 
 #include "restrack/options.h"
 #include "restrack/trace.h"
+#include "stack_depot.h"
 
 RESTRACK_NAMESPACE_BEGIN
 namespace internal {
@@ -60,7 +61,7 @@ inline constexpr int kMaxCaptureFrames = 256;
 // changed the record under does not count.
 //
 // On Windows there is no frame-pointer chain (capture_windows.cc): the trace is captured
-// and compared with the remembered one, never replayed.
+// and handed to a RecentTrace, which compares it with the last one before hashing.
 class RecentWalk {
  public:
   // The frames a walk may read (skipped ones included) and still be remembered.
@@ -73,6 +74,9 @@ class RecentWalk {
   TraceId capture(int max_frames, int skip) noexcept;
 
  private:
+#if defined(_WIN32)
+  RecentTrace<kCapacity> last_;
+#else
   // The slower paths of capture(): walk from `start`, capture()'s own frame, and remember
   // the walk or not.
   TraceId walk_and_keep(std::uintptr_t start, int max_frames, int skip) noexcept;
@@ -82,7 +86,6 @@ class RecentWalk {
   int max_frames_ = 0;
   int skip_ = 0;
   int read_count_ = 0;  // frames read, skipped ones included
-  int count_ = -1;      // return addresses in the trace: return_addresses_[skip_, +count_)
   TraceId id_ = kNoTrace;
   // Raised by walk_and_keep before and after it writes (odd while it writes), so that a
   // replay a signal handler's walk interrupted sees it.
@@ -91,6 +94,7 @@ class RecentWalk {
   // address.
   std::uintptr_t callers_[kCapacity] = {};
   std::uintptr_t return_addresses_[kCapacity] = {};
+#endif
 };
 
 // Test hook: called by a walk being remembered between its walk and its interning, where

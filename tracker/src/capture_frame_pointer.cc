@@ -141,7 +141,6 @@ __attribute__((noinline, no_sanitize("address", "hwaddress"))) TraceId RecentWal
     max_frames_ = max_frames;
     skip_ = skip;
     read_count_ = read_count;
-    count_ = count;
     start_ = start;
   }
   std::atomic_signal_fence(std::memory_order_seq_cst);

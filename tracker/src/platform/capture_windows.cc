@@ -14,8 +14,7 @@
 // up to the null return address past a thread's start, where Windows ends it (Wine goes
 // on).
 //
-// With no chain to check, RecentWalk compares the trace with the one it remembers and
-// never replays.
+// With no chain to check, RecentWalk hands the trace to a RecentTrace and never replays.
 #include <windows.h>
 
 #include <algorithm>
@@ -257,17 +256,7 @@ __attribute__((noinline)) TraceId RecentWalk::capture(int max_frames, int skip) 
   // +1: this function's own frame.
   const int count =
       capture_frame_pointers(trace, std::min(max_frames, kMaxCaptureFrames), skip + 1);
-  TraceId id = kNoTrace;
-  if (count > kCapacity) {
-    id = intern_trace(trace, count);
-  } else if (count == count_ && std::equal(trace, trace + count, return_addresses_)) {
-    id = id_;
-  } else {
-    id = intern_trace(trace, count);
-    std::copy_n(trace, count, return_addresses_);
-    count_ = count;
-    id_ = id;
-  }
+  const TraceId id = last_.intern(trace, count);
   // Not a tail call: `skip + 1` counts this function's frame.
   asm volatile("");
   return id;
