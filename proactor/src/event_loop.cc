@@ -12,6 +12,7 @@
 #include "restrack/diagnostic.h"
 #include "restrack/kind.h"
 #include "restrack/proactor/errors.h"
+#include "thread_slot.h"
 
 RESTRACK_NAMESPACE_BEGIN
 
@@ -29,7 +30,7 @@ namespace {
 
 using internal::ScheduledCallback;
 
-thread_local EventLoop* running_event_loop = nullptr;
+constexpr internal::ThreadValue<EventLoop*, struct RunningEventLoop> running_event_loop;
 
 constexpr std::string_view kNeverRetrieved = "task exception was never retrieved";
 
@@ -152,17 +153,17 @@ TimerHandle EventLoop::call_at(Clock::time_point when, Callback callback, CallSi
 void EventLoop::run_forever() {
   if (closed_) throw LoopClosedError("event loop is closed");
   if (running_) throw std::logic_error("event loop is already running");
-  if (running_event_loop != nullptr) {
+  if (running_event_loop.get() != nullptr) {
     throw std::logic_error("another event loop is running on this thread");
   }
   running_ = true;
-  running_event_loop = this;
+  running_event_loop.set(this);
   struct ResetOnExit {
     EventLoop& loop;
     ~ResetOnExit() {
       loop.running_ = false;
       loop.stopping_ = false;
-      running_event_loop = nullptr;
+      running_event_loop.set(nullptr);
     }
   } reset{*this};
   while (true) {
@@ -230,11 +231,12 @@ void EventLoop::default_exception_handler(const ExceptionContext& context) noexc
 
 std::size_t EventLoop::operations_in_flight() const noexcept { return backend_->in_flight(); }
 
-EventLoop* EventLoop::running() noexcept { return running_event_loop; }
+EventLoop* EventLoop::running() noexcept { return running_event_loop.get(); }
 
 EventLoop& EventLoop::running_loop() {
-  if (running_event_loop == nullptr) throw std::logic_error("no event loop runs on this thread");
-  return *running_event_loop;
+  if (running_event_loop.get() == nullptr)
+    throw std::logic_error("no event loop runs on this thread");
+  return *running_event_loop.get();
 }
 
 std::chrono::nanoseconds EventLoop::poll_timeout() {

@@ -7,12 +7,13 @@
 #include "loop_frames.h"
 #include "restrack/kind.h"
 #include "restrack/proactor/event_loop.h"
+#include "thread_slot.h"
 
 RESTRACK_NAMESPACE_BEGIN
 
 namespace {
 
-thread_local TaskBase* running_task = nullptr;
+constexpr internal::ThreadValue<TaskBase*, struct RunningTask> running_task;
 std::atomic<std::uint64_t> next_task_number{1};
 
 std::string describe_task(const void* owner) { return static_cast<const TaskBase*>(owner)->name(); }
@@ -84,9 +85,9 @@ void TaskBase::step() {
     return;
   }
   stepped_ = true;
-  TaskBase* const previous = std::exchange(running_task, this);
+  TaskBase* const previous = running_task.exchange(this);
   coroutine_.resume();
-  running_task = previous;
+  running_task.set(previous);
 }
 
 void TaskBase::wait_on(std::shared_ptr<FutureBase> future) {
@@ -145,7 +146,7 @@ void TaskAccess::start_on_running_loop(TaskBase& task, CallSite where) {
   task.start(*loop, where);
 }
 
-TaskBase* TaskAccess::running() noexcept { return running_task; }
+TaskBase* TaskAccess::running() noexcept { return running_task.get(); }
 
 void TaskAccess::wait_on(std::shared_ptr<FutureBase> future) {
   TaskBase* task = running();

@@ -27,6 +27,24 @@ struct Token {
   restrack::ResourceGuard guard;
 };
 
+TEST_F(LiveSetTest, ThreadThatEndedHandsItsShardToTheNextThread) {
+  // The hand-on runs among the thread's thread_local destructors, where it reads the
+  // thread's shard (thread_slot.h: on Windows a TEB slot, which outlasts the emulated
+  // thread_locals). Threads started one after another then all open into one shard.
+  std::vector<std::uint64_t> shards;
+  for (int t = 0; t < 4; ++t) {
+    std::thread([&] {
+      Token token;
+      for (const restrack::ResourceInfo& info : restrack::live_resources()) {
+        if (info.owner == &token) shards.push_back(info.serial >> 48);
+      }
+    }).join();
+  }
+  ASSERT_EQ(shards.size(), 4u);
+  EXPECT_EQ(std::set<std::uint64_t>(shards.begin(), shards.end()).size(), 1u)
+      << shards[0] << " " << shards[1] << " " << shards[2] << " " << shards[3];
+}
+
 TEST_F(LiveSetTest, ThreadsRunningAtOnceOpenIntoShardsOfTheirOwn) {
   // The structural half of "no shared write on the open/close path": threads alive at the
   // same time never share a registry shard (its lock, its slots, its serial counter); the

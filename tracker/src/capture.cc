@@ -1,6 +1,7 @@
 #include "capture.h"
 
 #include "stack_depot.h"
+#include "thread_slot.h"
 
 RESTRACK_NAMESPACE_BEGIN
 namespace internal {
@@ -10,8 +11,8 @@ namespace {
 // that opens in a loop (a proactor task's requests among them) skips the depot's hash and
 // probe, and with frame pointers the walk too. Both hold the default depth with a task's
 // dispatch frames (about 30).
-thread_local RecentTrace<32> tls_last_unwind;
-thread_local RecentWalk tls_last_walk;
+constexpr ThreadObject<RecentTrace<32>, struct LastUnwind> tls_last_unwind;
+constexpr ThreadObject<RecentWalk, struct LastWalk> tls_last_walk;
 
 }  // namespace
 
@@ -26,10 +27,23 @@ __attribute__((noinline)) TraceId capture_with_depth(int depth, CaptureMethod me
   if (method == CaptureMethod::dwarf) {
     std::uintptr_t frames[kMaxCaptureFrames];
     const int count = capture_dwarf(frames, wanted, skip + 1);
-    if (count >= 0) id = tls_last_unwind.intern(frames, count);
+    if (count >= 0) {
+      RecentTrace<32>* last = tls_last_unwind.find();
+      id = last != nullptr ? last->intern(frames, count) : intern_trace(frames, count);
+    }
+  } else if (RecentWalk* walk = tls_last_walk.find()) [[likely]] {
+    id = walk->capture(wanted, skip + 1);
   } else {
-    id = tls_last_walk.capture(wanted, skip + 1);
+    id = capture_without_memo(wanted, skip + 1);
   }
+  // Not a tail call: `skip + 1` counts this function's frame.
+  asm volatile("");
+  return id;
+}
+
+__attribute__((noinline)) TraceId capture_without_memo(int max_frames, int skip) noexcept {
+  RecentWalk walk;
+  const TraceId id = walk.capture(max_frames, skip + 1);
   // Not a tail call: `skip + 1` counts this function's frame.
   asm volatile("");
   return id;

@@ -97,6 +97,10 @@ class RecentWalk {
 #endif
 };
 
+// RecentWalk::capture() on a RecentWalk of its own, which nothing replays: for a thread whose
+// memo is gone (it has ended; thread_slot.h).
+TraceId capture_without_memo(int max_frames, int skip) noexcept;
+
 // Test hook: called by a walk being remembered between its walk and its interning, where
 // a signal handler's capture would find the record half written (regression_posix_test.cc
 // raises a signal from it). Null outside that test.

@@ -10,6 +10,7 @@
 #include "restrack/guard.h"
 #include "settings.h"
 #include "stack_depot.h"
+#include "thread_slot.h"
 
 RESTRACK_NAMESPACE_BEGIN
 namespace internal {
@@ -19,7 +20,7 @@ namespace {
 constexpr int kCloseFrames = 6;
 
 // The last close this thread traced: closes come from a few sites, often in a loop.
-thread_local RecentWalk tls_last_close;
+constexpr ThreadObject<RecentWalk, struct LastClose> tls_last_close;
 
 // Keeps the call before it out of tail position: a sibling call would take the caller's
 // frame off the stack, and the site captures below skip a fixed number of frames.
@@ -83,7 +84,9 @@ __attribute__((noinline)) void close_node(RegistryNode& node) noexcept {
       if (node.trace != kNoTrace) {
         // Always by frame pointers: six frames cost a few nanoseconds, the DWARF
         // unwinder a microsecond. Interned now, read only by a misuse report.
-        close_trace = tls_last_close.capture(kCloseFrames, 1);
+        RecentWalk* walk = tls_last_close.find();
+        close_trace = walk != nullptr ? walk->capture(kCloseFrames, 1)
+                                      : capture_without_memo(kCloseFrames, 1);
         if (close_trace == kTraceWalkStopped) close_trace = kNoTrace;
       }
       if (!unregister_node(node, GuardState::closed, close_trace)) {

@@ -10,6 +10,7 @@
 #include "logging.h"
 #include "platform.h"
 #include "spin_lock.h"
+#include "thread_slot.h"
 
 RESTRACK_NAMESPACE_BEGIN
 namespace internal {
@@ -156,11 +157,12 @@ constinit Registry g_registry;
 
 Registry& registry() noexcept { return g_registry; }
 
-thread_local Shard* tls_shard = nullptr;
+// The shard this thread owns: where its opens go (see thread_slot.h).
+constexpr ThreadValue<Shard*, struct ThisThreadsShard> tls_shard;
 
 inline void Shard::release(std::uint32_t slot) noexcept {
   // The owner's free list has room: no allocation, nothing to catch.
-  if (tls_shard == this && !shared && own_free.size() < own_free.capacity()) {
+  if (tls_shard.get() == this && !shared && own_free.size() < own_free.capacity()) {
     own_free.push_back(slot);
     return;
   }
@@ -177,7 +179,7 @@ void Shard::clear_deferred() noexcept {
     atomically(at(atomically(deferred[i]).load(std::memory_order_relaxed)).node)
         .store(nullptr, std::memory_order_relaxed);
   }
-  if (tls_shard == this && own_free.capacity() - own_free.size() >= count) {
+  if (tls_shard.get() == this && own_free.capacity() - own_free.size() >= count) {
     own_free.insert(own_free.end(), deferred, deferred + count);  // the owner's, in room
   } else {
     for (std::uint32_t i = 0; i < count; ++i) {
@@ -190,7 +192,7 @@ void Shard::clear_deferred() noexcept {
 // The shard whose lock a query on this thread holds while it describes resources: a
 // describe callback that opens or closes a resource on that shard must not wait for
 // itself. Only queries write it; opens and closes only read it.
-thread_local Shard* tls_query_locked = nullptr;
+constexpr ThreadValue<Shard*, struct QueryLockedShard> tls_query_locked;
 // Set when an open or close happens while this thread's query holds a lock: a describe
 // callback misbehaved (describe_node replaces its text).
 thread_local bool tls_describe_misbehaved = false;
@@ -209,13 +211,13 @@ void exclude_owner(Shard& shard) noexcept {
 class ShardLock {
  public:
   explicit ShardLock(Shard& shard) noexcept : shard_(&shard) {
-    if (tls_query_locked != nullptr) {
+    if (tls_query_locked.get() != nullptr) {
       tls_describe_misbehaved = true;
-      if (tls_query_locked == shard_) shard_ = nullptr;  // held by this thread's query
+      if (tls_query_locked.get() == shard_) shard_ = nullptr;  // held by this thread's query
     }
     if (shard_ != nullptr) {
       shard_->lock.lock();
-      if (shard_ != tls_shard) exclude_owner(*shard_);
+      if (shard_ != tls_shard.get()) exclude_owner(*shard_);
     }
   }
   ~ShardLock() {
@@ -231,17 +233,17 @@ class ShardLock {
 // The lock of a query's batch: describe callbacks run under it.
 class QueryLock {
  public:
-  explicit QueryLock(Shard& shard) noexcept : shard_(shard), previous_(tls_query_locked) {
+  explicit QueryLock(Shard& shard) noexcept : shard_(shard), previous_(tls_query_locked.get()) {
     if (previous_ != &shard_) {
       shard_.lock.lock();
-      if (&shard_ != tls_shard) exclude_owner(shard_);
+      if (&shard_ != tls_shard.get()) exclude_owner(shard_);
       // The query reads entries: none may name a closed node.
       shard_.clear_deferred();
     }
-    tls_query_locked = &shard_;
+    tls_query_locked.set(&shard_);
   }
   ~QueryLock() {
-    tls_query_locked = previous_;
+    tls_query_locked.set(previous_);
     if (previous_ != &shard_) shard_.lock.unlock();
   }
   QueryLock(const QueryLock&) = delete;
@@ -255,7 +257,7 @@ class QueryLock {
 // Hands the thread's shard on when the thread ends; resources it opened stay registered.
 struct ShardRelease {
   ~ShardRelease() {
-    Shard* shard = std::exchange(tls_shard, nullptr);
+    Shard* shard = tls_shard.exchange(nullptr);
     if (shard == nullptr || shard->shared) return;
     Registry& reg = registry();
     std::lock_guard lock(reg.pool_mutex);
@@ -302,7 +304,7 @@ Shard* acquire_shard() noexcept {
       if (shard == nullptr) return nullptr;
     }
   }
-  tls_shard = shard;
+  tls_shard.set(shard);
   static_cast<void>(&tls_release);  // registers the hand-on at thread end
   return shard;
 }
@@ -346,7 +348,7 @@ bool Shard::allocate_more(std::uint32_t& slot) noexcept {
 
 void Shard::release_growing(std::uint32_t slot) noexcept {
   try {
-    if (!shared && tls_shard == this) {
+    if (!shared && tls_shard.get() == this) {
       own_free.push_back(slot);
     } else {
       returned.push_back(slot);
@@ -504,7 +506,8 @@ __attribute__((always_inline)) inline void publish(Shard& shard, RegistryNode& n
 void register_node(RegistryNode& node) noexcept {
   node.thread_id = current_thread_id();
   node.opened_at = registry_now();
-  Shard* shard = tls_shard != nullptr ? tls_shard : acquire_shard();
+  Shard* shard = tls_shard.get();
+  if (shard == nullptr) shard = acquire_shard();
   if (shard == nullptr) {
     node.state.store(GuardState::disabled, std::memory_order_relaxed);
     return;
@@ -514,7 +517,7 @@ void register_node(RegistryNode& node) noexcept {
     publish(*shard, node);
     return;
   }
-  if (tls_query_locked != nullptr) tls_describe_misbehaved = true;  // see ShardLock
+  if (tls_query_locked.get() != nullptr) tls_describe_misbehaved = true;  // see ShardLock
   publish(*shard, node);
 }
 
@@ -592,7 +595,7 @@ bool unregister_node(RegistryNode& node, GuardState next, TraceId close_trace) n
   if (node.state.load(std::memory_order_acquire) != GuardState::open) return false;
   Shard* shard = shard_at(node.shard);
   if (shard == nullptr) return false;
-  const bool owner = shard == tls_shard && tls_query_locked == nullptr;
+  const bool owner = shard == tls_shard.get() && tls_query_locked.get() == nullptr;
   if (owner) {
     const OwnerClose outcome = close_as_owner(*shard, node, next, close_trace);
     if (outcome != OwnerClose::locked) return outcome == OwnerClose::done;
@@ -719,7 +722,7 @@ void for_each_live(const std::vector<std::uint64_t>* since,
 
 OwnerCloseState owner_close_state_for_test() noexcept {
   OwnerCloseState state;
-  Shard* shard = tls_shard;
+  Shard* shard = tls_shard.get();
   if (shard == nullptr) return state;
   ShardLock lock(*shard);
   state.without_lock = shard->owner_closed.load(std::memory_order_relaxed);
@@ -732,7 +735,7 @@ OwnerCloseState owner_close_state_for_test() noexcept {
 }
 
 void close_without_lock_from_now_for_test() noexcept {
-  Shard* shard = tls_shard;
+  Shard* shard = tls_shard.get();
   if (shard == nullptr || shard->shared || !process_barrier_available()) return;
   ShardLock lock(*shard);
   shard->locked_closes = 0;
@@ -750,7 +753,7 @@ void lock_registry_for_fork() noexcept {
   for (std::uint32_t i = 0; i < count; ++i) {
     Shard& shard = *reg.shards[i].load(std::memory_order_relaxed);
     shard.lock.lock();
-    if (&shard != tls_shard && shard.owner_fast.load(std::memory_order_relaxed)) {
+    if (&shard != tls_shard.get() && shard.owner_fast.load(std::memory_order_relaxed)) {
       shard.owner_fast.store(false, std::memory_order_relaxed);
       excluding = true;
     }

@@ -3,17 +3,17 @@
 #include <winternl.h>
 
 #include <atomic>
+#include <cstddef>
 #include <cstdio>
 #include <cstring>
 
 #include "platform.h"
 #include "platform/windows_text.h"
+#include "thread_slot.h"
 
 RESTRACK_NAMESPACE_BEGIN
 namespace internal {
 namespace {
-
-thread_local std::uint32_t cached_thread_id = 0;
 
 // The CodeView record of a PE module's debug directory ("RSDS", a GUID and an age): what
 // identifies the module's debug information, as the GNU build id does on Linux. mingw-w64
@@ -79,41 +79,40 @@ void yield_thread() noexcept { SwitchToThread(); }
 bool process_barrier_available() noexcept { return false; }
 void process_barrier() noexcept {}
 
-std::uint32_t current_thread_id() noexcept {
-  if (cached_thread_id == 0) cached_thread_id = GetCurrentThreadId();
-  return cached_thread_id;
-}
+// Both read the thread's TEB: nothing to cache (a thread_local would cost more here; see
+// thread_slot.h).
+std::uint32_t current_thread_id() noexcept { return GetCurrentThreadId(); }
 
-std::int64_t coarse_now_ns() noexcept {
-  // The tick count: monotonic, with the resolution of the system timer (10-16 ms).
-  return static_cast<std::int64_t>(GetTickCount64()) * 1'000'000;
-}
-
-namespace {
-
-struct KnownStack {
-  StackBounds bounds;
-  bool known = false;
-};
-thread_local KnownStack tls_stack;
-
-[[gnu::noinline]] StackBounds look_up_stack_bounds() noexcept {
-  KnownStack& stack = tls_stack;
-  stack.known = true;
+StackBounds current_stack_bounds() noexcept {
   ULONG_PTR low = 0;
   ULONG_PTR high = 0;
   // The whole reserved stack, not only the part committed so far.
   GetCurrentThreadStackLimits(&low, &high);
-  stack.bounds.low = low;
-  stack.bounds.high = high;
-  return stack.bounds;
+  return {low, high};
 }
 
-}  // namespace
+static_assert(offsetof(TEB, TlsSlots) == 0x1480, "read_thread_slot's offset");
 
-StackBounds current_stack_bounds() noexcept {
-  const KnownStack& stack = tls_stack;
-  return stack.known ? stack.bounds : look_up_stack_bounds();
+std::uint32_t claim_thread_slot(std::atomic<std::uint32_t>& index) noexcept {
+  std::uint32_t claimed = index.load(std::memory_order_acquire);
+  if (claimed != kUnclaimedThreadSlot) return claimed;
+  const DWORD allocated = TlsAlloc();
+  // Indexes from 64 on live outside the TEB (TlsExpansionSlots): not worth a second path.
+  std::uint32_t mine = allocated < kThreadSlotsInTeb ? allocated : kNoThreadSlot;
+  if (allocated != TLS_OUT_OF_INDEXES && mine == kNoThreadSlot) TlsFree(allocated);
+  if (!index.compare_exchange_strong(claimed, mine, std::memory_order_acq_rel)) {
+    if (mine != kNoThreadSlot) TlsFree(mine);  // another thread claimed first
+    mine = claimed;
+  }
+  return mine;
+}
+
+KeepLastError::KeepLastError() noexcept : error_(GetLastError()) {}
+KeepLastError::~KeepLastError() { SetLastError(error_); }
+
+std::int64_t coarse_now_ns() noexcept {
+  // The tick count: monotonic, with the resolution of the system timer (10-16 ms).
+  return static_cast<std::int64_t>(GetTickCount64()) * 1'000'000;
 }
 
 ModuleInfo module_of(std::uintptr_t address) noexcept {
