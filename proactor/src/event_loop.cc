@@ -277,7 +277,8 @@ void EventLoop::run_once() {
     for (ReadyCallback& callback : posted) ready_.push_back(std::move(callback));
   }
 
-  const Clock::time_point now = Clock::now();
+  // Without timers there is nothing to compare the clock with: it is not read.
+  const Clock::time_point now = timers_.empty() ? Clock::time_point() : Clock::now();
   while (!timers_.empty() && timers_.front()->when <= now) {
     std::pop_heap(timers_.begin(), timers_.end(), fires_later);
     std::shared_ptr<ScheduledCallback> timer = std::move(timers_.back());

@@ -1,7 +1,8 @@
 // Windows: what a trace costs. RtlCaptureStackBackTrace, which looks up and decodes every
 // frame's unwind data, against the walk by unwind rules learned once per return address
 // (tracker/src/platform/capture_windows.cc), and a guarded handle's open+close that uses
-// it. Built by the windows-bench preset; results and the command in docs/PERFORMANCE.md.
+// it, where the last walk is replayed and where it never is. Built by the windows-bench
+// preset; results and the command in docs/PERFORMANCE.md.
 #include <winsock2.h>
 
 #include <windows.h>
@@ -49,6 +50,15 @@ void BM_OpenClose_Tracked(benchmark::State& state) {
   restrack_bench::open_close<restrack_bench::GuardedHandle>(state);
 }
 BENCHMARK(BM_OpenClose_Tracked)->Arg(0)->Arg(16);
+
+// Nothing replayed: the stack changes at every call (bench_handle.h).
+void BM_OpenClose_TrackedChangingStack(benchmark::State& state) {
+  restrack::Options options = restrack::current_options();
+  options.trace_depth = static_cast<int>(state.range(0));
+  restrack::set_options(options);
+  restrack_bench::open_close_changing_stack(state);
+}
+BENCHMARK(BM_OpenClose_TrackedChangingStack)->Arg(16);
 
 }  // namespace
 

@@ -39,5 +39,34 @@ void open_close(benchmark::State& state) {
   at_depth(40, body);
 }
 
+// A site whose stack changes at every open and close: one frame deeper every other
+// time, so the last walk (RecentWalk, capture.h) is never replayed and each trace is
+// walked, hashed and found in the depot, as at a site seen for the second time.
+[[gnu::noinline]] inline void open_close_once() {
+  GuardedHandle handle(7);
+  benchmark::DoNotOptimize(handle.fd);
+  handle.close();
+  benchmark::DoNotOptimize(handle.fd);
+}
+[[gnu::noinline]] inline void open_close_once_a_frame_deeper() {
+  open_close_once();
+  benchmark::ClobberMemory();  // not a tail call
+}
+
+inline void open_close_changing_stack(benchmark::State& state) {
+  auto body = [&] {
+    bool deeper = false;
+    for (auto _ : state) {
+      if (deeper) {
+        open_close_once_a_frame_deeper();
+      } else {
+        open_close_once();
+      }
+      deeper = !deeper;
+    }
+  };
+  at_depth(40, body);
+}
+
 }  // namespace
 }  // namespace restrack_bench

@@ -38,34 +38,9 @@ void BM_OpenClose_Tracked(benchmark::State& state) {
 }
 BENCHMARK(BM_OpenClose_Tracked)->Arg(0)->Arg(16)->Arg(32);
 
-// A site whose stack changes at every open and close: one frame deeper every other
-// time, so the last walk (RecentWalk, capture.h) is never replayed and each trace is
-// walked, hashed and found in the depot, as at a site seen for the second time.
-[[gnu::noinline]] void open_close_once() {
-  GuardedHandle handle(7);
-  benchmark::DoNotOptimize(handle.fd);
-  handle.close();
-  benchmark::DoNotOptimize(handle.fd);
-}
-[[gnu::noinline]] void open_close_once_a_frame_deeper() {
-  open_close_once();
-  benchmark::ClobberMemory();  // not a tail call
-}
-
 void BM_OpenClose_TrackedChangingStack(benchmark::State& state) {
   set_depth(static_cast<int>(state.range(0)));
-  auto body = [&] {
-    bool deeper = false;
-    for (auto _ : state) {
-      if (deeper) {
-        open_close_once_a_frame_deeper();
-      } else {
-        open_close_once();
-      }
-      deeper = !deeper;
-    }
-  };
-  restrack_bench::at_depth(kCallDepth, body);
+  restrack_bench::open_close_changing_stack(state);
   set_depth(16);
 }
 BENCHMARK(BM_OpenClose_TrackedChangingStack)->Arg(16);

@@ -60,8 +60,9 @@ inline constexpr int kMaxCaptureFrames = 256;
 // disturbed (the handler walks without the record), and a replay that the handler's walk
 // changed the record under does not count.
 //
-// On Windows there is no frame-pointer chain (capture_windows.cc): the trace is captured
-// and handed to a RecentTrace, which compares it with the last one before hashing.
+// On Windows there is no frame-pointer chain (capture_windows.cc); the walk by unwind
+// rules is replayed the same way: it is a function of the registers it starts from (this
+// function's own) and of the words it reads, a saved rbp and a return address per frame.
 class RecentWalk {
  public:
   // The frames a walk may read (skipped ones included) and still be remembered.
@@ -75,7 +76,25 @@ class RecentWalk {
 
  private:
 #if defined(_WIN32)
-  RecentTrace<kCapacity> last_;
+  struct Registers {
+    std::uintptr_t rip = 0;
+    std::uintptr_t rsp = 0;
+    std::uintptr_t rbp = 0;
+  };
+  // The slower path of capture(): walk from capture()'s registers, and remember the walk
+  // where it fits.
+  TraceId walk_and_keep(Registers start, int max_frames, int skip) noexcept;
+
+  std::uintptr_t start_rsp_ = 0;  // capture()'s rsp when it walked; 0: nothing to replay
+  std::uintptr_t start_rbp_ = 0;
+  int max_frames_ = 0;
+  int skip_ = 0;
+  int read_count_ = 0;
+  TraceId id_ = kNoTrace;
+  // Every word the walk read, in order, and where: at most a saved rbp and a return address
+  // per frame.
+  const std::uintptr_t* read_at_[2 * kCapacity] = {};
+  std::uintptr_t read_words_[2 * kCapacity] = {};
 #else
   // The slower paths of capture(): walk from `start`, capture()'s own frame, and remember
   // the walk or not.

@@ -14,7 +14,10 @@
 // up to the null return address past a thread's start, where Windows ends it (Wine goes
 // on).
 //
-// With no chain to check, RecentWalk hands the trace to a RecentTrace and never replays.
+// RecentWalk replays its last walk as on Linux (capture.h): the walk starts from
+// RecentWalk::capture()'s own registers, and each rule's two loads are recorded with their
+// addresses; where capture() runs again with the same rsp and rbp and every recorded word
+// is unchanged, the walk would find the same trace.
 #include <windows.h>
 
 #include <algorithm>
@@ -203,23 +206,31 @@ __attribute__((noinline)) bool learn(std::uintptr_t rip, std::uintptr_t rsp, std
   return true;
 }
 
-}  // namespace
-
-__attribute__((noinline)) int capture_by_unwind_rules(std::uintptr_t* out, int max_frames,
-                                                      int skip) noexcept {
-  // Where this function is and its stack and frame registers, as the rule for this point of
-  // its body needs them. (RtlCaptureContext gives them too, but saves the whole register
-  // file with them: a sixth of a depth-16 open+close under Wine went to its fxsave.) The
-  // first rule applied leaves this function: from then on rip is a return address.
-  std::uintptr_t rip = 0;
-  std::uintptr_t rsp = 0;
-  std::uintptr_t rbp = 0;
+// Where this point of the calling function is, and its stack and frame registers: what
+// the rule for this point of its body needs. (RtlCaptureContext gives them too, but saves
+// the whole register file with them: a sixth of a depth-16 open+close under Wine went to
+// its fxsave.)
+[[gnu::always_inline]] inline void read_registers(std::uintptr_t& rip, std::uintptr_t& rsp,
+                                                  std::uintptr_t& rbp) noexcept {
   asm volatile(
       "lea 0(%%rip), %0\n\t"
       "mov %%rsp, %1\n\t"
       "mov %%rbp, %2"
       : "=r"(rip), "=r"(rsp), "=r"(rbp));
+}
+
+// The walk by rules from a point in a function's body: up to `max_frames` return addresses
+// after `skip`, into `out`; -1 at a frame with no rule that cannot get one. With kRecord,
+// also every word it reads and where, in order, into `read_at` and `read_words` (at most
+// two per frame walked, skipped ones included), their number into `read_count`. The first
+// rule applied leaves the function: from then on rip is a return address.
+template <bool kRecord>
+[[gnu::noinline]] int walk_by_rules(std::uintptr_t rip, std::uintptr_t rsp, std::uintptr_t rbp,
+                                    std::uintptr_t* out, int max_frames, int skip,
+                                    const std::uintptr_t** read_at, std::uintptr_t* read_words,
+                                    int& read_count) noexcept {
   int count = 0;
+  int reads = 0;
   FrameRule learned;
   while (count < max_frames) {
     // Never 0 here (the walk ends there, below), so never a free slot's address.
@@ -229,9 +240,21 @@ __attribute__((noinline)) int capture_by_unwind_rules(std::uintptr_t* out, int m
       rule = &learned;
     }
     const std::uintptr_t base = rule->from_rbp ? rbp : rsp;
-    if (rule->restores_rbp) rbp = *reinterpret_cast<const std::uintptr_t*>(base + rule->saved_rbp);
+    if (rule->restores_rbp) {
+      const auto* saved_rbp = reinterpret_cast<const std::uintptr_t*>(base + rule->saved_rbp);
+      rbp = *saved_rbp;
+      if constexpr (kRecord) {
+        read_at[reads] = saved_rbp;
+        read_words[reads++] = rbp;
+      }
+    }
     rsp = base + rule->caller_rsp;
-    rip = *reinterpret_cast<const std::uintptr_t*>(rsp - 8);
+    const auto* return_address = reinterpret_cast<const std::uintptr_t*>(rsp - 8);
+    rip = *return_address;
+    if constexpr (kRecord) {
+      read_at[reads] = return_address;
+      read_words[reads++] = rip;
+    }
     if (rip == 0) break;  // the frame a thread starts in
     if (skip > 0) {
       --skip;
@@ -239,32 +262,104 @@ __attribute__((noinline)) int capture_by_unwind_rules(std::uintptr_t* out, int m
       out[count++] = rip;
     }
   }
+  read_count = reads;
   return count;
+}
+
+// Where the running thread's (or fiber's) stack ends: NT_TIB::StackBase.
+inline std::uintptr_t stack_base() noexcept {
+  std::uintptr_t base = 0;
+  asm volatile("mov %%gs:8, %0" : "=r"(base));
+  return base;
+}
+
+// RtlCaptureStackBackTrace's trace, skipping `skip` frames above the caller, ended where
+// Windows ends it.
+__attribute__((noinline)) int capture_by_system(std::uintptr_t* out, int max_frames,
+                                                int skip) noexcept {
+  // Captures at most 65535 frames at a time; restrack asks for at most kMaxCaptureFrames.
+  // +1: this function's own frame.
+  void** frames = reinterpret_cast<void**>(out);
+  const int captured = RtlCaptureStackBackTrace(static_cast<DWORD>(skip) + 1,
+                                                static_cast<DWORD>(max_frames), frames, nullptr);
+  // Windows stops at the null return address past a thread's start; Wine 8 stores it and
+  // goes on with words of the stack (docs/windows.md). Both end there.
+  const int count = static_cast<int>(std::find(out, out + captured, std::uintptr_t{0}) - out);
+  // Not a tail call: `skip + 1` counts this function's frame.
+  asm volatile("");
+  return count;
+}
+
+}  // namespace
+
+__attribute__((noinline)) int capture_by_unwind_rules(std::uintptr_t* out, int max_frames,
+                                                      int skip) noexcept {
+  std::uintptr_t rip = 0;
+  std::uintptr_t rsp = 0;
+  std::uintptr_t rbp = 0;
+  read_registers(rip, rsp, rbp);
+  int read_count = 0;
+  return walk_by_rules<false>(rip, rsp, rbp, out, max_frames, skip, nullptr, nullptr, read_count);
 }
 
 __attribute__((noinline)) int capture_frame_pointers(std::uintptr_t* out, int max_frames,
                                                      int skip) noexcept {
   if (max_frames <= 0) return 0;
   // +1: this function's own frame.
-  const int count = capture_by_unwind_rules(out, max_frames, skip + 1);
-  if (count >= 0) return count;
-  // Captures at most 65535 frames at a time; restrack asks for at most kMaxCaptureFrames.
-  void** frames = reinterpret_cast<void**>(out);
-  const int captured = RtlCaptureStackBackTrace(static_cast<DWORD>(skip) + 1,
-                                                static_cast<DWORD>(max_frames), frames, nullptr);
-  // Windows stops at the null return address past a thread's start; Wine 8 stores it and
-  // goes on with words of the stack (docs/windows.md). Both end there.
-  return static_cast<int>(std::find(out, out + captured, std::uintptr_t{0}) - out);
+  int count = capture_by_unwind_rules(out, max_frames, skip + 1);
+  if (count < 0) count = capture_by_system(out, max_frames, skip + 1);
+  // Not a tail call: `skip + 1` counts this function's frame.
+  asm volatile("");
+  return count;
 }
 
 __attribute__((noinline)) TraceId RecentWalk::capture(int max_frames, int skip) noexcept {
-  std::uintptr_t trace[kMaxCaptureFrames];
-  // +1: this function's own frame.
-  const int count =
-      capture_frame_pointers(trace, std::min(max_frames, kMaxCaptureFrames), skip + 1);
-  const TraceId id = last_.intern(trace, count);
-  // Not a tail call: `skip + 1` counts this function's frame.
+  Registers here;
+  read_registers(here.rip, here.rsp, here.rbp);
+  max_frames = std::min(max_frames, kMaxCaptureFrames);
+  TraceId id = kNoTrace;
+  // The recorded words lie between this frame and the stack's base (NT_TIB::StackBase): a
+  // fiber's stack that took the place of the one they were read from may be shorter.
+  if (here.rsp == start_rsp_ && here.rbp == start_rbp_ && max_frames == max_frames_ &&
+      skip == skip_ && reinterpret_cast<std::uintptr_t>(read_at_[read_count_ - 1]) < stack_base()) {
+    std::uintptr_t differ = 0;
+    for (int i = 0; i < read_count_; ++i) differ |= *read_at_[i] ^ read_words_[i];
+    id = differ == 0 ? id_ : walk_and_keep(here, max_frames, skip);
+  } else {
+    id = walk_and_keep(here, max_frames, skip);
+  }
+  // Not a tail call: walk_and_keep walks from this frame.
   asm volatile("");
+  return id;
+}
+
+__attribute__((noinline)) TraceId RecentWalk::walk_and_keep(Registers start, int max_frames,
+                                                            int skip) noexcept {
+  std::uintptr_t trace[kMaxCaptureFrames];
+  start_rsp_ = 0;  // nothing to replay unless this walk is remembered
+  int read_count = 0;
+  int count = 0;
+  const bool keep = skip + max_frames <= kCapacity;
+  if (keep) {
+    count = walk_by_rules<true>(start.rip, start.rsp, start.rbp, trace, max_frames, skip, read_at_,
+                                read_words_, read_count);
+  } else {
+    count = walk_by_rules<false>(start.rip, start.rsp, start.rbp, trace, max_frames, skip, nullptr,
+                                 nullptr, read_count);
+  }
+  if (count < 0) {
+    // +2: this function's frame and capture()'s.
+    return intern_trace(trace, capture_by_system(trace, max_frames, skip + 2));
+  }
+  const TraceId id = intern_trace(trace, count);
+  if (keep && read_count > 0) {
+    start_rsp_ = start.rsp;
+    start_rbp_ = start.rbp;
+    max_frames_ = max_frames;
+    skip_ = skip;
+    read_count_ = read_count;
+    id_ = id;
+  }
   return id;
 }
 
