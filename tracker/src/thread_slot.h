@@ -26,7 +26,9 @@
 // ThreadValue lives in the TEB, which outlasts them: the registry's hand-on of an ended
 // thread's shard reads the shard there. A ThreadObject is allocated on the thread's first
 // use and freed by a thread_local destructor at thread end; find() returns null from then
-// on, so T is something a thread can do without (a memo), and trivially destructible.
+// on, so T is something a thread can do without (a memo), and trivially destructible. (A
+// thread whose first use comes from a thread_local destructor may keep its object: the
+// destructor registered then is the emulation's to run or not.)
 //
 // Neither touches the thread's last error (GetLastError), so a Windows error code survives
 // tracking between the failing call and its report.
