@@ -6,6 +6,9 @@
 #include <gtest/gtest.h>
 
 #include <array>
+#include <atomic>
+#include <cstddef>
+#include <new>
 #include <thread>
 #include <vector>
 
@@ -52,6 +55,31 @@ TEST(ThreadSlotWindowsTest, ObjectIsGoneOnceItsThreadEnded) {
   }).join();
   EXPECT_NE(during, nullptr);
   EXPECT_EQ(at_end, nullptr);
+}
+
+// Counts its live allocations (trivially destructible, as a ThreadObject must be).
+struct Counted {
+  static void* operator new(std::size_t size, const std::nothrow_t&) noexcept {
+    ++live;
+    return ::operator new(size, std::nothrow);
+  }
+  static void operator delete(void* block) noexcept {
+    --live;
+    ::operator delete(block);
+  }
+  static inline std::atomic<int> live{0};
+  int value = 0;
+};
+
+TEST(ThreadSlotWindowsTest, ObjectIsFreedWhenItsThreadEnds) {
+  constexpr ThreadObject<Counted, struct CountedObject> object;
+  int live_during = 0;
+  std::thread([&] {
+    object.find()->value = 3;
+    live_during = Counted::live.load();
+  }).join();
+  EXPECT_EQ(live_during, 1);
+  EXPECT_EQ(Counted::live.load(), 0);
 }
 
 // Takes every TLS index below 64 for as long as it lives.
