@@ -11,7 +11,6 @@
 
 #include "bench_handle.h"
 #include "capture.h"
-#include "restrack/tracker.h"
 
 namespace {
 
@@ -44,18 +43,14 @@ void BM_CaptureByUnwindRules(benchmark::State& state) {
 BENCHMARK(BM_CaptureByUnwindRules)->Arg(16)->Arg(30);
 
 void BM_OpenClose_Tracked(benchmark::State& state) {
-  restrack::Options options = restrack::current_options();
-  options.trace_depth = static_cast<int>(state.range(0));
-  restrack::set_options(options);
+  restrack_bench::set_depth(static_cast<int>(state.range(0)));
   restrack_bench::open_close<restrack_bench::GuardedHandle>(state);
 }
 BENCHMARK(BM_OpenClose_Tracked)->Arg(0)->Arg(16);
 
 // Nothing replayed: the stack changes at every call (bench_handle.h).
 void BM_OpenClose_TrackedChangingStack(benchmark::State& state) {
-  restrack::Options options = restrack::current_options();
-  options.trace_depth = static_cast<int>(state.range(0));
-  restrack::set_options(options);
+  restrack_bench::set_depth(static_cast<int>(state.range(0)));
   restrack_bench::open_close_changing_stack(state);
 }
 BENCHMARK(BM_OpenClose_TrackedChangingStack)->Arg(16);

@@ -8,6 +8,7 @@
 
 #include "bench_support.h"
 #include "restrack/guard.h"
+#include "restrack/options.h"
 
 namespace restrack_bench {
 namespace {  // NOLINT(cert-dcl59-cpp,google-build-namespaces): one copy per mode, see above
@@ -23,6 +24,13 @@ struct GuardedHandle {
   int fd;
   [[no_unique_address]] restrack::ResourceGuard guard;
 };
+
+// The trace depth of the opens that follow.
+inline void set_depth(int depth) {
+  restrack::Options options = restrack::current_options();
+  options.trace_depth = depth;
+  restrack::set_options(options);
+}
 
 // Opens and closes a Handle per iteration, 40 frames deep so that traces of every
 // depth measured have real frames to walk.

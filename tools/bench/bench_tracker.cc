@@ -17,6 +17,7 @@ constexpr int kCallDepth = 40;
 
 using restrack_bench::GuardedHandle;
 using restrack_bench::open_close;
+using restrack_bench::set_depth;
 
 // The same handle without a guard: what the compiled-out build must match.
 struct UntrackedHandle {
@@ -24,12 +25,6 @@ struct UntrackedHandle {
   void close() { fd = -1; }
   int fd;
 };
-
-void set_depth(int depth) {
-  restrack::Options options = restrack::current_options();
-  options.trace_depth = depth;
-  restrack::set_options(options);
-}
 
 void BM_OpenClose_Tracked(benchmark::State& state) {
   set_depth(static_cast<int>(state.range(0)));

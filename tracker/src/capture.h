@@ -45,7 +45,8 @@ inline constexpr int kLibraryFrameAllowance = 6;
 inline constexpr int kMaxCaptureFrames = 256;
 
 // Captures like capture_frame_pointers and interns the trace, remembering this thread's
-// last walk from one kind of site (one thread_local for opens, one for closes).
+// last walk from one kind of site (one per thread for opens, one for closes;
+// thread_slot.h).
 //
 // A site that captures in a loop walks from the same frame each time, below the same
 // frames. A walk is a chain of loads, each waiting for the frame pointer the one before it

@@ -20,8 +20,8 @@ TraceId intern_trace(const std::uintptr_t* frames, int count) noexcept;
 
 // One thread's most recent trace of at most N frames and its id: a site that opens or
 // closes in a loop finds its trace again by comparing words, without hashing or probing
-// the depot. Kept in a thread_local by capture=dwarf's opens, and inside RecentWalk
-// (capture.h) on Windows; on Linux, RecentWalk also skips the walk.
+// the depot. Kept per thread (thread_slot.h) by capture=dwarf's opens; frame-pointer
+// captures replay their whole walk instead (RecentWalk, capture.h).
 template <int N>
 class RecentTrace {
  public:
