@@ -7,8 +7,10 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <random>
+#include <string>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -234,6 +236,57 @@ void BM_DepotHits(benchmark::State& state) {
 }
 BENCHMARK(BM_DepotHits)->Arg(50)->Arg(100'000)->Arg(kMillion);
 
+// ---- Output -----------------------------------------------------------------------------
+
+// The display reporter of --benchmark_format, with one counter added to every run of a
+// multi-threaded row: `per_thread_pct`, its throughput per thread as a percentage of the
+// same row's one-thread throughput (issue 9's "per-thread throughput relative to one
+// thread"; 100 is perfect scaling). Medians are compared with medians, the n-th
+// repetition with the n-th; rows whose one-thread run was filtered out get no counter.
+class PerThreadPercent : public benchmark::BenchmarkReporter {
+ public:
+  explicit PerThreadPercent(benchmark::BenchmarkReporter& display) : display_(display) {}
+
+  bool ReportContext(const Context& context) override { return display_.ReportContext(context); }
+
+  void ReportRuns(const std::vector<Run>& runs) override {
+    std::vector<Run> shown = runs;
+    for (Run& run : shown) add_percent(run);
+    display_.ReportRuns(shown);
+  }
+
+  void Finalize() override { display_.Finalize(); }
+
+ private:
+  void add_percent(Run& run) {
+    if (run.run_name.threads.empty() || run.error_occurred) return;
+    if (run.aggregate_name == "stddev" || run.aggregate_name == "cv") return;
+    const auto rate = run.counters.find("items_per_second");
+    if (rate == run.counters.end()) return;
+    benchmark::BenchmarkName row = run.run_name;
+    row.threads.clear();
+    const std::string key =
+        row.str() + "|" + run.aggregate_name + "|" + std::to_string(run.repetition_index);
+    const double per_thread = rate->second.value / static_cast<double>(run.threads);
+    if (run.threads == 1) one_thread_[key] = per_thread;
+    const auto one = one_thread_.find(key);
+    if (one == one_thread_.end() || one->second <= 0) return;
+    run.counters["per_thread_pct"] = benchmark::Counter(100 * per_thread / one->second);
+  }
+
+  benchmark::BenchmarkReporter& display_;
+  std::map<std::string, double> one_thread_;  // row → its one-thread rate per thread
+};
+
 }  // namespace
 
-BENCHMARK_MAIN();
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  // The default display reporter is the library's own (never freed); the wrapper only
+  // adds a counter on the way through. --benchmark_out files get the runs without it.
+  PerThreadPercent display(*benchmark::CreateDefaultDisplayReporter());
+  benchmark::RunSpecifiedBenchmarks(&display);
+  benchmark::Shutdown();
+  return 0;
+}
