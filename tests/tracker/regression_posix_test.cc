@@ -83,14 +83,32 @@ __attribute__((noinline)) restrack::TraceId capture_at_one_site() {
   return id;
 }
 
-// Captures from one site three times: the first walks, the second replays, the third walks
-// again (the record holds the handler's walk then, or a changed one) with the signal
-// raised in the middle when `interrupt` is set.
+// Captures `frames` frames below the caller: each depth is its own stack.
+__attribute__((noinline)) void capture_frames_deeper(int frames) {
+  if (frames == 0) {
+    restrack::capture_trace();
+  } else {
+    capture_frames_deeper(frames - 1);
+  }
+  asm volatile("");  // not a tail call
+}
+
+// Captures from as many stacks as a thread remembers walks, deeper than `depth` and none
+// seen before: each walks, and together they replace every walk remembered.
+void forget_remembered_walks(int depth) {
+  for (int i = 1; i <= restrack::internal::RecentWalk::kWalks; ++i) {
+    capture_frames_deeper(depth + i);
+  }
+}
+
+// Captures from one site three times: the first walks (or replays, in the second round),
+// the second replays, the third walks again (the record holds the handler's walk then, or
+// a changed one) with the signal raised in the middle when `interrupt` is set.
 __attribute__((noinline)) std::vector<restrack::TraceId> three_captures(bool interrupt) {
   std::vector<restrack::TraceId> ids;
   for (int i = 0; i < 3; ++i) {
     if (i == 2) {
-      restrack::capture_trace();  // another site: the next capture at ours walks
+      forget_remembered_walks(interrupt ? restrack::internal::RecentWalk::kWalks : 0);
       if (interrupt) restrack::internal::walk_interruption_for_test = interrupt_the_walk;
     }
     ids.push_back(capture_at_one_site());

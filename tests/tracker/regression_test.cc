@@ -9,6 +9,7 @@
 #include <thread>
 #include <vector>
 
+#include "capture.h"
 #include "owner_pattern.h"
 #include "report_path_test.h"
 #include "symbolize.h"
@@ -373,6 +374,57 @@ TEST_F(RegressionTest, TraceFromFramesAtTheSameAddressesNamesItsOwnCaller) {
   EXPECT_EQ(ids[2], ids[0]);
   EXPECT_TRUE(passes_through(ids[0], "capture_through_first()"));
   EXPECT_TRUE(passes_through(ids[1], "capture_through_second()"));
+}
+
+// Sites that take turns each replay their own walk: a thread remembers four walks, and a
+// walk that is not among them replaces the one remembered longest. Counted by the hook
+// that every walk made to be remembered calls.
+int walks_made = 0;
+void count_walk() noexcept { ++walks_made; }
+
+// Captures `frames` frames below the caller: each depth is its own stack.
+__attribute__((noinline)) restrack::TraceId capture_frames_deeper(int frames) {
+  const restrack::TraceId id =
+      frames == 0 ? restrack::capture_trace() : capture_frames_deeper(frames - 1);
+  last_caller = frames;  // not a tail call
+  return id;
+}
+
+// The walks made by capturing at each depth of each turn in turn. Every capture is made
+// from the same call site, so that each depth is always the same stack.
+__attribute__((noinline)) std::vector<int> walks_for(const std::vector<std::vector<int>>& turns,
+                                                     std::map<int, restrack::TraceId>& ids) {
+  std::vector<int> walks;
+  for (const std::vector<int>& turn : turns) {
+    walks_made = 0;
+    for (const int depth : turn) {
+      const restrack::TraceId id = capture_frames_deeper(depth);
+      const auto [known, added] = ids.emplace(depth, id);
+      EXPECT_TRUE(added || known->second == id) << "depth " << depth << ": another trace";
+    }
+    walks.push_back(walks_made);
+  }
+  return walks;
+}
+
+TEST_F(RegressionTest, SitesTakingTurnsEachReplayTheirOwnWalk) {
+  static_assert(restrack::internal::RecentWalk::kWalks == 4);
+  std::vector<std::vector<int>> turns(11, {0, 1, 2, 3});
+  turns.push_back({4});           // a fifth stack: replaces depth 0's walk
+  turns.push_back({1, 2, 3, 4});  // all four remembered
+  turns.push_back({0});           // walked again; replaces depth 1's walk
+  turns.push_back({2, 3, 4, 0});
+  turns.push_back({1});
+  std::map<int, restrack::TraceId> ids;
+  restrack::internal::walk_interruption_for_test = count_walk;
+  const std::vector<int> walks = walks_for(turns, ids);
+  restrack::internal::walk_interruption_for_test = nullptr;
+
+  EXPECT_EQ(walks, (std::vector<int>{4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 1, 0, 1}));
+  EXPECT_EQ(ids.size(), 5u);
+  for (const auto& [depth, id] : ids) {
+    EXPECT_TRUE(passes_through(id, "capture_frames_deeper(")) << "depth " << depth;
+  }
 }
 
 TEST_F(RegressionTest, CloseTraceFromFramesAtTheSameAddressesNamesItsOwnCaller) {

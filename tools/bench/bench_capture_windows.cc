@@ -48,10 +48,26 @@ void BM_OpenClose_Tracked(benchmark::State& state) {
 }
 BENCHMARK(BM_OpenClose_Tracked)->Arg(0)->Arg(16);
 
-// Nothing replayed: the stack changes at every call (bench_handle.h).
+// Depth 16 at eight stack positions (bench_handle.h): the spread is 4K aliasing.
+void BM_OpenClose_TrackedStackShifted(benchmark::State& state) {
+  restrack_bench::set_depth(static_cast<int>(state.range(0)));
+  restrack_bench::open_close_stack_shifted(state, static_cast<std::size_t>(state.range(1)));
+  restrack_bench::set_depth(16);
+}
+BENCHMARK(BM_OpenClose_TrackedStackShifted)
+    ->ArgNames({"depth", "shift"})
+    ->ArgsProduct({{16}, benchmark::CreateDenseRange(0, 3584, 512)});
+
+// Four stacks taking turns (each replayed), and five (none replayed; bench_handle.h).
+void BM_OpenClose_TrackedTakingTurns(benchmark::State& state) {
+  restrack_bench::set_depth(static_cast<int>(state.range(0)));
+  restrack_bench::open_close_taking_turns(state, 4);
+}
+BENCHMARK(BM_OpenClose_TrackedTakingTurns)->Arg(16);
+
 void BM_OpenClose_TrackedChangingStack(benchmark::State& state) {
   restrack_bench::set_depth(static_cast<int>(state.range(0)));
-  restrack_bench::open_close_changing_stack(state);
+  restrack_bench::open_close_taking_turns(state, 5);
 }
 BENCHMARK(BM_OpenClose_TrackedChangingStack)->Arg(16);
 

@@ -6,6 +6,8 @@
 
 #include <benchmark/benchmark.h>
 
+#include <cstddef>
+
 #include "bench_support.h"
 #include "restrack/guard.h"
 #include "restrack/options.h"
@@ -47,8 +49,21 @@ void open_close(benchmark::State& state) {
   at_depth(40, body);
 }
 
-// A site whose stack changes at every open and close: one frame deeper every other
-// time, so the last walk (RecentWalk, capture.h) is never replayed and each trace is
+// open_close<GuardedHandle> with the stack `bytes` lower. A replay (RecentWalk, capture.h)
+// loads the remembered frames from the thread's memo just after the open's callers stored
+// to the stack; where the two addresses agree modulo 4 KiB, the processor holds such loads
+// back (4K aliasing). So a row's cost depends on where the stack and the memo fall, which
+// differs from program to program: eight shifts 512 bytes apart cover every position.
+[[gnu::noinline]] inline void open_close_stack_shifted(benchmark::State& state, std::size_t bytes) {
+  auto* room = static_cast<volatile char*>(__builtin_alloca(bytes + 1));
+  room[0] = 0;
+  open_close<GuardedHandle>(state);
+  benchmark::DoNotOptimize(room);
+}
+
+// Opens and closes from `stacks` different stacks in turn: one frame deeper each time,
+// back to the first after the last. RecentWalk (capture.h) remembers four walks, so four
+// stacks taking turns are all replayed, and five are never replayed: each trace is then
 // walked, hashed and found in the depot, as at a site seen for the second time.
 [[gnu::noinline]] inline void open_close_once() {
   GuardedHandle handle(7);
@@ -56,21 +71,21 @@ void open_close(benchmark::State& state) {
   handle.close();
   benchmark::DoNotOptimize(handle.fd);
 }
-[[gnu::noinline]] inline void open_close_once_a_frame_deeper() {
-  open_close_once();
+[[gnu::noinline]] inline void open_close_frames_deeper(int frames) {
+  if (frames == 0) {
+    open_close_once();
+  } else {
+    open_close_frames_deeper(frames - 1);
+  }
   benchmark::ClobberMemory();  // not a tail call
 }
 
-inline void open_close_changing_stack(benchmark::State& state) {
+inline void open_close_taking_turns(benchmark::State& state, int stacks) {
   auto body = [&] {
-    bool deeper = false;
+    int next = 0;
     for (auto _ : state) {
-      if (deeper) {
-        open_close_once_a_frame_deeper();
-      } else {
-        open_close_once();
-      }
-      deeper = !deeper;
+      open_close_frames_deeper(next);
+      next = next + 1 == stacks ? 0 : next + 1;
     }
   };
   at_depth(40, body);

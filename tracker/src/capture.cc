@@ -16,6 +16,8 @@ constexpr ThreadObject<RecentWalk, struct LastWalk> tls_last_walk;
 
 }  // namespace
 
+void (*walk_interruption_for_test)() noexcept = nullptr;
+
 __attribute__((noinline)) TraceId capture_with_depth(int depth, CaptureMethod method,
                                                      int skip) noexcept {
   if (depth <= 0) return kNoTrace;

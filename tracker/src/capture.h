@@ -45,8 +45,8 @@ inline constexpr int kLibraryFrameAllowance = 6;
 inline constexpr int kMaxCaptureFrames = 256;
 
 // Captures like capture_frame_pointers and interns the trace, remembering this thread's
-// last walk from one kind of site (one per thread for opens, one for closes;
-// thread_slot.h).
+// last kWalks walks from one kind of site (one RecentWalk per thread for opens, one for
+// closes; thread_slot.h).
 //
 // A site that captures in a loop walks from the same frame each time, below the same
 // frames. A walk is a chain of loads, each waiting for the frame pointer the one before it
@@ -54,7 +54,12 @@ inline constexpr int kMaxCaptureFrames = 256;
 // already known, so its loads run side by side. The walk is a function of where it starts
 // and of the words it reads, so where the start is the same frame and every word is
 // unchanged, it would find the same trace: the remembered id is returned without walking
-// or hashing. Anything else is walked, interned and remembered.
+// or hashing. Anything else is walked, interned and remembered in place of the walk
+// remembered longest.
+//
+// Several walks are remembered because sites take turns: a proactor task's receive and
+// send, the two ends of a connection served by one loop, open in alternation, and with
+// one walk remembered each would replace the other's.
 //
 // A signal handler that captures on a thread whose capture it interrupted gets its own
 // trace, and leaves the interrupted capture its own: a walk being remembered is not
@@ -68,6 +73,8 @@ class RecentWalk {
  public:
   // The frames a walk may read (skipped ones included) and still be remembered.
   static constexpr int kCapacity = 40;
+  // The walks remembered at once.
+  static constexpr int kWalks = 4;
 
   // Up to `max_frames` return addresses after `skip` frames, counted from this function's
   // own (0 starts with the return address into the caller), interned. kNoTrace for an
@@ -82,48 +89,54 @@ class RecentWalk {
     std::uintptr_t rsp = 0;
     std::uintptr_t rbp = 0;
   };
+  struct Walk {
+    std::uintptr_t start_rsp = 0;  // capture()'s rsp when it walked; 0: nothing to replay
+    std::uintptr_t start_rbp = 0;
+    int max_frames = 0;
+    int skip = 0;
+    int read_count = 0;
+    TraceId id = kNoTrace;
+    // Every word the walk read, in order, and where: at most a saved rbp and a return
+    // address per frame.
+    const std::uintptr_t* read_at[2 * kCapacity] = {};
+    std::uintptr_t read_words[2 * kCapacity] = {};
+  };
   // The slower path of capture(): walk from capture()'s registers, and remember the walk
   // where it fits.
   TraceId walk_and_keep(Registers start, int max_frames, int skip) noexcept;
-
-  std::uintptr_t start_rsp_ = 0;  // capture()'s rsp when it walked; 0: nothing to replay
-  std::uintptr_t start_rbp_ = 0;
-  int max_frames_ = 0;
-  int skip_ = 0;
-  int read_count_ = 0;
-  TraceId id_ = kNoTrace;
-  // Every word the walk read, in order, and where: at most a saved rbp and a return address
-  // per frame.
-  const std::uintptr_t* read_at_[2 * kCapacity] = {};
-  std::uintptr_t read_words_[2 * kCapacity] = {};
 #else
+  struct Walk {
+    std::uintptr_t start = 0;  // capture()'s frame when it walked; 0: nothing to replay
+    int max_frames = 0;
+    int skip = 0;
+    int read_count = 0;  // frames read, skipped ones included
+    TraceId id = kNoTrace;
+    // The two words the walk read at each frame: the caller's frame pointer, the return
+    // address.
+    std::uintptr_t callers[kCapacity] = {};
+    std::uintptr_t return_addresses[kCapacity] = {};
+  };
   // The slower paths of capture(): walk from `start`, capture()'s own frame, and remember
   // the walk or not.
   TraceId walk_and_keep(std::uintptr_t start, int max_frames, int skip) noexcept;
   TraceId walk_alone(std::uintptr_t start, int max_frames, int skip) noexcept;
 
-  std::uintptr_t start_ = 0;  // capture()'s frame when it walked; 0: nothing to replay
-  int max_frames_ = 0;
-  int skip_ = 0;
-  int read_count_ = 0;  // frames read, skipped ones included
-  TraceId id_ = kNoTrace;
   // Raised by walk_and_keep before and after it writes (odd while it writes), so that a
   // replay a signal handler's walk interrupted sees it.
   std::atomic<std::uint32_t> generation_{0};
-  // The two words the walk read at each frame: the caller's frame pointer, the return
-  // address.
-  std::uintptr_t callers_[kCapacity] = {};
-  std::uintptr_t return_addresses_[kCapacity] = {};
 #endif
+  Walk walks_[kWalks];
+  int oldest_ = 0;  // the walk the next one to be remembered replaces
 };
 
 // RecentWalk::capture() on a RecentWalk of its own, which nothing replays: for a thread whose
 // memo is gone (it has ended; thread_slot.h).
 TraceId capture_without_memo(int max_frames, int skip) noexcept;
 
-// Test hook: called by a walk being remembered between its walk and its interning, where
-// a signal handler's capture would find the record half written (regression_posix_test.cc
-// raises a signal from it). Null outside that test.
+// Test hook: called by every walk RecentWalk::capture() makes to remember (one that fits
+// kCapacity), between the walk and its interning, where a signal handler's capture would
+// find the record half written (regression_posix_test.cc raises a signal from it;
+// regression_test.cc counts the walks). Null outside those tests.
 extern void (*walk_interruption_for_test)() noexcept;
 
 // Captures `depth` user frames plus the allowance with `method`, after skipping `skip`

@@ -72,8 +72,6 @@ __attribute__((always_inline, no_sanitize("address", "hwaddress"))) inline int w
 
 }  // namespace
 
-void (*walk_interruption_for_test)() noexcept = nullptr;
-
 __attribute__((noinline, aligned(64), no_sanitize("address", "hwaddress"))) int
 capture_frame_pointers(std::uintptr_t* out, int max_frames, int skip) noexcept {
   int unused = 0;
@@ -88,18 +86,21 @@ RecentWalk::capture(int max_frames, int skip) noexcept {
   // thread, so it ends before this resumes) makes the replay's reads a mixture: no match.
   const std::uint32_t generation = generation_.load(std::memory_order_relaxed);
   std::atomic_signal_fence(std::memory_order_seq_cst);
-  if (start == start_ && max_frames == max_frames_ && skip == skip_) {
+  // Two sites can walk from the same frame (two callers at one depth): every walk from
+  // here is tried until one matches.
+  for (const Walk& walk : walks_) {
+    if (start != walk.start || max_frames != walk.max_frames || skip != walk.skip) continue;
     // The addresses come from the remembered frames, not from the loads: no load waits
     // for another. Every address was checked by the walk that remembered it, and lies
     // above `start`, in the live part of this thread's stack.
     std::uintptr_t differ = 0;
     std::uintptr_t at = start;
-    for (int i = 0; i < read_count_; ++i) {
+    for (int i = 0; i < walk.read_count; ++i) {
       const auto* slots = reinterpret_cast<const std::uintptr_t*>(at);
-      differ |= (slots[0] ^ callers_[i]) | (slots[1] ^ return_addresses_[i]);
-      at = callers_[i];
+      differ |= (slots[0] ^ walk.callers[i]) | (slots[1] ^ walk.return_addresses[i]);
+      at = walk.callers[i];
     }
-    const TraceId id = id_;
+    const TraceId id = walk.id;
     std::atomic_signal_fence(std::memory_order_seq_cst);
     if ((differ | (generation & 1U)) == 0 &&
         generation == generation_.load(std::memory_order_relaxed)) {
@@ -129,19 +130,22 @@ __attribute__((noinline, no_sanitize("address", "hwaddress"))) TraceId RecentWal
     return walk_alone(start, max_frames, skip);
   }
   generation_.store(generation + 1, std::memory_order_relaxed);
-  start_ = 0;  // nothing to replay until the walk is complete
+  Walk& kept = walks_[oldest_];
+  kept.start = 0;  // nothing to replay until the walk is complete
   std::atomic_signal_fence(std::memory_order_seq_cst);
   int read_count = 0;
-  const int count = walk<true>(start, return_addresses_, max_frames, skip, callers_, read_count);
+  const int count =
+      walk<true>(start, kept.return_addresses, max_frames, skip, kept.callers, read_count);
   if (walk_interruption_for_test != nullptr) walk_interruption_for_test();
   TraceId id = kTraceWalkStopped;
   if (count >= 0) {
-    id = intern_trace(return_addresses_ + skip, count);
-    id_ = id;
-    max_frames_ = max_frames;
-    skip_ = skip;
-    read_count_ = read_count;
-    start_ = start;
+    id = intern_trace(kept.return_addresses + skip, count);
+    kept.id = id;
+    kept.max_frames = max_frames;
+    kept.skip = skip;
+    kept.read_count = read_count;
+    kept.start = start;
+    oldest_ = oldest_ + 1 == kWalks ? 0 : oldest_ + 1;
   }
   std::atomic_signal_fence(std::memory_order_seq_cst);
   generation_.store(generation + 2, std::memory_order_relaxed);

@@ -14,10 +14,10 @@
 // up to the null return address past a thread's start, where Windows ends it (Wine goes
 // on).
 //
-// RecentWalk replays its last walk as on Linux (capture.h): the walk starts from
+// RecentWalk replays its last walks as on Linux (capture.h): the walk starts from
 // RecentWalk::capture()'s own registers, and each rule's two loads are recorded with their
 // addresses; where capture() runs again with the same rsp and rbp and every recorded word
-// is unchanged, the walk would find the same trace.
+// of one of them is unchanged, the walk would find that walk's trace.
 #include <windows.h>
 
 #include <algorithm>
@@ -318,16 +318,26 @@ __attribute__((noinline)) TraceId RecentWalk::capture(int max_frames, int skip) 
   read_registers(here.rip, here.rsp, here.rbp);
   max_frames = std::min(max_frames, kMaxCaptureFrames);
   TraceId id = kNoTrace;
-  // The recorded words lie between this frame and the stack's base (NT_TIB::StackBase): a
-  // fiber's stack that took the place of the one they were read from may be shorter.
-  if (here.rsp == start_rsp_ && here.rbp == start_rbp_ && max_frames == max_frames_ &&
-      skip == skip_ && reinterpret_cast<std::uintptr_t>(read_at_[read_count_ - 1]) < stack_base()) {
+  bool replayed = false;
+  // Two sites can walk from the same registers (two callers at one depth): every walk
+  // from here is tried until one matches.
+  for (const Walk& walk : walks_) {
+    // The recorded words lie between this frame and the stack's base (NT_TIB::StackBase):
+    // a fiber's stack that took the place of the one they were read from may be shorter.
+    if (here.rsp != walk.start_rsp || here.rbp != walk.start_rbp || max_frames != walk.max_frames ||
+        skip != walk.skip ||
+        reinterpret_cast<std::uintptr_t>(walk.read_at[walk.read_count - 1]) >= stack_base()) {
+      continue;
+    }
     std::uintptr_t differ = 0;
-    for (int i = 0; i < read_count_; ++i) differ |= *read_at_[i] ^ read_words_[i];
-    id = differ == 0 ? id_ : walk_and_keep(here, max_frames, skip);
-  } else {
-    id = walk_and_keep(here, max_frames, skip);
+    for (int i = 0; i < walk.read_count; ++i) differ |= *walk.read_at[i] ^ walk.read_words[i];
+    if (differ == 0) {
+      id = walk.id;
+      replayed = true;
+      break;
+    }
   }
+  if (!replayed) id = walk_and_keep(here, max_frames, skip);
   // Not a tail call: walk_and_keep walks from this frame.
   asm volatile("");
   return id;
@@ -336,29 +346,32 @@ __attribute__((noinline)) TraceId RecentWalk::capture(int max_frames, int skip) 
 __attribute__((noinline)) TraceId RecentWalk::walk_and_keep(Registers start, int max_frames,
                                                             int skip) noexcept {
   std::uintptr_t trace[kMaxCaptureFrames];
-  start_rsp_ = 0;  // nothing to replay unless this walk is remembered
+  Walk& kept = walks_[oldest_];
+  kept.start_rsp = 0;  // nothing to replay unless this walk is remembered
   int read_count = 0;
   int count = 0;
   const bool keep = skip + max_frames <= kCapacity;
   if (keep) {
-    count = walk_by_rules<true>(start.rip, start.rsp, start.rbp, trace, max_frames, skip, read_at_,
-                                read_words_, read_count);
+    count = walk_by_rules<true>(start.rip, start.rsp, start.rbp, trace, max_frames, skip,
+                                kept.read_at, kept.read_words, read_count);
   } else {
     count = walk_by_rules<false>(start.rip, start.rsp, start.rbp, trace, max_frames, skip, nullptr,
                                  nullptr, read_count);
   }
+  if (keep && walk_interruption_for_test != nullptr) walk_interruption_for_test();
   if (count < 0) {
     // +2: this function's frame and capture()'s.
     return intern_trace(trace, capture_by_system(trace, max_frames, skip + 2));
   }
   const TraceId id = intern_trace(trace, count);
   if (keep && read_count > 0) {
-    start_rsp_ = start.rsp;
-    start_rbp_ = start.rbp;
-    max_frames_ = max_frames;
-    skip_ = skip;
-    read_count_ = read_count;
-    id_ = id;
+    kept.start_rsp = start.rsp;
+    kept.start_rbp = start.rbp;
+    kept.max_frames = max_frames;
+    kept.skip = skip;
+    kept.read_count = read_count;
+    kept.id = id;
+    oldest_ = oldest_ + 1 == kWalks ? 0 : oldest_ + 1;
   }
   return id;
 }
