@@ -71,6 +71,21 @@ void BM_Threads_Untracked(benchmark::State& state) {
   });
 }
 
+// The control that shows contention: the untracked open+close plus one write to a cache
+// line every thread writes, what a process-wide serial or live count on the open path
+// would cost. Its per_thread_pct at 2 threads on 2 cores is what the tracker's rows
+// would show if they shared a write.
+std::atomic<std::uint64_t> shared_counter{0};
+void BM_Threads_SharedWrite(benchmark::State& state) {
+  per_thread(state, [] {
+    UntrackedHandle handle(7);
+    benchmark::DoNotOptimize(handle.fd);
+    shared_counter.fetch_add(1, std::memory_order_relaxed);
+    handle.close();
+    benchmark::DoNotOptimize(handle.fd);
+  });
+}
+
 void depth16(const benchmark::State&) { set_options("trace_depth=16"); }
 void depth0(const benchmark::State&) { set_options("trace_depth=0"); }
 
@@ -86,6 +101,7 @@ BENCHMARK(BM_Threads_OpenClose)
     ->UseRealTime();
 BENCHMARK(BM_Threads_Floor)->ThreadRange(1, 16)->UseRealTime();
 BENCHMARK(BM_Threads_Untracked)->ThreadRange(1, 16)->UseRealTime();
+BENCHMARK(BM_Threads_SharedWrite)->ThreadRange(1, 16)->UseRealTime();
 
 // ---- One million live resources -------------------------------------------------------
 

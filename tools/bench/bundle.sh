@@ -11,7 +11,8 @@
 # through the bundled loader. run.sh writes each program's console output to
 # RESULTS_DIR (default: results/ beside it) and ends with issue 9's ratios:
 #   - open+close per thread at 2..16 threads as a percentage of one thread (bench_scale's
-#     per_thread_pct, depth 16 and depth 0, with the floor and an untracked control);
+#     per_thread_pct, depth 16 and depth 0, with the floor, an untracked control and a
+#     control with one shared write per open+close);
 #   - depth-16 open+close ÷ the walk+intern floor, and depth-0 open+close, one thread;
 #   - the io_uring ping-pong ÷ Boost.Asio at 1 / 16 / 64 connections, tracking on and
 #     compiled out.
