@@ -50,10 +50,9 @@ void open_close(benchmark::State& state) {
 }
 
 // open_close<GuardedHandle> with the stack `bytes` lower. A replay (RecentWalk, capture.h)
-// loads the remembered frames from the thread's memo just after the open's callers stored
-// to the stack; where the two addresses agree modulo 4 KiB, the processor holds such loads
-// back (4K aliasing). So a row's cost depends on where the stack and the memo fall, which
-// differs from program to program: eight shifts 512 bytes apart cover every position.
+// loads the remembered frames just after the open's callers stored to the stack, and a
+// load that agrees with a recent store modulo 4 KiB is held back (4K aliasing): one stack
+// position could be unlucky. Eight shifts 512 bytes apart cover every position.
 [[gnu::noinline]] inline void open_close_stack_shifted(benchmark::State& state, std::size_t bytes) {
   auto* room = static_cast<volatile char*>(__builtin_alloca(bytes + 1));
   room[0] = 0;
