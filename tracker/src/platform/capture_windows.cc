@@ -347,11 +347,11 @@ __attribute__((noinline)) TraceId RecentWalk::walk_and_keep(Registers start, int
                                                             int skip) noexcept {
   std::uintptr_t trace[kMaxCaptureFrames];
   Walk& kept = walks_[oldest_];
-  kept.start_rsp = 0;  // nothing to replay unless this walk is remembered
   int read_count = 0;
   int count = 0;
   const bool keep = skip + max_frames <= kCapacity;
   if (keep) {
+    kept.start_rsp = 0;  // nothing to replay unless this walk is remembered
     count = walk_by_rules<true>(start.rip, start.rsp, start.rbp, trace, max_frames, skip,
                                 kept.read_at, kept.read_words, read_count);
   } else {
