@@ -61,9 +61,10 @@ void open_close(benchmark::State& state) {
 }
 
 // Opens and closes from `stacks` different stacks in turn: one frame deeper each time,
-// back to the first after the last. RecentWalk (capture.h) remembers four walks, so four
-// stacks taking turns are all replayed, and five are never replayed: each trace is then
-// walked, hashed and found in the depot, as at a site seen for the second time.
+// back to the first after the last. RecentWalk (capture.h) remembers kWalks walks, so
+// that many stacks taking turns are all replayed, and one more are never replayed: each
+// trace is then walked, hashed and found in the depot, as at a site seen for the second
+// time.
 [[gnu::noinline]] inline void open_close_once() {
   GuardedHandle handle(7);
   benchmark::DoNotOptimize(handle.fd);

@@ -33,7 +33,7 @@ void BM_OpenClose_Tracked(benchmark::State& state) {
 }
 BENCHMARK(BM_OpenClose_Tracked)->Arg(0)->Arg(16)->Arg(32);
 
-// Depth 16 at eight stack positions (bench_handle.h): the spread is 4K aliasing.
+// Depth 16 at eight stack positions, against 4K aliasing (bench_handle.h).
 void BM_OpenClose_TrackedStackShifted(benchmark::State& state) {
   set_depth(static_cast<int>(state.range(0)));
   restrack_bench::open_close_stack_shifted(state, static_cast<std::size_t>(state.range(1)));
@@ -43,17 +43,18 @@ BENCHMARK(BM_OpenClose_TrackedStackShifted)
     ->ArgNames({"depth", "shift"})
     ->ArgsProduct({{16}, benchmark::CreateDenseRange(0, 3584, 512)});
 
-// Four stacks taking turns (each replayed), and five (none replayed; bench_handle.h).
+// As many stacks taking turns as a thread remembers walks (each replayed), and one
+// more (none replayed; bench_handle.h).
 void BM_OpenClose_TrackedTakingTurns(benchmark::State& state) {
   set_depth(static_cast<int>(state.range(0)));
-  restrack_bench::open_close_taking_turns(state, 4);
+  restrack_bench::open_close_taking_turns(state, restrack::internal::RecentWalk::kWalks);
   set_depth(16);
 }
 BENCHMARK(BM_OpenClose_TrackedTakingTurns)->Arg(16);
 
 void BM_OpenClose_TrackedChangingStack(benchmark::State& state) {
   set_depth(static_cast<int>(state.range(0)));
-  restrack_bench::open_close_taking_turns(state, 5);
+  restrack_bench::open_close_taking_turns(state, restrack::internal::RecentWalk::kWalks + 1);
   set_depth(16);
 }
 BENCHMARK(BM_OpenClose_TrackedChangingStack)->Arg(16);
