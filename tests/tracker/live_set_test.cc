@@ -5,6 +5,7 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "registry.h"
@@ -142,8 +143,9 @@ TEST_F(LiveSetTest, QueriesNeverDescribeWhatItsOwnerClosedWithoutTheLock) {
 }
 
 TEST_F(LiveSetTest, QueriesListNothingItsOwnerClosedInABigShard) {
-  // Past 4,096 slots, a shard's owner leaves the entries of its closes without the lock to
-  // be emptied 64 at a time; a query, on any thread, empties the waiting ones first.
+  // The owner's close without the lock clears its slot's live byte and leaves the slot
+  // naming the closed guard; a query, on any thread, must pass over it. Past 4,096 slots:
+  // more than one chunk of slots and their bytes.
   static constexpr restrack::Kind kCounted{"counted"};
   struct Counted {
     explicit Counted(int number) : value(number) {
@@ -194,6 +196,45 @@ TEST_F(LiveSetTest, QueriesListNothingItsOwnerClosedInABigShard) {
     close(kOpened - next);
     EXPECT_EQ(listed(), 0);
   }).join();
+}
+
+TEST_F(LiveSetTest, QueriesListNothingAnotherThreadClosedAndListTheSlotsOpenedAgain) {
+  // A close by a thread other than the shard's owner takes the lock and frees the slot
+  // for the owner's next opens; no query may list the closed guard meanwhile, and the
+  // owner's new opens in the same slots are listed with their own descriptions.
+  static constexpr restrack::Kind kLabelled{"labelled"};
+  struct Labelled {
+    explicit Labelled(std::string text) : label(std::move(text)) {
+      guard.open(kLabelled, this,
+                 [](const void* self) { return static_cast<const Labelled*>(self)->label; });
+    }
+    void close() {
+      guard.close();
+      label = "closed";
+    }
+    std::string label;
+    restrack::ResourceGuard guard;
+  };
+  const auto listed = [] {
+    std::multiset<std::string> labels;
+    for (const restrack::ResourceInfo& info : restrack::live_resources()) {
+      if (info.kind == "labelled") labels.insert(info.description);
+    }
+    return labels;
+  };
+  std::vector<std::unique_ptr<Labelled>> first;
+  std::thread([&] {
+    for (int i = 0; i < 4; ++i) first.push_back(std::make_unique<Labelled>("first"));
+  }).join();
+  for (const auto& labelled : first) labelled->close();  // on this thread: not the owner's
+  EXPECT_EQ(listed(), std::multiset<std::string>{});
+  std::vector<std::unique_ptr<Labelled>> second;
+  std::thread([&] {
+    for (int i = 0; i < 4; ++i) second.push_back(std::make_unique<Labelled>("second"));
+  }).join();
+  EXPECT_EQ(listed(), (std::multiset<std::string>{"second", "second", "second", "second"}));
+  for (const auto& labelled : second) labelled->close();
+  EXPECT_EQ(listed(), std::multiset<std::string>{});
 }
 
 TEST_F(LiveSetTest, SnapshotListsWhatWasOpenedSinceAndIsStillOpen) {

@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <mutex>
 #include <type_traits>
+#include <utility>
 
 #include "logging.h"
 #include "platform.h"
@@ -31,17 +32,19 @@ constexpr std::uint32_t kEntriesPerHold = 16384;
 // lock soon after, up to the maximum.
 constexpr std::uint32_t kLockedClosesMin = 64;
 constexpr std::uint32_t kLockedClosesMax = std::uint32_t{1} << 20;
-// The owner's closes without the lock leave their slots' entries this many at a time, and
-// then empty them in one batch (Shard::clear_deferred).
-constexpr std::uint32_t kDeferredSlots = 64;
-
 // A slot. The owner thread of an exclusive shard writes slots without the lock, so every
 // read or write that can race goes through std::atomic_ref: `node` is published with
-// release after the record and the serial are written.
+// release after the record and the serial are written. A slot holds an open node while its
+// live byte (see Shard) is set; otherwise `node` may still name a closed node, which
+// nothing may read.
 struct Entry {
-  RegistryNode* node;    // null: free
-  std::uint64_t serial;  // meaningful while `node` is not null
+  RegistryNode* node;
+  std::uint64_t serial;  // meaningful while the slot holds an open node
 };
+// A slot's live byte (see Shard).
+enum class Live : std::uint8_t { no = 0, yes = 1 };
+// A chunk of slots: kChunkEntries entries, then their live bytes.
+constexpr std::size_t kChunkBytes = kChunkEntries * (sizeof(Entry) + sizeof(Live));
 
 template <class T>
 std::atomic_ref<T> atomically(T& value) noexcept {
@@ -53,6 +56,47 @@ std::atomic_ref<T> atomically(T& value) noexcept {
 std::uint64_t journal_record(std::uint32_t slot, std::uint64_t serial) noexcept {
   return (std::uint64_t{slot} << 32) | (serial & 0xffffffffu);
 }
+
+// Free slots, last in first out: a vector without exceptions whose push, when there is
+// room, is a store and an increment that always inlines (std::vector::push_back in the
+// owner's close did not, and cost 1 ns an open+close).
+class SlotStack {
+ public:
+  SlotStack() = default;
+  SlotStack(const SlotStack&) = delete;
+  SlotStack& operator=(const SlotStack&) = delete;
+  ~SlotStack() { std::free(slots_); }
+
+  bool empty() const noexcept { return size_ == 0; }
+  std::uint32_t pop() noexcept { return slots_[--size_]; }
+  bool has_room() const noexcept { return size_ < capacity_; }
+  void push_in_room(std::uint32_t slot) noexcept { slots_[size_++] = slot; }
+  // False, and the slot is not kept, when memory runs out.
+  bool push(std::uint32_t slot) noexcept {
+    if (!has_room() && !grow()) return false;
+    push_in_room(slot);
+    return true;
+  }
+  void swap(SlotStack& other) noexcept {
+    std::swap(slots_, other.slots_);
+    std::swap(size_, other.size_);
+    std::swap(capacity_, other.capacity_);
+  }
+
+ private:
+  __attribute__((noinline)) bool grow() noexcept {
+    const std::uint32_t capacity = capacity_ == 0 ? 64 : capacity_ * 2;
+    void* grown = std::realloc(slots_, std::size_t{capacity} * sizeof(std::uint32_t));
+    if (grown == nullptr) return false;
+    slots_ = static_cast<std::uint32_t*>(grown);
+    capacity_ = capacity;
+    return true;
+  }
+
+  std::uint32_t* slots_ = nullptr;
+  std::uint32_t size_ = 0;
+  std::uint32_t capacity_ = 0;
+};
 
 // A shard is exclusive (one thread at a time opens on it, without its lock) or, once more
 // threads are alive than shards, the one shared overflow shard (every open locks).
@@ -74,28 +118,50 @@ std::uint64_t journal_record(std::uint32_t slot, std::uint64_t serial) noexcept 
 // closes under it (`locked_closes_wanted`, doubled while other threads keep coming back
 // soon after). Without process_barrier() (Windows) the owner always takes the lock.
 //
-// In a shard past its first chunk of slots (4,096), such a close does not empty its
-// slot's entry either: in a large live set the entry is a cache miss of its own, on top
-// of the guard's. The slot waits in `deferred`, its entry still naming the closed node,
-// until 64 have gathered; then the owner empties their entries in one batch whose misses
-// overlap, and frees the slots. Whoever reads entries (a query) empties the waiting ones
-// first, under the lock with the owner excluded; nothing else reads an entry but through
-// an open node's own slot. A smaller shard's entries stay in cache: the close empties its
-// own at once, which costs less than the batch.
+// Which slots hold open nodes is a byte per slot, the live byte, after each chunk's
+// entries: a million slots' bytes are 1 MiB, which stays in cache where the entries
+// (16 MiB) do not. An open writes the entry, then sets the byte; a close clears the byte
+// and leaves the entry alone: in a large live set the entry is a cache miss of its own,
+// on top of the guard's. A query reads the byte, then the entry. A byte rather than a
+// bit: setting and clearing are stores, with no load for the next open or close to wait
+// for, and threads that free slots under the lock write bytes of their own, not the
+// owner's word.
 struct alignas(64) Shard {
   Shard(std::uint16_t shard_index, bool shared_by_threads)
       : index(shard_index), shared(shared_by_threads) {}
 
-  Entry& at(std::uint32_t slot) noexcept {
-    return chunks[slot / kChunkEntries].load(std::memory_order_acquire)[slot % kChunkEntries];
+  // The chunk of `slot`: its entries, then their live bytes.
+  Entry* chunk_of(std::uint32_t slot) noexcept {
+    return chunks[slot / kChunkEntries].load(std::memory_order_acquire);
+  }
+  Entry& at(std::uint32_t slot) noexcept { return chunk_of(slot)[slot % kChunkEntries]; }
+
+  // The live byte of `slot` in its chunk.
+  static std::atomic_ref<Live> live(Entry* chunk, std::uint32_t slot) noexcept {
+    return std::atomic_ref<Live>(
+        reinterpret_cast<Live*>(chunk + kChunkEntries)[slot % kChunkEntries]);
+  }
+  static void set_live(Entry* chunk, std::uint32_t slot) noexcept {
+    // Release: a query that sees the byte set sees the entry written before it.
+    live(chunk, slot).store(Live::yes, std::memory_order_release);
+  }
+  void clear_live(std::uint32_t slot) noexcept {
+    live(chunk_of(slot), slot).store(Live::no, std::memory_order_relaxed);
+  }
+  // The open node in `slot`, or null; by a query, under the lock.
+  const RegistryNode* open_node_at(std::uint32_t slot) noexcept {
+    Entry* const chunk = chunk_of(slot);
+    // Acquire: the entry was written before the byte was set.
+    if (live(chunk, slot).load(std::memory_order_acquire) == Live::no) return nullptr;
+    // Acquire: the record and the serial were written before the node was published.
+    return atomically(chunk[slot % kChunkEntries].node).load(std::memory_order_acquire);
   }
 
   // A slot for a new entry, taken by the opening thread; false when memory or slots run
   // out. Slots closed on this shard by other threads come back through `returned`.
   bool allocate(std::uint32_t& slot) noexcept {
     if (!shared && !own_free.empty()) {  // the owner's common case, inlined into the open
-      slot = own_free.back();
-      own_free.pop_back();
+      slot = own_free.pop();
       return true;
     }
     return allocate_more(slot);
@@ -104,16 +170,11 @@ struct alignas(64) Shard {
   // Puts back a closed slot (under the lock, or by the owner: see close_as_owner).
   void release(std::uint32_t slot) noexcept;
 
-  // Empties the entries of the deferred slots and puts the slots back: by the owner while
-  // it closes without the lock, or under the lock with the owner excluded (or by the
-  // owner's own query).
-  void clear_deferred() noexcept;
-
   const std::uint16_t index;
   const bool shared;
   std::atomic<std::uint64_t> serial{0};        // opens so far (live: serial - closes); snapshots
   std::atomic<std::uint32_t> used{0};          // slots handed out so far
-  std::vector<std::uint32_t> own_free;         // the opening thread's (exclusive shard only)
+  SlotStack own_free;                          // the opening thread's (exclusive shard only)
   std::uint64_t* journal = nullptr;            // journal_record()s, through atomic_ref
   std::atomic<bool> owner_fast{false};         // written under `lock`
   std::atomic<bool> owner_closing{false};      // written by the owner
@@ -122,15 +183,11 @@ struct alignas(64) Shard {
   std::uint32_t fast_closes = 0;    // without the lock, since owner_fast was last set
   std::uint32_t locked_closes = 0;  // under it, since owner_fast was last cleared
   std::uint32_t locked_closes_wanted = kLockedClosesMin;
-  // Slots closed by the owner without the lock whose entries are not emptied yet. Through
-  // atomic_ref: the fence of exclude_owner hands them from the owner to a lock holder.
-  std::uint32_t deferred_count = 0;
-  std::uint32_t deferred[kDeferredSlots] = {};
 
   alignas(64) SpinLock lock;
   std::atomic<std::uint64_t> closed{0};   // written under `lock`
   std::atomic<bool> has_returned{false};  // `returned` is not empty
-  std::vector<std::uint32_t> returned;    // under `lock`
+  SlotStack returned;                     // under `lock`
   std::atomic<Entry*> chunks[kMaxChunks] = {};
 
  private:
@@ -162,33 +219,12 @@ constexpr ThreadValue<Shard*, struct ThisThreadsShard> tls_shard;
 
 inline void Shard::release(std::uint32_t slot) noexcept {
   // The owner's free list has room: no allocation, nothing to catch.
-  if (tls_shard.get() == this && !shared && own_free.size() < own_free.capacity()) {
-    own_free.push_back(slot);
+  if (tls_shard.get() == this && !shared && own_free.has_room()) {
+    own_free.push_in_room(slot);
     return;
   }
   release_growing(slot);
 }
-void Shard::clear_deferred() noexcept {
-  const std::uint32_t count = atomically(deferred_count).load(std::memory_order_relaxed);
-  // All the misses at once, then the writes. An entry's serial means nothing once its
-  // node is null: it is left as it is.
-  for (std::uint32_t i = 0; i < count; ++i) {
-    __builtin_prefetch(&at(atomically(deferred[i]).load(std::memory_order_relaxed)), 1);
-  }
-  for (std::uint32_t i = 0; i < count; ++i) {
-    atomically(at(atomically(deferred[i]).load(std::memory_order_relaxed)).node)
-        .store(nullptr, std::memory_order_relaxed);
-  }
-  if (tls_shard.get() == this && own_free.capacity() - own_free.size() >= count) {
-    own_free.insert(own_free.end(), deferred, deferred + count);  // the owner's, in room
-  } else {
-    for (std::uint32_t i = 0; i < count; ++i) {
-      release(atomically(deferred[i]).load(std::memory_order_relaxed));
-    }
-  }
-  atomically(deferred_count).store(0, std::memory_order_relaxed);
-}
-
 // The shard whose lock a query on this thread holds while it describes resources: a
 // describe callback that opens or closes a resource on that shard must not wait for
 // itself. Only queries write it; opens and closes only read it.
@@ -237,8 +273,6 @@ class QueryLock {
     if (previous_ != &shard_) {
       shard_.lock.lock();
       if (&shard_ != tls_shard.get()) exclude_owner(shard_);
-      // The query reads entries: none may name a closed node.
-      shard_.clear_deferred();
     }
     tls_query_locked.set(&shard_);
   }
@@ -314,7 +348,7 @@ bool Shard::extend(std::uint32_t& slot) noexcept {
   const std::uint32_t chunk = next / kChunkEntries;
   if (chunk >= kMaxChunks) return false;
   if (chunks[chunk].load(std::memory_order_relaxed) == nullptr) {
-    auto* entries = static_cast<Entry*>(std::calloc(kChunkEntries, sizeof(Entry)));
+    auto* entries = static_cast<Entry*>(std::calloc(1, kChunkBytes));
     if (entries == nullptr) return false;
     chunks[chunk].store(entries, std::memory_order_release);
   }
@@ -327,8 +361,7 @@ bool Shard::extend(std::uint32_t& slot) noexcept {
 bool Shard::allocate_more(std::uint32_t& slot) noexcept {
   if (shared) {  // under the lock
     if (!returned.empty()) {
-      slot = returned.back();
-      returned.pop_back();
+      slot = returned.pop();
       return true;
     }
     return extend(slot);
@@ -339,23 +372,18 @@ bool Shard::allocate_more(std::uint32_t& slot) noexcept {
     has_returned.store(false, std::memory_order_relaxed);
   }
   if (!own_free.empty()) {
-    slot = own_free.back();
-    own_free.pop_back();
+    slot = own_free.pop();
     return true;
   }
   return extend(slot);
 }
 
 void Shard::release_growing(std::uint32_t slot) noexcept {
-  try {
-    if (!shared && tls_shard.get() == this) {
-      own_free.push_back(slot);
-    } else {
-      returned.push_back(slot);
-      has_returned.store(true, std::memory_order_relaxed);
-    }
-  } catch (...) {
-    // Out of memory: the slot is lost, nothing else.
+  // Out of memory, the slot is lost, nothing else.
+  if (!shared && tls_shard.get() == this) {
+    own_free.push(slot);
+  } else if (returned.push(slot)) {
+    has_returned.store(true, std::memory_order_relaxed);
   }
 }
 
@@ -414,11 +442,10 @@ void scan_shard(Shard& shard, std::uint64_t threshold, std::int64_t now_ns,
       const std::uint32_t end = shard.used.load(std::memory_order_acquire);
       const std::uint32_t stop = end - next > kEntriesPerHold ? next + kEntriesPerHold : end;
       for (; next < stop && batch.size() < kDescribesPerHold; ++next) {
-        Entry& entry = shard.at(next);
-        // Acquire: the record and the serial were written before the node was published.
-        const RegistryNode* node = atomically(entry.node).load(std::memory_order_acquire);
+        const RegistryNode* node = shard.open_node_at(next);
         if (node == nullptr) continue;
-        const std::uint64_t serial = atomically(entry.serial).load(std::memory_order_relaxed);
+        const std::uint64_t serial =
+            atomically(shard.at(next).serial).load(std::memory_order_relaxed);
         if (serial <= threshold) continue;
         batch.push_back(info_of(*node, serial, shard, now_ns));
       }
@@ -454,11 +481,11 @@ bool scan_journal(Shard& shard, std::uint64_t threshold, std::int64_t now_ns,
     {
       QueryLock lock(shard);
       for (; next < recent.size() && batch.size() < kDescribesPerHold; ++next) {
-        Entry& entry = shard.at(recent[next].slot);
-        const RegistryNode* node = atomically(entry.node).load(std::memory_order_acquire);
+        const RegistryNode* node = shard.open_node_at(recent[next].slot);
         // Still the open it journaled, not a later one in a reused slot.
         if (node == nullptr ||
-            atomically(entry.serial).load(std::memory_order_relaxed) != recent[next].serial) {
+            atomically(shard.at(recent[next].slot).serial).load(std::memory_order_relaxed) !=
+                recent[next].serial) {
           continue;
         }
         batch.push_back(info_of(*node, recent[next].serial, shard, now_ns));
@@ -488,9 +515,11 @@ __attribute__((always_inline)) inline void publish(Shard& shard, RegistryNode& n
   const std::uint64_t serial = shard.serial.load(std::memory_order_relaxed) + 1;
   node.shard = shard.index;
   node.slot = slot;
-  Entry& entry = shard.at(slot);
+  Entry* const chunk = shard.chunk_of(slot);
+  Entry& entry = chunk[slot % kChunkEntries];
   atomically(entry.serial).store(serial, std::memory_order_relaxed);
   atomically(entry.node).store(&node, std::memory_order_release);
+  Shard::set_live(chunk, slot);
   if (shard.journal != nullptr) {
     atomically(shard.journal[serial % kJournalSize])
         .store(journal_record(slot, serial), std::memory_order_relaxed);
@@ -531,11 +560,12 @@ __attribute__((always_inline)) inline void mark_closed(RegistryNode& node, Guard
   node.state.store(next, std::memory_order_release);
 }
 
-// Empties an open node's slot and moves the node to `next`, under the shard's lock.
+// Frees an open node's slot and moves the node to `next`: under the shard's lock, or by
+// its owner without it (close_as_owner).
 __attribute__((always_inline)) inline void unpublish(Shard& shard, RegistryNode& node,
                                                      GuardState next,
                                                      TraceId close_trace) noexcept {
-  atomically(shard.at(node.slot).node).store(nullptr, std::memory_order_relaxed);
+  shard.clear_live(node.slot);
   shard.release(node.slot);
   mark_closed(node, next, close_trace);
 }
@@ -553,17 +583,7 @@ OwnerClose close_as_owner(Shard& shard, RegistryNode& node, GuardState next,
   if (shard.owner_fast.load(std::memory_order_relaxed)) {
     outcome = OwnerClose::not_open;
     if (node.state.load(std::memory_order_relaxed) == GuardState::open) {
-      if (shard.used.load(std::memory_order_relaxed) <= kChunkEntries) {
-        unpublish(shard, node, next, close_trace);
-      } else {
-        // The entry is emptied later, with others (see Shard).
-        const std::uint32_t deferred =
-            atomically(shard.deferred_count).load(std::memory_order_relaxed);
-        atomically(shard.deferred[deferred]).store(node.slot, std::memory_order_relaxed);
-        atomically(shard.deferred_count).store(deferred + 1, std::memory_order_relaxed);
-        mark_closed(node, next, close_trace);
-        if (deferred + 1 == kDeferredSlots) shard.clear_deferred();
-      }
+      unpublish(shard, node, next, close_trace);
       shard.owner_closed.store(shard.owner_closed.load(std::memory_order_relaxed) + 1,
                                std::memory_order_release);
       ++shard.fast_closes;
@@ -588,26 +608,35 @@ void consider_closing_without_lock(Shard& shard) noexcept {
   if (process_barrier_available()) shard.owner_fast.store(true, std::memory_order_relaxed);
 }
 
+// unregister_node() under the shard's lock. Out of line: the owner's close without the lock
+// then saves no registers for it.
+__attribute__((noinline)) bool unregister_locked(Shard& shard, RegistryNode& node, GuardState next,
+                                                 TraceId close_trace, bool owner) noexcept {
+  ShardLock lock(shard);
+  // Checked again under the lock: of two threads closing at once, one unregisters and
+  // the other finds it closed.
+  if (node.state.load(std::memory_order_relaxed) != GuardState::open) return false;
+  unpublish(shard, node, next, close_trace);
+  shard.closed.store(shard.closed.load(std::memory_order_relaxed) + 1, std::memory_order_release);
+  if (owner) consider_closing_without_lock(shard);
+  return true;
+}
+
 }  // namespace
 
 bool unregister_node(RegistryNode& node, GuardState next, TraceId close_trace) noexcept {
   // Acquire: a thread that finds the node closed by another also sees its close trace.
   if (node.state.load(std::memory_order_acquire) != GuardState::open) return false;
-  Shard* shard = shard_at(node.shard);
-  if (shard == nullptr) return false;
-  const bool owner = shard == tls_shard.get() && tls_query_locked.get() == nullptr;
-  if (owner) {
-    const OwnerClose outcome = close_as_owner(*shard, node, next, close_trace);
+  Shard* const own = tls_shard.get();
+  // This thread's shard and no query of this thread's holding it: the owner's close.
+  if (own != nullptr && own->index == node.shard && tls_query_locked.get() == nullptr) {
+    const OwnerClose outcome = close_as_owner(*own, node, next, close_trace);
     if (outcome != OwnerClose::locked) return outcome == OwnerClose::done;
+    return unregister_locked(*own, node, next, close_trace, true);
   }
-  ShardLock lock(*shard);
-  // Checked again under the lock: of two threads closing at once, one unregisters and
-  // the other finds it closed.
-  if (node.state.load(std::memory_order_relaxed) != GuardState::open) return false;
-  unpublish(*shard, node, next, close_trace);
-  shard->closed.store(shard->closed.load(std::memory_order_relaxed) + 1, std::memory_order_release);
-  if (owner) consider_closing_without_lock(*shard);
-  return true;
+  Shard* const shard = shard_at(node.shard);
+  if (shard == nullptr) return false;
+  return unregister_locked(*shard, node, next, close_trace, false);
 }
 
 void move_registration(RegistryNode& to, RegistryNode& from, const void* new_owner) noexcept {
