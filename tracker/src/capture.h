@@ -111,10 +111,9 @@ class RecentWalk {
     int skip = 0;
     int read_count = 0;  // frames read, skipped ones included
     TraceId id = kNoTrace;
-    // The two words the walk read at each frame: the caller's frame pointer, the return
-    // address.
-    std::uintptr_t callers[kCapacity] = {};
-    std::uintptr_t return_addresses[kCapacity] = {};
+    // The two words the walk read at each frame, as they lie on the stack: the caller's
+    // frame pointer, then the return address. Aligned for the replay's 16-byte compares.
+    alignas(16) std::uintptr_t frames[kCapacity][2] = {};
   };
   // The slower paths of capture(): walk from `start`, capture()'s own frame, and remember
   // the walk or not.

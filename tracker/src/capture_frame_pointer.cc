@@ -12,6 +12,9 @@
 //
 // RecentWalk (capture.h) replays a remembered walk instead of walking where it can.
 #include <atomic>
+#if defined(__x86_64__)
+#include <emmintrin.h>
+#endif
 
 #include "capture.h"
 #include "platform.h"
@@ -22,13 +25,13 @@ namespace internal {
 namespace {
 
 // The walk from `frame`, the calling entry point's own frame. With `kRecord`, the two
-// words of every frame read go to `callers` and `out`, which have room for skip +
-// max_frames, and the trace is out[skip, skip + count); without it, the trace is
-// out[0, count).
+// words of every frame read go to `read`, which has room for skip + max_frames frames,
+// and the trace is its return addresses from `skip` on, `count` of them; without it, the
+// trace is out[0, count).
 template <bool kRecord>
 __attribute__((always_inline, no_sanitize("address", "hwaddress"))) inline int walk(
-    std::uintptr_t frame, std::uintptr_t* out, int max_frames, int skip, std::uintptr_t* callers,
-    int& read_count) noexcept {
+    std::uintptr_t frame, std::uintptr_t* out, int max_frames, int skip,
+    std::uintptr_t (*read_frames)[2], int& read_count) noexcept {
   const StackBounds bounds = current_stack_bounds();
   constexpr std::uintptr_t kFrameSize = 2 * sizeof(std::uintptr_t);
   // Unknown bounds (no pthread attributes): only alignment and order protect the walk.
@@ -47,8 +50,8 @@ __attribute__((always_inline, no_sanitize("address", "hwaddress"))) inline int w
     caller = slots[0];
     const std::uintptr_t return_address = slots[1];
     if constexpr (kRecord) {
-      callers[read_count] = caller;
-      out[read_count] = return_address;
+      read_frames[read_count][0] = caller;
+      read_frames[read_count][1] = return_address;
       ++read_count;
     }
     return return_address;
@@ -93,16 +96,28 @@ RecentWalk::capture(int max_frames, int skip) noexcept {
     // The addresses come from the remembered frames, not from the loads: no load waits
     // for another. Every address was checked by the walk that remembered it, and lies
     // above `start`, in the live part of this thread's stack.
-    std::uintptr_t differ = 0;
     std::uintptr_t at = start;
+#if defined(__x86_64__)
+    // A frame's two words in one 16-byte compare: fewer instructions per frame.
+    __m128i differs = _mm_setzero_si128();
+    for (int i = 0; i < walk.read_count; ++i) {
+      const __m128i seen = _mm_loadu_si128(reinterpret_cast<const __m128i*>(at));
+      const __m128i kept = _mm_load_si128(reinterpret_cast<const __m128i*>(walk.frames[i]));
+      differs = _mm_or_si128(differs, _mm_xor_si128(seen, kept));
+      at = walk.frames[i][0];
+    }
+    const bool differ = _mm_movemask_epi8(_mm_cmpeq_epi8(differs, _mm_setzero_si128())) != 0xFFFF;
+#else
+    std::uintptr_t differ = 0;
     for (int i = 0; i < walk.read_count; ++i) {
       const auto* slots = reinterpret_cast<const std::uintptr_t*>(at);
-      differ |= (slots[0] ^ walk.callers[i]) | (slots[1] ^ walk.return_addresses[i]);
-      at = walk.callers[i];
+      differ |= (slots[0] ^ walk.frames[i][0]) | (slots[1] ^ walk.frames[i][1]);
+      at = walk.frames[i][0];
     }
+#endif
     const TraceId id = walk.id;
     std::atomic_signal_fence(std::memory_order_seq_cst);
-    if ((differ | (generation & 1U)) == 0 &&
+    if (!differ && (generation & 1U) == 0 &&
         generation == generation_.load(std::memory_order_relaxed)) {
       return id;
     }
@@ -134,12 +149,13 @@ __attribute__((noinline, no_sanitize("address", "hwaddress"))) TraceId RecentWal
   kept.start = 0;  // nothing to replay until the walk is complete
   std::atomic_signal_fence(std::memory_order_seq_cst);
   int read_count = 0;
-  const int count =
-      walk<true>(start, kept.return_addresses, max_frames, skip, kept.callers, read_count);
+  const int count = walk<true>(start, nullptr, max_frames, skip, kept.frames, read_count);
   if (walk_interruption_for_test != nullptr) walk_interruption_for_test();
   TraceId id = kTraceWalkStopped;
   if (count >= 0) {
-    id = intern_trace(kept.return_addresses + skip, count);
+    std::uintptr_t trace[kCapacity];
+    for (int i = 0; i < count; ++i) trace[i] = kept.frames[skip + i][1];
+    id = intern_trace(trace, count);
     kept.id = id;
     kept.max_frames = max_frames;
     kept.skip = skip;
