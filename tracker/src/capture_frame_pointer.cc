@@ -25,9 +25,9 @@ namespace internal {
 namespace {
 
 // The walk from `frame`, the calling entry point's own frame. With `kRecord`, the two
-// words of every frame read go to `read`, which has room for skip + max_frames frames,
-// and the trace is its return addresses from `skip` on, `count` of them; without it, the
-// trace is out[0, count).
+// words of every frame read go to `read_frames`, which has room for skip + max_frames
+// frames, and the trace is its return addresses from `skip` on, `count` of them; without
+// it, the trace is out[0, count).
 template <bool kRecord>
 __attribute__((always_inline, no_sanitize("address", "hwaddress"))) inline int walk(
     std::uintptr_t frame, std::uintptr_t* out, int max_frames, int skip,
