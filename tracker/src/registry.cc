@@ -583,7 +583,15 @@ OwnerClose close_as_owner(Shard& shard, RegistryNode& node, GuardState next,
   if (shard.owner_fast.load(std::memory_order_relaxed)) {
     outcome = OwnerClose::not_open;
     if (node.state.load(std::memory_order_relaxed) == GuardState::open) {
-      unpublish(shard, node, next, close_trace);
+      // unpublish() without release()'s check of who is closing: the owner is.
+      const std::uint32_t slot = node.slot;
+      shard.clear_live(slot);
+      if (shard.own_free.has_room()) {
+        shard.own_free.push_in_room(slot);
+      } else {
+        shard.release(slot);
+      }
+      mark_closed(node, next, close_trace);
       shard.owner_closed.store(shard.owner_closed.load(std::memory_order_relaxed) + 1,
                                std::memory_order_release);
       ++shard.fast_closes;
