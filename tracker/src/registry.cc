@@ -169,6 +169,14 @@ struct alignas(64) Shard {
 
   // Puts back a closed slot (under the lock, or by the owner: see close_as_owner).
   void release(std::uint32_t slot) noexcept;
+  // release() by the owner of an exclusive shard, who need not ask who is closing.
+  void release_owned(std::uint32_t slot) noexcept {
+    if (own_free.has_room()) {
+      own_free.push_in_room(slot);  // no allocation, nothing to fail
+    } else {
+      release_growing(slot);
+    }
+  }
 
   const std::uint16_t index;
   const bool shared;
@@ -218,12 +226,11 @@ Registry& registry() noexcept { return g_registry; }
 constexpr ThreadValue<Shard*, struct ThisThreadsShard> tls_shard;
 
 inline void Shard::release(std::uint32_t slot) noexcept {
-  // The owner's free list has room: no allocation, nothing to catch.
-  if (tls_shard.get() == this && !shared && own_free.has_room()) {
-    own_free.push_in_room(slot);
-    return;
+  if (tls_shard.get() == this && !shared) {
+    release_owned(slot);
+  } else {
+    release_growing(slot);
   }
-  release_growing(slot);
 }
 // The shard whose lock a query on this thread holds while it describes resources: a
 // describe callback that opens or closes a resource on that shard must not wait for
@@ -560,8 +567,8 @@ __attribute__((always_inline)) inline void mark_closed(RegistryNode& node, Guard
   node.state.store(next, std::memory_order_release);
 }
 
-// Frees an open node's slot and moves the node to `next`: under the shard's lock, or by
-// its owner without it (close_as_owner).
+// Frees an open node's slot and moves the node to `next`, under the shard's lock. (The
+// owner's close without it does the same with release_owned(): close_as_owner.)
 __attribute__((always_inline)) inline void unpublish(Shard& shard, RegistryNode& node,
                                                      GuardState next,
                                                      TraceId close_trace) noexcept {
@@ -583,14 +590,9 @@ OwnerClose close_as_owner(Shard& shard, RegistryNode& node, GuardState next,
   if (shard.owner_fast.load(std::memory_order_relaxed)) {
     outcome = OwnerClose::not_open;
     if (node.state.load(std::memory_order_relaxed) == GuardState::open) {
-      // unpublish() without release()'s check of who is closing: the owner is.
       const std::uint32_t slot = node.slot;
       shard.clear_live(slot);
-      if (shard.own_free.has_room()) {
-        shard.own_free.push_in_room(slot);
-      } else {
-        shard.release(slot);
-      }
+      shard.release_owned(slot);
       mark_closed(node, next, close_trace);
       shard.owner_closed.store(shard.owner_closed.load(std::memory_order_relaxed) + 1,
                                std::memory_order_release);
