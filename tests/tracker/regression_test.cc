@@ -352,6 +352,47 @@ __attribute__((noinline)) void close_through(bool first, Connection& connection)
   }
 }
 
+// The same, one frame closer: callers that call the capture or the close themselves. Their
+// return addresses are in the frame that the capture or the close pushed, which the replay
+// compares a word at a time (RecentWalk::same_frames in capture.h).
+__attribute__((noinline)) restrack::TraceId capture_directly_first() {
+  capture_frame = reinterpret_cast<std::uintptr_t>(__builtin_frame_address(0));
+  const restrack::TraceId id = restrack::capture_trace();
+  last_caller = 1;
+  return id;
+}
+__attribute__((noinline)) restrack::TraceId capture_directly_second() {
+  capture_frame = reinterpret_cast<std::uintptr_t>(__builtin_frame_address(0));
+  const restrack::TraceId id = restrack::capture_trace();
+  last_caller = 2;
+  return id;
+}
+__attribute__((noinline)) void close_directly_first(restrack::ResourceGuard& guard) {
+  capture_frame = reinterpret_cast<std::uintptr_t>(__builtin_frame_address(0));
+  guard.close();
+  last_caller = 1;
+}
+__attribute__((noinline)) void close_directly_second(restrack::ResourceGuard& guard) {
+  capture_frame = reinterpret_cast<std::uintptr_t>(__builtin_frame_address(0));
+  guard.close();
+  last_caller = 2;
+}
+// One call instruction for both callers: the frames above them hold the same words, and
+// only the callers' own return addresses differ.
+restrack::TraceId (*volatile capture_directly_by)() = nullptr;
+void (*volatile close_directly_by)(restrack::ResourceGuard&) = nullptr;
+__attribute__((noinline)) restrack::TraceId capture_directly(bool first) {
+  capture_directly_by = first ? capture_directly_first : capture_directly_second;
+  const restrack::TraceId id = capture_directly_by();
+  last_caller = 0;  // not a tail call
+  return id;
+}
+__attribute__((noinline)) void close_directly(bool first, restrack::ResourceGuard& guard) {
+  close_directly_by = first ? close_directly_first : close_directly_second;
+  close_directly_by(guard);
+  last_caller = 0;  // not a tail call
+}
+
 // Whether a frame of the trace is in `function`.
 bool passes_through(restrack::TraceId id, std::string_view function) {
   const std::vector<restrack::Frame> frames = restrack::symbolize_trace(id);
@@ -360,20 +401,52 @@ bool passes_through(restrack::TraceId id, std::string_view function) {
   });
 }
 
-TEST_F(RegressionTest, TraceFromFramesAtTheSameAddressesNamesItsOwnCaller) {
-  std::vector<restrack::TraceId> ids;
-  std::vector<std::uintptr_t> frames;
-  for (const bool first : {true, false, true}) {
-    ids.push_back(capture_through(first));
-    frames.push_back(capture_frame);
-  }
-  ASSERT_EQ(frames[1], frames[0]) << "the callers must capture from the same place";
+// The traces of the first caller, the second, then the first again, each made from
+// `frames[i]`: the same place every time, a trace of its own for each caller, the first's
+// again the third time.
+void expect_each_caller_named(const std::vector<restrack::TraceId>& ids,
+                              const std::vector<std::uintptr_t>& frames, std::string_view first,
+                              std::string_view second) {
+  ASSERT_EQ(ids.size(), 3u);
+  ASSERT_EQ(frames.size(), 3u);
+  ASSERT_EQ(frames[1], frames[0]) << "the callers must trace from the same place";
   ASSERT_EQ(frames[2], frames[0]);
-
   EXPECT_NE(ids[1], ids[0]);
   EXPECT_EQ(ids[2], ids[0]);
-  EXPECT_TRUE(passes_through(ids[0], "capture_through_first()"));
-  EXPECT_TRUE(passes_through(ids[1], "capture_through_second()"));
+  EXPECT_TRUE(passes_through(ids[0], first));
+  EXPECT_TRUE(passes_through(ids[1], second));
+}
+
+// The allocation traces of `capture(first)` for the first caller, the second, the first.
+void expect_captures_name_each(restrack::TraceId (*capture)(bool), std::string_view first,
+                               std::string_view second) {
+  std::vector<restrack::TraceId> ids;
+  std::vector<std::uintptr_t> frames;
+  for (const bool by_first : {true, false, true}) {
+    ids.push_back(capture(by_first));
+    frames.push_back(capture_frame);
+  }
+  expect_each_caller_named(ids, frames, first, second);
+}
+
+// The first close traces of three "closed twice" reports, in order.
+std::vector<restrack::TraceId> first_close_traces(
+    const std::vector<restrack::Diagnostic>& records) {
+  std::vector<restrack::TraceId> ids;
+  for (const restrack::Diagnostic& record : records) {
+    EXPECT_EQ(record.type, restrack::DiagnosticType::closed_twice);
+    ids.push_back(record.first_close_trace);
+  }
+  return ids;
+}
+
+TEST_F(RegressionTest, TraceFromFramesAtTheSameAddressesNamesItsOwnCaller) {
+  expect_captures_name_each(capture_through, "capture_through_first()", "capture_through_second()");
+}
+
+TEST_F(RegressionTest, TraceFromCallersOfTheCaptureAtTheSameAddressNamesEach) {
+  expect_captures_name_each(capture_directly, "capture_directly_first()",
+                            "capture_directly_second()");
 }
 
 // Sites that take turns each replay their own walk: a thread remembers four walks, and a
@@ -437,19 +510,25 @@ TEST_F(RegressionTest, CloseTraceFromFramesAtTheSameAddressesNamesItsOwnCaller) 
     close_through(first, *connections.back());
     frames.push_back(capture_frame);
   }
-  ASSERT_EQ(frames[1], frames[0]) << "the callers must close from the same place";
-  ASSERT_EQ(frames[2], frames[0]);
   for (const auto& connection : connections) connection->close();
 
-  const std::vector<restrack::Diagnostic> records = captured_.records();
-  ASSERT_EQ(records.size(), 3u);
-  for (const restrack::Diagnostic& record : records) {
-    EXPECT_EQ(record.type, restrack::DiagnosticType::closed_twice);
+  expect_each_caller_named(first_close_traces(captured_.records()), frames, "close_through_first(",
+                           "close_through_second(");
+}
+
+TEST_F(RegressionTest, CloseTraceFromCallersOfTheCloseAtTheSameAddressNamesEach) {
+  std::vector<restrack::ResourceGuard> guards(3);
+  std::vector<std::uintptr_t> frames;
+  const bool firsts[] = {true, false, true};
+  for (std::size_t i = 0; i < guards.size(); ++i) {
+    guards[i].open(restrack_test::kConnection, &guards[i]);
+    close_directly(firsts[i], guards[i]);
+    frames.push_back(capture_frame);
   }
-  EXPECT_NE(records[1].first_close_trace, records[0].first_close_trace);
-  EXPECT_EQ(records[2].first_close_trace, records[0].first_close_trace);
-  EXPECT_TRUE(passes_through(records[0].first_close_trace, "close_through_first("));
-  EXPECT_TRUE(passes_through(records[1].first_close_trace, "close_through_second("));
+  for (restrack::ResourceGuard& guard : guards) guard.close();
+
+  expect_each_caller_named(first_close_traces(captured_.records()), frames, "close_directly_first(",
+                           "close_directly_second(");
 }
 
 }  // namespace

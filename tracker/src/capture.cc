@@ -51,6 +51,13 @@ __attribute__((noinline)) TraceId capture_without_memo(int max_frames, int skip)
   return id;
 }
 
+#if !defined(_WIN32)
+TraceId capture_from_without_memo(std::uintptr_t frame, int max_frames) noexcept {
+  RecentWalk walk;
+  return walk.capture_from(frame, max_frames);
+}
+#endif
+
 __attribute__((noinline)) TraceId capture_site(int skip) noexcept {
   std::uintptr_t frames[kMaxCaptureFrames];
   const int count = capture_dwarf(frames, kMaxCaptureFrames, skip + 1);

@@ -7,6 +7,9 @@
 
 #include <atomic>
 #include <cstdint>
+#if defined(__x86_64__) && !defined(_WIN32)
+#include <emmintrin.h>
+#endif
 
 #include "restrack/options.h"
 #include "restrack/trace.h"
@@ -82,6 +85,21 @@ class RecentWalk {
   // not know, such as a fiber's).
   TraceId capture(int max_frames, int skip) noexcept;
 
+#if !defined(_WIN32)
+  // capture() from `frame`, the frame of a caller of this function: up to `max_frames`
+  // return addresses from the one in `frame` on. `frame` may also be a frame record that
+  // replaced the caller's with the same two words (the caller's tail call left it).
+  TraceId capture_from(std::uintptr_t frame, int max_frames) noexcept;
+  // The replay of a remembered walk from `start`, with no call and no store: true, and the
+  // walk's trace in `id`, when one matches the stack. For a caller that replays in its own
+  // body, before it falls back to capture_from().
+  bool replay(std::uintptr_t start, int max_frames, int skip, TraceId& id) const noexcept;
+  // replay() of a walk of at most kFrames frames from `start`, none skipped: the compares
+  // unrolled, for the fewest registers in the caller's body.
+  template <int kFrames>
+  bool replay_short(std::uintptr_t start, TraceId& id) const noexcept;
+#endif
+
  private:
 #if defined(_WIN32)
   struct Registers {
@@ -107,18 +125,34 @@ class RecentWalk {
 #else
   struct Walk {
     std::uintptr_t start = 0;  // capture()'s frame when it walked; 0: nothing to replay
-    int max_frames = 0;
-    int skip = 0;
-    int read_count = 0;  // frames read, skipped ones included
+    // Its max_frames and skip (request_of()), then in the high half the frames it read,
+    // skipped ones included: one load for a replay.
+    std::uint64_t shape = 0;
     TraceId id = kNoTrace;
     // The two words the walk read at each frame, as they lie on the stack: the caller's
     // frame pointer, then the return address. Aligned for the replay's 16-byte compares.
     alignas(16) std::uintptr_t frames[kCapacity][2] = {};
   };
+  // A walk's max_frames and skip: a Walk::shape's low half.
+  static constexpr std::uint64_t request_of(int max_frames, int skip) noexcept {
+    return static_cast<std::uint16_t>(max_frames) |
+           (std::uint64_t{static_cast<std::uint16_t>(skip)} << 16);
+  }
+  static constexpr std::uint64_t shape_of(int max_frames, int skip, int read_count) noexcept {
+    return request_of(max_frames, skip) |
+           (std::uint64_t{static_cast<std::uint32_t>(read_count)} << 32);
+  }
   // The slower paths of capture(): walk from `start`, capture()'s own frame, and remember
   // the walk or not.
   TraceId walk_and_keep(std::uintptr_t start, int max_frames, int skip) noexcept;
   TraceId walk_alone(std::uintptr_t start, int max_frames, int skip) noexcept;
+  // Whether the stack from `start` holds `walk`'s first `count` frames, of which the first
+  // `pushed` were pushed by the call that replays (below).
+  // With kMaxCount, `count` is at most kMaxCount and `pushed` is 1.
+  template <int kMaxCount>
+  static bool same_frames(const Walk& walk, std::uintptr_t start, int count, int pushed) noexcept;
+  template <int kFrames>
+  bool replay_matching(std::uintptr_t start, int max_frames, int skip, TraceId& id) const noexcept;
 
   // Raised by walk_and_keep before and after it writes (odd while it writes), so that a
   // replay a signal handler's walk interrupted sees it.
@@ -131,6 +165,10 @@ class RecentWalk {
 // RecentWalk::capture() on a RecentWalk of its own, which nothing replays: for a thread whose
 // memo is gone (it has ended; thread_slot.h).
 TraceId capture_without_memo(int max_frames, int skip) noexcept;
+#if !defined(_WIN32)
+// RecentWalk::capture_from() the same way.
+TraceId capture_from_without_memo(std::uintptr_t frame, int max_frames) noexcept;
+#endif
 
 // Test hook: called by every walk RecentWalk::capture() makes to remember (one that fits
 // kCapacity), between the walk and its interning, where a signal handler's capture would
@@ -148,6 +186,108 @@ TraceId capture_with_depth(int depth, CaptureMethod method, int skip = 0) noexce
 // many library frames stand in between (kMaxCaptureFrames). `skip` frames of the
 // caller's own are left out.
 TraceId capture_site(int skip) noexcept;
+
+#if !defined(_WIN32)
+template <int kMaxCount>
+__attribute__((always_inline, no_sanitize("address", "hwaddress"))) inline bool
+RecentWalk::same_frames(const Walk& walk, std::uintptr_t start, int count, int pushed) noexcept {
+  // The addresses come from the remembered frames, not from the loads: no load waits for
+  // another. Every address was checked by the walk that remembered it, and lies above
+  // `start`, in the live part of this thread's stack.
+  std::uintptr_t at = start;
+  std::uintptr_t differ = 0;
+  int i = 0;
+#if defined(__x86_64__)
+  // The frames this call pushed are compared a word at a time: their words may still be
+  // on their way to the cache, and only a load of the size of each push is forwarded from
+  // it (a 16-byte load over two pushes waits until both are written, and in a loop of
+  // closes of cold resources, until the closes before have written theirs).
+  for (; i < pushed && i < count; ++i) {
+    const auto* slots = reinterpret_cast<const std::uintptr_t*>(at);
+    differ |= (slots[0] ^ walk.frames[i][0]) | (slots[1] ^ walk.frames[i][1]);
+    at = walk.frames[i][0];
+  }
+  // The callers' frames, written long before: a frame's two words in one 16-byte compare,
+  // and the next frame's address taken from the remembered words already loaded. Two
+  // loads a frame: where a close waits for a cold resource, loads are what it runs out of.
+  __m128i differs = _mm_setzero_si128();
+  const auto compare = [&](int frame) {
+    __m128i kept = _mm_load_si128(reinterpret_cast<const __m128i*>(walk.frames[frame]));
+    // Opaque to the compiler, which would otherwise load the address once more.
+    asm("" : "+x"(kept));
+    const __m128i seen = _mm_loadu_si128(reinterpret_cast<const __m128i*>(at));
+    differs = _mm_or_si128(differs, _mm_xor_si128(seen, kept));
+    at = static_cast<std::uintptr_t>(_mm_cvtsi128_si64(kept));
+  };
+  if constexpr (kMaxCount != 0) {
+    // A few frames at most: one compare after the other, with no loop to keep count of.
+#pragma GCC unroll 64
+    for (int frame = 1; frame < kMaxCount; ++frame) {
+      if (frame >= count) break;
+      compare(frame);
+    }
+  } else {
+#pragma GCC unroll 4
+    for (; i + 1 < count; i += 2) {  // two frames a turn: half the loop's overhead
+      compare(i);
+      compare(i + 1);
+    }
+    if (i < count) compare(i);
+  }
+  return differ == 0 && _mm_movemask_epi8(_mm_cmpeq_epi8(differs, _mm_setzero_si128())) == 0xFFFF;
+#else
+  static_cast<void>(pushed);
+  for (; i < count; ++i) {
+    const auto* slots = reinterpret_cast<const std::uintptr_t*>(at);
+    differ |= (slots[0] ^ walk.frames[i][0]) | (slots[1] ^ walk.frames[i][1]);
+    at = walk.frames[i][0];
+  }
+  return differ == 0;
+#endif
+}
+
+template <int kFrames>
+__attribute__((always_inline, no_sanitize("address", "hwaddress"))) inline bool
+RecentWalk::replay_matching(std::uintptr_t start, int max_frames, int skip,
+                            TraceId& id) const noexcept {
+  // A signal handler's walk_and_keep between the two reads of the generation (on this
+  // thread, so it ends before this resumes) makes the replay's reads a mixture: no match.
+  const std::uint32_t generation = generation_.load(std::memory_order_relaxed);
+  std::atomic_signal_fence(std::memory_order_seq_cst);
+  // Two sites can walk from the same frame (two callers at one depth): every walk from
+  // there is tried until one matches.
+  for (const Walk& walk : walks_) {
+    if (start != walk.start) continue;
+    const std::uint64_t shape = walk.shape;
+    if ((shape & 0xFFFFFFFFU) != request_of(max_frames, skip)) continue;
+    const int read_count = static_cast<int>(shape >> 32);
+    // The frames skipped, and the first one kept, were pushed by the call that replays: the
+    // capturing function's own, its callers' in restrack, and the entry point's.
+    const bool same = same_frames<kFrames>(walk, start, read_count, skip + 1);
+    const TraceId found = walk.id;
+    std::atomic_signal_fence(std::memory_order_seq_cst);
+    if (same && (generation & 1U) == 0 &&
+        generation == generation_.load(std::memory_order_relaxed)) {
+      id = found;
+      return true;
+    }
+  }
+  return false;
+}
+
+__attribute__((always_inline)) inline bool RecentWalk::replay(std::uintptr_t start, int max_frames,
+                                                              int skip,
+                                                              TraceId& id) const noexcept {
+  return replay_matching<0>(start, max_frames, skip, id);
+}
+
+template <int kFrames>
+__attribute__((always_inline)) inline bool RecentWalk::replay_short(std::uintptr_t start,
+                                                                    TraceId& id) const noexcept {
+  static_assert(kFrames > 0 && kFrames <= kCapacity);
+  return replay_matching<kFrames>(start, kFrames, 0, id);
+}
+#endif
 
 }  // namespace internal
 RESTRACK_NAMESPACE_END

@@ -12,9 +12,6 @@
 //
 // RecentWalk (capture.h) replays a remembered walk instead of walking where it can.
 #include <atomic>
-#if defined(__x86_64__)
-#include <emmintrin.h>
-#endif
 
 #include "capture.h"
 #include "platform.h"
@@ -85,53 +82,19 @@ capture_frame_pointers(std::uintptr_t* out, int max_frames, int skip) noexcept {
 __attribute__((noinline, aligned(64), no_sanitize("address", "hwaddress"))) TraceId
 RecentWalk::capture(int max_frames, int skip) noexcept {
   const auto start = reinterpret_cast<std::uintptr_t>(__builtin_frame_address(0));
-  // A signal handler's walk_and_keep between the two reads of the generation (on this
-  // thread, so it ends before this resumes) makes the replay's reads a mixture: no match.
-  const std::uint32_t generation = generation_.load(std::memory_order_relaxed);
-  std::atomic_signal_fence(std::memory_order_seq_cst);
-  // Two sites can walk from the same frame (two callers at one depth): every walk from
-  // here is tried until one matches.
-  for (const Walk& walk : walks_) {
-    if (start != walk.start || max_frames != walk.max_frames || skip != walk.skip) continue;
-    // The addresses come from the remembered frames, not from the loads: no load waits
-    // for another. Every address was checked by the walk that remembered it, and lies
-    // above `start`, in the live part of this thread's stack.
-    std::uintptr_t at = start;
-#if defined(__x86_64__)
-    // A frame's two words in one 16-byte compare: fewer instructions per frame.
-    __m128i differs = _mm_setzero_si128();
-    const auto compare = [&](int i) {
-      const __m128i seen = _mm_loadu_si128(reinterpret_cast<const __m128i*>(at));
-      const __m128i kept = _mm_load_si128(reinterpret_cast<const __m128i*>(walk.frames[i]));
-      differs = _mm_or_si128(differs, _mm_xor_si128(seen, kept));
-      at = walk.frames[i][0];
-    };
-    int i = 0;
-    for (; i + 1 < walk.read_count; i += 2) {  // two frames a turn: half the loop's overhead
-      compare(i);
-      compare(i + 1);
-    }
-    if (i < walk.read_count) compare(i);
-    const bool differ = _mm_movemask_epi8(_mm_cmpeq_epi8(differs, _mm_setzero_si128())) != 0xFFFF;
-#else
-    std::uintptr_t differ = 0;
-    for (int i = 0; i < walk.read_count; ++i) {
-      const auto* slots = reinterpret_cast<const std::uintptr_t*>(at);
-      differ |= (slots[0] ^ walk.frames[i][0]) | (slots[1] ^ walk.frames[i][1]);
-      at = walk.frames[i][0];
-    }
-#endif
-    const TraceId id = walk.id;
-    std::atomic_signal_fence(std::memory_order_seq_cst);
-    if (!differ && (generation & 1U) == 0 &&
-        generation == generation_.load(std::memory_order_relaxed)) {
-      return id;
-    }
-  }
-  const TraceId id = walk_and_keep(start, max_frames, skip);
+  TraceId id = kNoTrace;
+  if (replay(start, max_frames, skip, id)) return id;
+  id = walk_and_keep(start, max_frames, skip);
   // Not a tail call: the walk reads this function's frame, which must stay where it is.
   asm volatile("" ::: "memory");
   return id;
+}
+
+__attribute__((noinline, no_sanitize("address", "hwaddress"))) TraceId RecentWalk::capture_from(
+    std::uintptr_t frame, int max_frames) noexcept {
+  TraceId id = kNoTrace;
+  if (replay(frame, max_frames, 0, id)) return id;
+  return walk_and_keep(frame, max_frames, 0);
 }
 
 __attribute__((noinline, no_sanitize("address", "hwaddress"))) TraceId RecentWalk::walk_alone(
@@ -163,9 +126,7 @@ __attribute__((noinline, no_sanitize("address", "hwaddress"))) TraceId RecentWal
     for (int i = 0; i < count; ++i) trace[i] = kept.frames[skip + i][1];
     id = intern_trace(trace, count);
     kept.id = id;
-    kept.max_frames = max_frames;
-    kept.skip = skip;
-    kept.read_count = read_count;
+    kept.shape = shape_of(max_frames, skip, read_count);
     kept.start = start;
     oldest_ = oldest_ + 1 == kWalks ? 0 : oldest_ + 1;
   }

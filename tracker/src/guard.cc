@@ -1,6 +1,6 @@
-// What a ResourceGuard does (restrack/guard.h): capture and register at open, unregister
-// at close, and report misuse and leaks. Above the registry and the dispatcher, which it
-// joins.
+// What a ResourceGuard does (restrack/guard.h): capture and register at open, and report
+// misuse and leaks (the close itself is the registry's: close_node in registry.cc). Above
+// the registry and the dispatcher, which it joins.
 #include <algorithm>
 
 #include "capture.h"
@@ -10,17 +10,10 @@
 #include "restrack/guard.h"
 #include "settings.h"
 #include "stack_depot.h"
-#include "thread_slot.h"
 
 RESTRACK_NAMESPACE_BEGIN
 namespace internal {
 namespace {
-
-// Frames of a close kept for misuse reports: the owner's close and a few callers.
-constexpr int kCloseFrames = 6;
-
-// The last close this thread traced: closes come from a few sites, often in a loop.
-constexpr ThreadObject<RecentWalk, struct LastClose> tls_last_close;
 
 // Keeps the call before it out of tail position: a sibling call would take the caller's
 // frame off the stack, and the site captures below skip a fixed number of frames.
@@ -76,36 +69,9 @@ __attribute__((noinline)) void open_node(RegistryNode& node, const Kind& kind, c
   register_node(node);
 }
 
-__attribute__((noinline)) void close_node(RegistryNode& node) noexcept {
-  // Acquire: closed by another thread, its close trace is visible to the report below.
-  switch (node.state.load(std::memory_order_acquire)) {
-    case GuardState::open: {
-      TraceId close_trace = kNoTrace;
-      if (node.trace != kNoTrace) {
-        // Always by frame pointers: six frames cost a few nanoseconds, the DWARF
-        // unwinder a microsecond. Interned now, read only by a misuse report.
-        RecentWalk* walk = tls_last_close.find();
-        close_trace = walk != nullptr ? walk->capture(kCloseFrames, 1)
-                                      : capture_without_memo(kCloseFrames, 1);
-        if (close_trace == kTraceWalkStopped) close_trace = kNoTrace;
-      }
-      if (!unregister_node(node, GuardState::closed, close_trace)) {
-        // Another thread closed it between our look and the shard lock.
-        report_misuse(node, DiagnosticType::closed_twice);
-        RESTRACK_NO_TAIL_CALL();
-      }
-      return;
-    }
-    case GuardState::disabled:
-      node.state.store(GuardState::idle, std::memory_order_relaxed);
-      return;
-    case GuardState::closed:
-      report_misuse(node, DiagnosticType::closed_twice);
-      RESTRACK_NO_TAIL_CALL();
-      return;
-    case GuardState::idle:
-      return;
-  }
+__attribute__((noinline)) void report_closed_twice(const RegistryNode& node) noexcept {
+  report_misuse(node, DiagnosticType::closed_twice);
+  RESTRACK_NO_TAIL_CALL();
 }
 
 void forget_node(RegistryNode& node) noexcept {

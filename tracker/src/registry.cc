@@ -8,10 +8,26 @@
 #include <type_traits>
 #include <utility>
 
+#include "capture.h"
 #include "logging.h"
 #include "platform.h"
 #include "spin_lock.h"
 #include "thread_slot.h"
+
+// The owner's close of a traced node whose close trace replays runs in close_node()'s own
+// body (see close_node): not on Windows, whose walk starts from registers, nor where a
+// sanitizer checks loads, since the replay reads the stack's frame records.
+#if defined(_WIN32) || defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_HWADDRESS__)
+#define RESTRACK_CLOSE_INLINE 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(hwaddress_sanitizer)
+#define RESTRACK_CLOSE_INLINE 0
+#else
+#define RESTRACK_CLOSE_INLINE 1
+#endif
+#else
+#define RESTRACK_CLOSE_INLINE 1
+#endif
 
 RESTRACK_NAMESPACE_BEGIN
 namespace internal {
@@ -77,10 +93,16 @@ class SlotStack {
     push_in_room(slot);
     return true;
   }
-  void swap(SlotStack& other) noexcept {
-    std::swap(slots_, other.slots_);
-    std::swap(size_, other.size_);
-    std::swap(capacity_, other.capacity_);
+  // Room for `count` slots in all; false when memory runs out.
+  bool reserve(std::uint32_t count) noexcept {
+    while (capacity_ < count) {
+      if (!grow()) return false;
+    }
+    return true;
+  }
+  // Moves every slot of `other` onto this stack, which has room for them.
+  void take_all(SlotStack& other) noexcept {
+    while (!other.empty()) push_in_room(other.pop());
   }
 
  private:
@@ -108,10 +130,10 @@ class SlotStack {
 // closed or moved meanwhile; opens that it races are newer than what it was asked for.
 //
 // The owner's closes. While `owner_fast` is set, the thread that owns an exclusive shard
-// closes its resources without the lock, with no atomic read-modify-write: it sets
-// `owner_closing`, and closes only if `owner_fast` is still set after that (a compiler
-// barrier between the two). Any other thread that takes the lock first clears
-// `owner_fast`, runs process_barrier() and waits until `owner_closing` is clear
+// closes its resources without the lock, with no atomic read-modify-write: it sets the
+// low bit of `owner_closes` (owner_closing()), and closes only if `owner_fast` is still
+// set after that (a compiler barrier between the two). Any other thread that takes the
+// lock first clears `owner_fast`, runs process_barrier() and waits until the bit is clear
 // (exclude_owner): the barrier orders the owner's two steps against its own, so either it
 // sees the owner's close in progress and waits for it, or the owner sees the flag cleared
 // and takes the lock. The owner sets `owner_fast` again, under the lock, after a number of
@@ -169,27 +191,34 @@ struct alignas(64) Shard {
 
   // Puts back a closed slot (under the lock, or by the owner: see close_as_owner).
   void release(std::uint32_t slot) noexcept;
-  // release() by the owner of an exclusive shard, who need not ask who is closing.
-  void release_owned(std::uint32_t slot) noexcept {
-    if (own_free.has_room()) {
-      own_free.push_in_room(slot);  // no allocation, nothing to fail
-    } else {
-      release_growing(slot);
-    }
+  // release() by the owner of an exclusive shard, who need not ask who is closing: no
+  // allocation, nothing to fail (see own_free).
+  void release_owned(std::uint32_t slot) noexcept { own_free.push_in_room(slot); }
+
+  // The owner's closes without the lock so far.
+  std::uint64_t owner_closed(std::memory_order order) const noexcept {
+    return owner_closes.load(order) >> 1;
+  }
+  // Whether the owner is in a close without the lock; acquire: once it is not, the close
+  // it was in is complete for this thread.
+  bool owner_closing() const noexcept {
+    return (owner_closes.load(std::memory_order_acquire) & 1U) != 0;
   }
 
   const std::uint16_t index;
   const bool shared;
-  std::atomic<std::uint64_t> serial{0};        // opens so far (live: serial - closes); snapshots
-  std::atomic<std::uint32_t> used{0};          // slots handed out so far
-  SlotStack own_free;                          // the opening thread's (exclusive shard only)
-  std::uint64_t* journal = nullptr;            // journal_record()s, through atomic_ref
-  std::atomic<bool> owner_fast{false};         // written under `lock`
-  std::atomic<bool> owner_closing{false};      // written by the owner
-  std::atomic<std::uint64_t> owner_closed{0};  // closes without the lock, by the owner
+  std::atomic<std::uint64_t> serial{0};  // opens so far (live: serial - closes); snapshots
+  std::atomic<std::uint32_t> used{0};    // slots handed out so far
+  // The opening thread's (exclusive shard only), with room for every slot handed out.
+  SlotStack own_free;
+  std::uint64_t* journal = nullptr;     // journal_record()s, through atomic_ref
+  std::atomic<bool> owner_fast{false};  // written under `lock`
+  // Written by the owner only: twice its closes without the lock, plus one while such a
+  // close is in progress. One word, so that such a close writes it twice, not three times.
+  std::atomic<std::uint64_t> owner_closes{0};
   // The owner's own counts for switching back to closes without the lock.
-  std::uint32_t fast_closes = 0;    // without the lock, since owner_fast was last set
-  std::uint32_t locked_closes = 0;  // under it, since owner_fast was last cleared
+  std::uint64_t fast_closes_from = 0;  // owner_closed() when owner_fast was last set
+  std::uint32_t locked_closes = 0;     // under the lock, since owner_fast was last cleared
   std::uint32_t locked_closes_wanted = kLockedClosesMin;
 
   alignas(64) SpinLock lock;
@@ -201,7 +230,7 @@ struct alignas(64) Shard {
  private:
   bool extend(std::uint32_t& slot) noexcept;
   __attribute__((noinline)) bool allocate_more(std::uint32_t& slot) noexcept;
-  __attribute__((noinline)) void release_growing(std::uint32_t slot) noexcept;
+  __attribute__((noinline)) void release_returned(std::uint32_t slot) noexcept;
 };
 
 // Constant-initialized and trivially destructible: usable before any constructor has
@@ -229,7 +258,7 @@ inline void Shard::release(std::uint32_t slot) noexcept {
   if (tls_shard.get() == this && !shared) {
     release_owned(slot);
   } else {
-    release_growing(slot);
+    release_returned(slot);
   }
 }
 // The shard whose lock a query on this thread holds while it describes resources: a
@@ -246,8 +275,7 @@ void exclude_owner(Shard& shard) noexcept {
   if (!shard.owner_fast.load(std::memory_order_relaxed)) return;
   shard.owner_fast.store(false, std::memory_order_relaxed);
   process_barrier();
-  // Acquire: the close that was in progress is complete for this thread.
-  while (shard.owner_closing.load(std::memory_order_acquire)) yield_thread();
+  while (shard.owner_closing()) yield_thread();
 }
 
 // The lock of an open, close or move.
@@ -354,6 +382,8 @@ bool Shard::extend(std::uint32_t& slot) noexcept {
   const std::uint32_t next = used.load(std::memory_order_relaxed);
   const std::uint32_t chunk = next / kChunkEntries;
   if (chunk >= kMaxChunks) return false;
+  // Room on the owner's free list for every slot handed out: a close never grows it.
+  if (!shared && !own_free.reserve(next + 1)) return false;
   if (chunks[chunk].load(std::memory_order_relaxed) == nullptr) {
     auto* entries = static_cast<Entry*>(std::calloc(1, kChunkBytes));
     if (entries == nullptr) return false;
@@ -375,7 +405,7 @@ bool Shard::allocate_more(std::uint32_t& slot) noexcept {
   }
   if (own_free.empty() && has_returned.load(std::memory_order_relaxed)) {
     ShardLock hold(*this);
-    own_free.swap(returned);
+    own_free.take_all(returned);
     has_returned.store(false, std::memory_order_relaxed);
   }
   if (!own_free.empty()) {
@@ -385,13 +415,9 @@ bool Shard::allocate_more(std::uint32_t& slot) noexcept {
   return extend(slot);
 }
 
-void Shard::release_growing(std::uint32_t slot) noexcept {
+void Shard::release_returned(std::uint32_t slot) noexcept {
   // Out of memory, the slot is lost, nothing else.
-  if (!shared && tls_shard.get() == this) {
-    own_free.push(slot);
-  } else if (returned.push(slot)) {
-    has_returned.store(true, std::memory_order_relaxed);
-  }
+  if (returned.push(slot)) has_returned.store(true, std::memory_order_relaxed);
 }
 
 Shard* shard_at(std::uint16_t index) noexcept {
@@ -580,13 +606,15 @@ __attribute__((always_inline)) inline void unpublish(Shard& shard, RegistryNode&
 enum class OwnerClose { done, not_open, locked };
 
 // The owner's close without the lock (see Shard), when the lock's holders let it.
-OwnerClose close_as_owner(Shard& shard, RegistryNode& node, GuardState next,
-                          TraceId close_trace) noexcept {
-  if (!shard.owner_fast.load(std::memory_order_relaxed)) return OwnerClose::locked;
-  shard.owner_closing.store(true, std::memory_order_relaxed);
+__attribute__((always_inline)) inline OwnerClose close_as_owner(Shard& shard, RegistryNode& node,
+                                                                GuardState next,
+                                                                TraceId close_trace) noexcept {
+  const std::uint64_t closes = shard.owner_closes.load(std::memory_order_relaxed);
+  shard.owner_closes.store(closes | 1U, std::memory_order_relaxed);
   // The light half of the fence; exclude_owner's process_barrier() is the heavy half.
   std::atomic_signal_fence(std::memory_order_seq_cst);
   OwnerClose outcome = OwnerClose::locked;
+  std::uint64_t after = closes;
   if (shard.owner_fast.load(std::memory_order_relaxed)) {
     outcome = OwnerClose::not_open;
     if (node.state.load(std::memory_order_relaxed) == GuardState::open) {
@@ -594,14 +622,13 @@ OwnerClose close_as_owner(Shard& shard, RegistryNode& node, GuardState next,
       shard.clear_live(slot);
       shard.release_owned(slot);
       mark_closed(node, next, close_trace);
-      shard.owner_closed.store(shard.owner_closed.load(std::memory_order_relaxed) + 1,
-                               std::memory_order_release);
-      ++shard.fast_closes;
+      after = closes + 2;
       outcome = OwnerClose::done;
     }
   }
-  // Release: a thread waiting in exclude_owner sees the close complete.
-  shard.owner_closing.store(false, std::memory_order_release);
+  // Release: a thread waiting in exclude_owner sees the close complete, and live_count()
+  // counts no close before its node's open.
+  shard.owner_closes.store(after, std::memory_order_release);
   return outcome;
 }
 
@@ -610,11 +637,13 @@ void consider_closing_without_lock(Shard& shard) noexcept {
   if (shard.shared || ++shard.locked_closes < shard.locked_closes_wanted) return;
   // Another thread took the lock soon after the owner last stopped taking it: wait twice
   // as long before trying again.
-  shard.locked_closes_wanted = shard.fast_closes < shard.locked_closes_wanted
+  const std::uint64_t fast_closes =
+      shard.owner_closed(std::memory_order_relaxed) - shard.fast_closes_from;
+  shard.locked_closes_wanted = fast_closes < shard.locked_closes_wanted
                                    ? std::min(shard.locked_closes_wanted * 2, kLockedClosesMax)
                                    : kLockedClosesMin;
   shard.locked_closes = 0;
-  shard.fast_closes = 0;
+  shard.fast_closes_from = shard.owner_closed(std::memory_order_relaxed);
   if (process_barrier_available()) shard.owner_fast.store(true, std::memory_order_relaxed);
 }
 
@@ -648,6 +677,94 @@ bool unregister_node(RegistryNode& node, GuardState next, TraceId close_trace) n
   if (shard == nullptr) return false;
   return unregister_locked(*shard, node, next, close_trace, false);
 }
+
+namespace {
+
+// Frames of a close kept for misuse reports: the owner's close and a few callers. Always
+// by frame pointers (six frames cost a few nanoseconds, the DWARF unwinder a microsecond);
+// interned at the close, read only by a misuse report.
+constexpr int kCloseFrames = 6;
+
+// The last closes this thread traced: closes come from a few sites, often in a loop.
+constexpr ThreadObject<RecentWalk, struct LastClose> tls_last_close;
+
+// A close of a node found not open: closing a disabled node makes it idle, an idle one is
+// left alone, a closed one was closed twice (false).
+bool close_unopened(RegistryNode& node, GuardState state) noexcept {
+  if (state == GuardState::disabled) node.state.store(GuardState::idle, std::memory_order_relaxed);
+  return state != GuardState::closed;
+}
+
+// Unregisters an open node with its close trace; false when another thread closed it
+// between the caller's look and the shard's lock.
+bool unregister_closed(RegistryNode& node, TraceId close_trace) noexcept {
+  if (close_trace == kTraceWalkStopped) close_trace = kNoTrace;
+  return unregister_node(node, GuardState::closed, close_trace);
+}
+
+}  // namespace
+
+#if RESTRACK_CLOSE_INLINE
+
+namespace {
+
+// close_node() in every case, its close trace walked from `frame`, close_node()'s own.
+__attribute__((noinline)) bool close_node_from(RegistryNode& node, std::uintptr_t frame) noexcept {
+  // Acquire: closed by another thread, its close trace is visible to the misuse report.
+  const GuardState state = node.state.load(std::memory_order_acquire);
+  if (state != GuardState::open) return close_unopened(node, state);
+  TraceId close_trace = kNoTrace;
+  if (node.trace != kNoTrace) {
+    RecentWalk* const walk = tls_last_close.find();
+    close_trace = walk != nullptr ? walk->capture_from(frame, kCloseFrames)
+                                  : capture_from_without_memo(frame, kCloseFrames);
+  }
+  return unregister_closed(node, close_trace);
+}
+
+}  // namespace
+
+__attribute__((noinline)) bool close_node(RegistryNode& node) noexcept {
+  const auto frame = reinterpret_cast<std::uintptr_t>(__builtin_frame_address(0));
+  // The common close, in this function's body with no call and few loads (docs/design.md,
+  // "The registry"): the owner's close without the lock of a node whose close trace
+  // replays, or that has no trace.
+  RecentWalk* const walk = tls_last_close.find();
+  TraceId close_trace = kNoTrace;
+  if (node.trace == kNoTrace ||
+      (walk != nullptr && walk->replay_short<kCloseFrames>(frame, close_trace))) {
+    // The shard is read after the replay, not kept in a register through it (which would
+    // cost a register saved and restored: a store and a load).
+    std::atomic_signal_fence(std::memory_order_seq_cst);
+    Shard* const own = tls_shard.get();
+    // close_as_owner() checks that the node is open; a node that is not goes the other way.
+    if (own != nullptr && own->index == node.shard && tls_query_locked.get() == nullptr &&
+        close_as_owner(*own, node, GuardState::closed, close_trace) == OwnerClose::done) {
+      return true;
+    }
+  }
+  // Everything else, from the start. A tail call: its frame takes the place of this one,
+  // with the same two words in it.
+  return close_node_from(node, frame);
+}
+
+#else
+
+__attribute__((noinline)) bool close_node(RegistryNode& node) noexcept {
+  // Acquire: closed by another thread, its close trace is visible to the misuse report.
+  const GuardState state = node.state.load(std::memory_order_acquire);
+  if (state != GuardState::open) return close_unopened(node, state);
+  TraceId close_trace = kNoTrace;
+  if (node.trace != kNoTrace) {
+    // Skip this function's frame: the trace starts in its caller.
+    RecentWalk* const walk = tls_last_close.find();
+    close_trace =
+        walk != nullptr ? walk->capture(kCloseFrames, 1) : capture_without_memo(kCloseFrames, 1);
+  }
+  return unregister_closed(node, close_trace);
+}
+
+#endif
 
 void move_registration(RegistryNode& to, RegistryNode& from, const void* new_owner) noexcept {
   const auto copy_fields = [&] {
@@ -764,7 +881,7 @@ OwnerCloseState owner_close_state_for_test() noexcept {
   Shard* shard = tls_shard.get();
   if (shard == nullptr) return state;
   ShardLock lock(*shard);
-  state.without_lock = shard->owner_closed.load(std::memory_order_relaxed);
+  state.without_lock = shard->owner_closed(std::memory_order_relaxed);
   state.under_lock = shard->closed.load(std::memory_order_relaxed);
   state.lock_free_possible = !shard->shared && process_barrier_available();
   if (state.lock_free_possible && !shard->owner_fast.load(std::memory_order_relaxed)) {
@@ -778,7 +895,7 @@ void close_without_lock_from_now_for_test() noexcept {
   if (shard == nullptr || shard->shared || !process_barrier_available()) return;
   ShardLock lock(*shard);
   shard->locked_closes = 0;
-  shard->fast_closes = 0;
+  shard->fast_closes_from = shard->owner_closed(std::memory_order_relaxed);
   shard->locked_closes_wanted = kLockedClosesMin;
   shard->owner_fast.store(true, std::memory_order_relaxed);
 }
@@ -801,7 +918,7 @@ void lock_registry_for_fork() noexcept {
   process_barrier();  // once for all shards
   for (std::uint32_t i = 0; i < count; ++i) {
     const Shard& shard = *reg.shards[i].load(std::memory_order_relaxed);
-    while (shard.owner_closing.load(std::memory_order_acquire)) yield_thread();
+    while (shard.owner_closing()) yield_thread();
   }
 }
 
@@ -847,7 +964,7 @@ std::size_t live_count() noexcept {
     const internal::Shard& shard = *reg.shards[i].load(std::memory_order_acquire);
     // Closed first: every close counted was of an open counted after it.
     const std::uint64_t closed = shard.closed.load(std::memory_order_acquire) +
-                                 shard.owner_closed.load(std::memory_order_acquire);
+                                 shard.owner_closed(std::memory_order_acquire);
     const std::uint64_t opened = shard.serial.load(std::memory_order_acquire);
     total += static_cast<std::size_t>(opened >= closed ? opened - closed : 0);
   }

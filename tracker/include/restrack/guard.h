@@ -92,7 +92,9 @@ class ResourceGuard {
 
   // Unregisters the resource. Reports "closed twice" if it was closed before (also when
   // two threads race to close it); does nothing for a guard never opened.
-  RESTRACK_ALWAYS_INLINE void close() noexcept { internal::close_node(node_); }
+  RESTRACK_ALWAYS_INLINE void close() noexcept {
+    if (!internal::close_node(node_)) internal::report_closed_twice(node_);
+  }
 
   // Unregisters the resource without closing it: the owner gave its OS resource away
   // (TrackedFd::release()). The guard becomes as if never opened.
@@ -117,7 +119,7 @@ class ResourceGuard {
     if (node_.state.load(std::memory_order_relaxed) != internal::GuardState::open) {
       std::forward<Release>(release)();
       if (node_.state.load(std::memory_order_relaxed) == internal::GuardState::disabled) {
-        internal::close_node(node_);
+        static_cast<void>(internal::close_node(node_));  // disabled: made idle
       }
       return;
     }

@@ -51,7 +51,10 @@ static_assert(sizeof(RegistryNode) <= 64, "a guard must stay within one cache li
 
 void open_node(RegistryNode& node, const Kind& kind, const void* owner, DescribeFn describe,
                int library_frames) noexcept;
-void close_node(RegistryNode& node) noexcept;
+// Closes `node` (registry.cc); false when it was closed before, which the caller reports
+// with report_closed_twice() (guard.cc).
+bool close_node(RegistryNode& node) noexcept;
+void report_closed_twice(const RegistryNode& node) noexcept;
 void forget_node(RegistryNode& node) noexcept;
 void report_use_after_close(const RegistryNode& node) noexcept;
 // Reports an open node as `type` (unclosed or destroyed_pending): takes its description,
