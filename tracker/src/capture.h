@@ -67,7 +67,8 @@ inline constexpr int kMaxCaptureFrames = 256;
 // A signal handler that captures on a thread whose capture it interrupted gets its own
 // trace, and leaves the interrupted capture its own: a walk being remembered is not
 // disturbed (the handler walks without the record), and a replay that the handler's walk
-// changed the record under does not count.
+// changed the record under does not count (the record's start, read again after the
+// replay, is then the handler's frame: never the interrupted replay's, which is live).
 //
 // On Windows there is no frame-pointer chain (capture_windows.cc); the walk by unwind
 // rules is replayed the same way: it is a function of the registers it starts from (this
@@ -94,8 +95,9 @@ class RecentWalk {
   // walk's trace in `id`, when one matches the stack. For a caller that replays in its own
   // body, before it falls back to capture_from().
   bool replay(std::uintptr_t start, int max_frames, int skip, TraceId& id) const noexcept;
-  // replay() of a walk of at most kFrames frames from `start`, none skipped: the compares
-  // unrolled, for the fewest registers in the caller's body.
+  // replay() of a walk of at most kFrames (up to 8) frames from `start`, none skipped: the
+  // compares unrolled, entered where the walk's count says, for the fewest instructions
+  // and registers in the caller's body.
   template <int kFrames>
   bool replay_short(std::uintptr_t start, TraceId& id) const noexcept;
 #endif
@@ -124,23 +126,32 @@ class RecentWalk {
   TraceId walk_and_keep(Registers start, int max_frames, int skip) noexcept;
 #else
   struct Walk {
-    std::uintptr_t start = 0;  // capture()'s frame when it walked; 0: nothing to replay
-    // Its max_frames and skip (request_of()), then in the high half the frames it read,
-    // skipped ones included: one load for a replay.
-    std::uint64_t shape = 0;
-    TraceId id = kNoTrace;
+    // capture()'s frame when it walked; 0 while the record is written, or holds nothing.
+    // Written and read around signal fences only (see walk_and_keep, replay_matching).
+    std::uintptr_t start = 0;
+    // What a replay needs besides the frames, in one load: the trace's id in the low half,
+    // and in the high half its max_frames and skip (request_of()) and the frames it read,
+    // skipped ones included (shape_of()).
+    std::uint64_t found = 0;
     // The two words the walk read at each frame, as they lie on the stack: the caller's
     // frame pointer, then the return address. Aligned for the replay's 16-byte compares.
     alignas(16) std::uintptr_t frames[kCapacity][2] = {};
   };
-  // A walk's max_frames and skip: a Walk::shape's low half.
-  static constexpr std::uint64_t request_of(int max_frames, int skip) noexcept {
-    return static_cast<std::uint16_t>(max_frames) |
-           (std::uint64_t{static_cast<std::uint16_t>(skip)} << 16);
+  // A walk's max_frames and skip, a byte each: a remembered walk's are at most kCapacity,
+  // and a larger one is 0xff, which no remembered walk has.
+  static constexpr std::uint32_t request_of(int max_frames, int skip) noexcept {
+    const auto byte = [](int value) {
+      return value >= 0 && value <= kCapacity ? static_cast<std::uint32_t>(value) : 0xffU;
+    };
+    return byte(max_frames) | (byte(skip) << 8);
   }
-  static constexpr std::uint64_t shape_of(int max_frames, int skip, int read_count) noexcept {
-    return request_of(max_frames, skip) |
-           (std::uint64_t{static_cast<std::uint32_t>(read_count)} << 32);
+  // The request, then in the low byte the frames read (at most kCapacity).
+  static constexpr std::uint32_t shape_of(int max_frames, int skip, int read_count) noexcept {
+    return (request_of(max_frames, skip) << 8) | static_cast<std::uint8_t>(read_count);
+  }
+  static constexpr std::uint64_t found_of(TraceId id, int max_frames, int skip,
+                                          int read_count) noexcept {
+    return id | (std::uint64_t{shape_of(max_frames, skip, read_count)} << 32);
   }
   // The slower paths of capture(): walk from `start`, capture()'s own frame, and remember
   // the walk or not.
@@ -148,14 +159,15 @@ class RecentWalk {
   TraceId walk_alone(std::uintptr_t start, int max_frames, int skip) noexcept;
   // Whether the stack from `start` holds `walk`'s first `count` frames, of which the first
   // `pushed` were pushed by the call that replays (below).
-  // With kMaxCount, `count` is at most kMaxCount and `pushed` is 1.
-  template <int kMaxCount>
   static bool same_frames(const Walk& walk, std::uintptr_t start, int count, int pushed) noexcept;
+  // same_frames() of 1 to kFrames frames, the first pushed by the call that replays.
+  template <int kFrames>
+  static bool same_short_frames(const Walk& walk, std::uintptr_t start, int count) noexcept;
   template <int kFrames>
   bool replay_matching(std::uintptr_t start, int max_frames, int skip, TraceId& id) const noexcept;
 
   // Raised by walk_and_keep before and after it writes (odd while it writes), so that a
-  // replay a signal handler's walk interrupted sees it.
+  // signal handler's walk that interrupted it leaves the record alone.
   std::atomic<std::uint32_t> generation_{0};
 #endif
   Walk walks_[kWalks];
@@ -188,7 +200,6 @@ TraceId capture_with_depth(int depth, CaptureMethod method, int skip = 0) noexce
 TraceId capture_site(int skip) noexcept;
 
 #if !defined(_WIN32)
-template <int kMaxCount>
 __attribute__((always_inline, no_sanitize("address", "hwaddress"))) inline bool
 RecentWalk::same_frames(const Walk& walk, std::uintptr_t start, int count, int pushed) noexcept {
   // The addresses come from the remembered frames, not from the loads: no load waits for
@@ -209,7 +220,8 @@ RecentWalk::same_frames(const Walk& walk, std::uintptr_t start, int count, int p
   }
   // The callers' frames, written long before: a frame's two words in one 16-byte compare,
   // and the next frame's address taken from the remembered words already loaded. Two
-  // loads a frame: where a close waits for a cold resource, loads are what it runs out of.
+  // loads a frame: where a close waits for a cold resource, loads and instructions are
+  // what it runs out of.
   __m128i differs = _mm_setzero_si128();
   const auto compare = [&](int frame) {
     __m128i kept = _mm_load_si128(reinterpret_cast<const __m128i*>(walk.frames[frame]));
@@ -219,21 +231,12 @@ RecentWalk::same_frames(const Walk& walk, std::uintptr_t start, int count, int p
     differs = _mm_or_si128(differs, _mm_xor_si128(seen, kept));
     at = static_cast<std::uintptr_t>(_mm_cvtsi128_si64(kept));
   };
-  if constexpr (kMaxCount != 0) {
-    // A few frames at most: one compare after the other, with no loop to keep count of.
-#pragma GCC unroll 64
-    for (int frame = 1; frame < kMaxCount; ++frame) {
-      if (frame >= count) break;
-      compare(frame);
-    }
-  } else {
 #pragma GCC unroll 4
-    for (; i + 1 < count; i += 2) {  // two frames a turn: half the loop's overhead
-      compare(i);
-      compare(i + 1);
-    }
-    if (i < count) compare(i);
+  for (; i + 1 < count; i += 2) {  // two frames a turn: half the loop's overhead
+    compare(i);
+    compare(i + 1);
   }
+  if (i < count) compare(i);
   return differ == 0 && _mm_movemask_epi8(_mm_cmpeq_epi8(differs, _mm_setzero_si128())) == 0xFFFF;
 #else
   static_cast<void>(pushed);
@@ -248,27 +251,69 @@ RecentWalk::same_frames(const Walk& walk, std::uintptr_t start, int count, int p
 
 template <int kFrames>
 __attribute__((always_inline, no_sanitize("address", "hwaddress"))) inline bool
+RecentWalk::same_short_frames(const Walk& walk, std::uintptr_t start, int count) noexcept {
+#if defined(__x86_64__)
+  // As same_frames(), in as few instructions as the caller's body can have. The pushed
+  // frame's two words come in one 8-byte load each (forwarded from their pushes) into the
+  // halves of one register. Each caller's frame address is a remembered word loaded on its
+  // own, rather than copied out of a register holding its frame: one instruction either
+  // way, and the remembered frames are compared straight from memory.
+  // Compared for equality byte by byte, the frames' results and-ed together: one check
+  // of the whole at the end.
+  const auto* slots = reinterpret_cast<const std::uintptr_t*>(start);
+  const __m128i pushed = _mm_castpd_si128(
+      _mm_loadh_pd(_mm_castsi128_pd(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(slots))),
+                   reinterpret_cast<const double*>(slots + 1)));
+  __m128i equal =
+      _mm_cmpeq_epi8(pushed, _mm_load_si128(reinterpret_cast<const __m128i*>(walk.frames[0])));
+#pragma GCC unroll 8
+  for (int frame = 1; frame < kFrames; ++frame) {
+    if (frame == count) break;
+    const __m128i seen =
+        _mm_loadu_si128(reinterpret_cast<const __m128i*>(walk.frames[frame - 1][0]));
+    equal = _mm_and_si128(
+        equal,
+        _mm_cmpeq_epi8(seen, _mm_load_si128(reinterpret_cast<const __m128i*>(walk.frames[frame]))));
+  }
+  return _mm_movemask_epi8(equal) == 0xFFFF;
+#else
+  return same_frames(walk, start, count, 1);
+#endif
+}
+
+template <int kFrames>
+__attribute__((always_inline, no_sanitize("address", "hwaddress"))) inline bool
 RecentWalk::replay_matching(std::uintptr_t start, int max_frames, int skip,
                             TraceId& id) const noexcept {
-  // A signal handler's walk_and_keep between the two reads of the generation (on this
-  // thread, so it ends before this resumes) makes the replay's reads a mixture: no match.
-  const std::uint32_t generation = generation_.load(std::memory_order_relaxed);
-  std::atomic_signal_fence(std::memory_order_seq_cst);
   // Two sites can walk from the same frame (two callers at one depth): every walk from
   // there is tried until one matches.
   for (const Walk& walk : walks_) {
-    if (start != walk.start) continue;
-    const std::uint64_t shape = walk.shape;
-    if ((shape & 0xFFFFFFFFU) != request_of(max_frames, skip)) continue;
-    const int read_count = static_cast<int>(shape >> 32);
+    if (walk.start != start) continue;
+    const std::uint64_t found = walk.found;
+    const auto shape = static_cast<std::uint32_t>(found >> 32);
+    int read_count = 0;
+    if constexpr (kFrames != 0) {
+      // The request, and a count of 1 to kFrames, in one compare.
+      const std::uint32_t beyond_first = shape - shape_of(kFrames, 0, 1);
+      if (beyond_first >= kFrames) continue;
+      read_count = static_cast<int>(beyond_first) + 1;
+    } else {
+      if ((shape >> 8) != request_of(max_frames, skip)) continue;
+      read_count = static_cast<int>(shape & 0xFFU);
+    }
     // The frames skipped, and the first one kept, were pushed by the call that replays: the
     // capturing function's own, its callers' in restrack, and the entry point's.
-    const bool same = same_frames<kFrames>(walk, start, read_count, skip + 1);
-    const TraceId found = walk.id;
+    bool same = false;
+    if constexpr (kFrames != 0) {
+      same = same_short_frames<kFrames>(walk, start, read_count);
+    } else {
+      same = same_frames(walk, start, read_count, skip + 1);
+    }
+    // A signal handler's walk_and_keep that replaced this walk while it was read (on this
+    // thread, so it ended before this resumes) left its own frame as the start: no match.
     std::atomic_signal_fence(std::memory_order_seq_cst);
-    if (same && (generation & 1U) == 0 &&
-        generation == generation_.load(std::memory_order_relaxed)) {
-      id = found;
+    if (same && walk.start == start) {
+      id = static_cast<TraceId>(found);
       return true;
     }
   }

@@ -115,7 +115,7 @@ __attribute__((noinline, no_sanitize("address", "hwaddress"))) TraceId RecentWal
   }
   generation_.store(generation + 1, std::memory_order_relaxed);
   Walk& kept = walks_[oldest_];
-  kept.start = 0;  // nothing to replay until the walk is complete
+  kept.start = 0;  // nothing to replay until it is written
   std::atomic_signal_fence(std::memory_order_seq_cst);
   int read_count = 0;
   const int count = walk<true>(start, nullptr, max_frames, skip, kept.frames, read_count);
@@ -125,8 +125,8 @@ __attribute__((noinline, no_sanitize("address", "hwaddress"))) TraceId RecentWal
     std::uintptr_t trace[kCapacity];
     for (int i = 0; i < count; ++i) trace[i] = kept.frames[skip + i][1];
     id = intern_trace(trace, count);
-    kept.id = id;
-    kept.shape = shape_of(max_frames, skip, read_count);
+    kept.found = found_of(id, max_frames, skip, read_count);
+    std::atomic_signal_fence(std::memory_order_seq_cst);
     kept.start = start;
     oldest_ = oldest_ + 1 == kWalks ? 0 : oldest_ + 1;
   }

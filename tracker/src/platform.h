@@ -69,6 +69,14 @@ void write_stderr(const char* data, std::size_t size) noexcept;
 // Gives the processor to another thread (spin-lock back-off).
 void yield_thread() noexcept;
 
+// Address space for `bytes`, none of it usable until committed; null when there is none.
+// Never given back (the registry's shards live as long as the process).
+void* reserve_memory(std::size_t bytes) noexcept;
+// Makes [address, address + bytes) of a reservation readable and writable, zero-filled
+// where it was not committed before (whole pages around the range); false when memory runs
+// out.
+bool commit_memory(void* address, std::size_t bytes) noexcept;
+
 // The heavy half of an asymmetric fence: when process_barrier() returns, every thread of
 // the process has run a full memory barrier, so a thread that pairs it with only a
 // compiler barrier still gets store-load ordering against the caller (membarrier's private

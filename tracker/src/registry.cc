@@ -59,8 +59,13 @@ struct Entry {
 };
 // A slot's live byte (see Shard).
 enum class Live : std::uint8_t { no = 0, yes = 1 };
-// A chunk of slots: kChunkEntries entries, then their live bytes.
-constexpr std::size_t kChunkBytes = kChunkEntries * (sizeof(Entry) + sizeof(Live));
+// A chunk of slots' entries.
+constexpr std::size_t kChunkBytes = kChunkEntries * sizeof(Entry);
+// Each shard lies at the start of an address range of its own, its slots' live bytes
+// kLiveOffset bytes after it, committed a chunk's worth at a time.
+constexpr std::size_t kLiveOffset = std::size_t{64} << 10;
+constexpr std::size_t kShardReservation =
+    kLiveOffset + std::size_t{kMaxChunks} * kChunkEntries * sizeof(Live);
 
 template <class T>
 std::atomic_ref<T> atomically(T& value) noexcept {
@@ -140,43 +145,45 @@ class SlotStack {
 // closes under it (`locked_closes_wanted`, doubled while other threads keep coming back
 // soon after). Without process_barrier() (Windows) the owner always takes the lock.
 //
-// Which slots hold open nodes is a byte per slot, the live byte, after each chunk's
-// entries: a million slots' bytes are 1 MiB, which stays in cache where the entries
-// (16 MiB) do not. An open writes the entry, then sets the byte; a close clears the byte
-// and leaves the entry alone: in a large live set the entry is a cache miss of its own,
-// on top of the guard's. A query reads the byte, then the entry. A byte rather than a
-// bit: setting and clearing are stores, with no load for the next open or close to wait
-// for, and threads that free slots under the lock write bytes of their own, not the
-// owner's word.
+// Which slots hold open nodes is a byte per slot, the live byte, at a fixed distance from
+// the shard (so that a close finds it with no load): a million slots' bytes are 1 MiB,
+// which stays in cache where the entries (16 MiB) do not. An open writes the entry, then sets the
+// byte; a close clears the byte and leaves the entry alone: in a large live set the entry is a
+// cache miss of its own, on top of the guard's. A query reads the byte, then the entry. A byte
+// rather than a bit: setting and clearing are stores, with no load for the next open or close to
+// wait for, and threads that free slots under the lock write bytes of their own, not the owner's
+// word.
 struct alignas(64) Shard {
   Shard(std::uint16_t shard_index, bool shared_by_threads)
       : index(shard_index), shared(shared_by_threads) {}
 
-  // The chunk of `slot`: its entries, then their live bytes.
+  // The chunk of `slot`'s entry.
   Entry* chunk_of(std::uint32_t slot) noexcept {
     return chunks[slot / kChunkEntries].load(std::memory_order_acquire);
   }
   Entry& at(std::uint32_t slot) noexcept { return chunk_of(slot)[slot % kChunkEntries]; }
 
-  // The live byte of `slot` in its chunk.
-  static std::atomic_ref<Live> live(Entry* chunk, std::uint32_t slot) noexcept {
-    return std::atomic_ref<Live>(
-        reinterpret_cast<Live*>(chunk + kChunkEntries)[slot % kChunkEntries]);
+  // The live bytes of this shard's slots (committed for every chunk in use).
+  Live* live_bytes() noexcept {
+    return reinterpret_cast<Live*>(reinterpret_cast<char*>(this) + kLiveOffset);
   }
-  static void set_live(Entry* chunk, std::uint32_t slot) noexcept {
+  // The live byte of `slot`.
+  std::atomic_ref<Live> live(std::uint32_t slot) noexcept {
+    return std::atomic_ref<Live>(live_bytes()[slot]);
+  }
+  void set_live(std::uint32_t slot) noexcept {
     // Release: a query that sees the byte set sees the entry written before it.
-    live(chunk, slot).store(Live::yes, std::memory_order_release);
+    live(slot).store(Live::yes, std::memory_order_release);
   }
   void clear_live(std::uint32_t slot) noexcept {
-    live(chunk_of(slot), slot).store(Live::no, std::memory_order_relaxed);
+    live(slot).store(Live::no, std::memory_order_relaxed);
   }
   // The open node in `slot`, or null; by a query, under the lock.
   const RegistryNode* open_node_at(std::uint32_t slot) noexcept {
-    Entry* const chunk = chunk_of(slot);
     // Acquire: the entry was written before the byte was set.
-    if (live(chunk, slot).load(std::memory_order_acquire) == Live::no) return nullptr;
+    if (live(slot).load(std::memory_order_acquire) == Live::no) return nullptr;
     // Acquire: the record and the serial were written before the node was published.
-    return atomically(chunk[slot % kChunkEntries].node).load(std::memory_order_acquire);
+    return atomically(at(slot).node).load(std::memory_order_acquire);
   }
 
   // A slot for a new entry, taken by the opening thread; false when memory or slots run
@@ -246,6 +253,7 @@ struct Registry {
   Shard* overflow = nullptr;        // guarded by pool_mutex: the shared shard, once needed
 };
 static_assert(std::is_trivially_destructible_v<Registry>);
+static_assert(sizeof(Shard) <= kLiveOffset, "a shard's live bytes come after it");
 
 constinit Registry g_registry;
 
@@ -268,6 +276,39 @@ constexpr ThreadValue<Shard*, struct QueryLockedShard> tls_query_locked;
 // Set when an open or close happens while this thread's query holds a lock: a describe
 // callback misbehaved (describe_node replaces its text).
 thread_local bool tls_describe_misbehaved = false;
+
+// What the owner's close checks, in one word, so that it finds its shard with one load:
+// the address of the exclusive shard this thread owns, shifted left by 16 bits, then its
+// index with every bit flipped. 0 (the index 0xffff, which no shard has) while the thread
+// owns none, or a query of this thread holds a lock.
+constexpr ThreadValue<std::uintptr_t, struct OwnerCloseKey> tls_owner_key;
+constexpr int kOwnerKeyShift = 16;
+
+// The key for this thread now (refreshed where tls_shard or tls_query_locked changes). A
+// shard at an address of more than 48 bits (none on x86-64 or AArch64 in practice) gets
+// none: its owner closes through unregister_node()'s lookup.
+void refresh_owner_key() noexcept {
+  const Shard* const shard = tls_shard.get();
+  const auto address = reinterpret_cast<std::uintptr_t>(shard);
+  std::uintptr_t key = 0;
+  if (shard != nullptr && !shard->shared && tls_query_locked.get() == nullptr &&
+      (address >> (64 - kOwnerKeyShift)) == 0) {
+    key = (address << kOwnerKeyShift) | (shard->index ^ 0xffffU);
+  }
+  tls_owner_key.set(key);
+}
+
+// Whether `node` is on this thread's exclusive shard and no query of this thread holds a
+// lock (the owner's close may then try close_as_owner()); if so, the shard in `own`.
+__attribute__((always_inline)) inline bool on_own_shard(const RegistryNode& node,
+                                                        Shard*& own) noexcept {
+  const std::uintptr_t key = tls_owner_key.get();
+  // The flipped index is 0xffff - index: the low 16 bits of key + shard + 1 are 0 where
+  // the two indices are equal.
+  if (((key + node.shard + 1U) & 0xffffU) != 0) return false;
+  own = reinterpret_cast<Shard*>(key >> kOwnerKeyShift);
+  return true;
+}
 
 // Under `shard`'s lock, on a thread that does not own it: stops its owner's closes without
 // the lock (see Shard) and waits for one in progress to end.
@@ -310,9 +351,11 @@ class QueryLock {
       if (&shard_ != tls_shard.get()) exclude_owner(shard_);
     }
     tls_query_locked.set(&shard_);
+    refresh_owner_key();
   }
   ~QueryLock() {
     tls_query_locked.set(previous_);
+    refresh_owner_key();
     if (previous_ != &shard_) shard_.lock.unlock();
   }
   QueryLock(const QueryLock&) = delete;
@@ -327,6 +370,7 @@ class QueryLock {
 struct ShardRelease {
   ~ShardRelease() {
     Shard* shard = tls_shard.exchange(nullptr);
+    refresh_owner_key();
     if (shard == nullptr || shard->shared) return;
     Registry& reg = registry();
     std::lock_guard lock(reg.pool_mutex);
@@ -345,8 +389,9 @@ namespace {
 
 Shard* new_shard(Registry& reg, bool shared) noexcept {
   const std::uint32_t count = reg.count.load(std::memory_order_relaxed);
-  auto* shard = new (std::nothrow) Shard(static_cast<std::uint16_t>(count), shared);
-  if (shard == nullptr) return nullptr;
+  void* const memory = reserve_memory(kShardReservation);
+  if (memory == nullptr || !commit_memory(memory, sizeof(Shard))) return nullptr;
+  auto* shard = new (memory) Shard(static_cast<std::uint16_t>(count), shared);
   shard->journal = static_cast<std::uint64_t*>(std::calloc(kJournalSize, sizeof(std::uint64_t)));
   // The first call prepares the barrier; no other thread knows the shard yet.
   shard->owner_fast.store(!shared && process_barrier_available(), std::memory_order_relaxed);
@@ -374,6 +419,7 @@ Shard* acquire_shard() noexcept {
     }
   }
   tls_shard.set(shard);
+  refresh_owner_key();
   static_cast<void>(&tls_release);  // registers the hand-on at thread end
   return shard;
 }
@@ -385,6 +431,9 @@ bool Shard::extend(std::uint32_t& slot) noexcept {
   // Room on the owner's free list for every slot handed out: a close never grows it.
   if (!shared && !own_free.reserve(next + 1)) return false;
   if (chunks[chunk].load(std::memory_order_relaxed) == nullptr) {
+    if (!commit_memory(live_bytes() + std::size_t{chunk} * kChunkEntries, kChunkEntries)) {
+      return false;
+    }
     auto* entries = static_cast<Entry*>(std::calloc(1, kChunkBytes));
     if (entries == nullptr) return false;
     chunks[chunk].store(entries, std::memory_order_release);
@@ -548,11 +597,10 @@ __attribute__((always_inline)) inline void publish(Shard& shard, RegistryNode& n
   const std::uint64_t serial = shard.serial.load(std::memory_order_relaxed) + 1;
   node.shard = shard.index;
   node.slot = slot;
-  Entry* const chunk = shard.chunk_of(slot);
-  Entry& entry = chunk[slot % kChunkEntries];
+  Entry& entry = shard.at(slot);
   atomically(entry.serial).store(serial, std::memory_order_relaxed);
   atomically(entry.node).store(&node, std::memory_order_release);
-  Shard::set_live(chunk, slot);
+  shard.set_live(slot);
   if (shard.journal != nullptr) {
     atomically(shard.journal[serial % kJournalSize])
         .store(journal_record(slot, serial), std::memory_order_relaxed);
@@ -666,9 +714,9 @@ __attribute__((noinline)) bool unregister_locked(Shard& shard, RegistryNode& nod
 bool unregister_node(RegistryNode& node, GuardState next, TraceId close_trace) noexcept {
   // Acquire: a thread that finds the node closed by another also sees its close trace.
   if (node.state.load(std::memory_order_acquire) != GuardState::open) return false;
-  Shard* const own = tls_shard.get();
-  // This thread's shard and no query of this thread's holding it: the owner's close.
-  if (own != nullptr && own->index == node.shard && tls_query_locked.get() == nullptr) {
+  // This thread's shard and no query of this thread's holding a lock: the owner's close.
+  Shard* own = nullptr;
+  if (on_own_shard(node, own)) {
     const OwnerClose outcome = close_as_owner(*own, node, next, close_trace);
     if (outcome != OwnerClose::locked) return outcome == OwnerClose::done;
     return unregister_locked(*own, node, next, close_trace, true);
@@ -736,9 +784,9 @@ __attribute__((noinline)) bool close_node(RegistryNode& node) noexcept {
     // The shard is read after the replay, not kept in a register through it (which would
     // cost a register saved and restored: a store and a load).
     std::atomic_signal_fence(std::memory_order_seq_cst);
-    Shard* const own = tls_shard.get();
+    Shard* own = nullptr;
     // close_as_owner() checks that the node is open; a node that is not goes the other way.
-    if (own != nullptr && own->index == node.shard && tls_query_locked.get() == nullptr &&
+    if (on_own_shard(node, own) &&
         close_as_owner(*own, node, GuardState::closed, close_trace) == OwnerClose::done) {
       return true;
     }

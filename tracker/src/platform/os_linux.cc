@@ -5,6 +5,7 @@
 #include <linux/membarrier.h>
 #include <pthread.h>
 #include <sched.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -82,6 +83,21 @@ std::string build_id_of(const link_map* map) {
 }  // namespace
 
 void yield_thread() noexcept { sched_yield(); }
+
+void* reserve_memory(std::size_t bytes) noexcept {
+  // Inaccessible pages count toward no commit limit, even where overcommit is strict.
+  void* address =
+      ::mmap(nullptr, bytes, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  return address == MAP_FAILED ? nullptr : address;
+}
+
+bool commit_memory(void* address, std::size_t bytes) noexcept {
+  static const auto page = static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));
+  const auto from = reinterpret_cast<std::uintptr_t>(address) / page * page;
+  const std::uintptr_t to =
+      (reinterpret_cast<std::uintptr_t>(address) + bytes + page - 1) / page * page;
+  return ::mprotect(reinterpret_cast<void*>(from), to - from, PROT_READ | PROT_WRITE) == 0;
+}
 
 bool process_barrier_available() noexcept {
   // The registration is the process's (fork's children inherit it); a failed one is

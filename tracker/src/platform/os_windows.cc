@@ -74,6 +74,15 @@ bool watch_module_changes() {
 
 void yield_thread() noexcept { SwitchToThread(); }
 
+void* reserve_memory(std::size_t bytes) noexcept {
+  return VirtualAlloc(nullptr, bytes, MEM_RESERVE, PAGE_NOACCESS);
+}
+
+bool commit_memory(void* address, std::size_t bytes) noexcept {
+  // Committing pages already committed leaves their contents alone.
+  return VirtualAlloc(address, bytes, MEM_COMMIT, PAGE_READWRITE) != nullptr;
+}
+
 // FlushProcessWriteBuffers would do, but Wine, where the Windows build is tested, does not
 // promise it: the registry keeps its locks on Windows.
 bool process_barrier_available() noexcept { return false; }
