@@ -20,6 +20,20 @@
 #include "no_destructor.h"
 #include "platform.h"
 
+#if defined(__SANITIZE_ADDRESS__)
+#define RESTRACK_LEAK_CHECKED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(leak_sanitizer)
+#define RESTRACK_LEAK_CHECKED 1
+#endif
+#endif
+#if !defined(RESTRACK_LEAK_CHECKED)
+#define RESTRACK_LEAK_CHECKED 0
+#endif
+#if RESTRACK_LEAK_CHECKED
+#include <sanitizer/lsan_interface.h>
+#endif
+
 RESTRACK_NAMESPACE_BEGIN
 namespace internal {
 namespace {
@@ -96,7 +110,15 @@ bool commit_memory(void* address, std::size_t bytes) noexcept {
   const auto from = reinterpret_cast<std::uintptr_t>(address) / page * page;
   const std::uintptr_t to =
       (reinterpret_cast<std::uintptr_t>(address) + bytes + page - 1) / page * page;
-  return ::mprotect(reinterpret_cast<void*>(from), to - from, PROT_READ | PROT_WRITE) == 0;
+  if (::mprotect(reinterpret_cast<void*>(from), to - from, PROT_READ | PROT_WRITE) != 0) {
+    return false;
+  }
+#if RESTRACK_LEAK_CHECKED
+  // LeakSanitizer looks for pointers in the heap, the stacks and the globals, not in
+  // mapped memory: what the committed range points to (a shard's chunks) would be leaks.
+  __lsan_register_root_region(address, bytes);
+#endif
+  return true;
 }
 
 bool process_barrier_available() noexcept {
