@@ -43,7 +43,8 @@ int open_descriptor_count();
 std::string test_child_path();
 
 // True if this process has no child left: none unreaped (POSIX: waitid says ECHILD), none
-// running (Windows: no process in a Toolhelp snapshot names this one as its parent).
+// running (Windows: no process in a Toolhelp snapshot names this one as its parent, within
+// 5 s: Wine lists an ended child a moment longer).
 bool no_child_left();
 
 // Waits (up to 10 s) until the child behind `process_handle` (a pidfd; a process HANDLE on
