@@ -147,12 +147,12 @@ class SlotStack {
 //
 // Which slots hold open nodes is a byte per slot, the live byte, at a fixed distance from
 // the shard (so that a close finds it with no load): a million slots' bytes are 1 MiB,
-// which stays in cache where the entries (16 MiB) do not. An open writes the entry, then sets the
-// byte; a close clears the byte and leaves the entry alone: in a large live set the entry is a
-// cache miss of its own, on top of the guard's. A query reads the byte, then the entry. A byte
-// rather than a bit: setting and clearing are stores, with no load for the next open or close to
-// wait for, and threads that free slots under the lock write bytes of their own, not the owner's
-// word.
+// which stays in cache where the entries (16 MiB) do not. An open writes the entry, then
+// sets the byte; a close clears the byte and leaves the entry alone: in a large live set
+// the entry is a cache miss of its own, on top of the guard's. A query reads the byte,
+// then the entry. A byte rather than a bit: setting and clearing are stores, with no load
+// for the next open or close to wait for, and threads that free slots under the lock write
+// bytes of their own, not the owner's word.
 struct alignas(64) Shard {
   Shard(std::uint16_t shard_index, bool shared_by_threads)
       : index(shard_index), shared(shared_by_threads) {}
