@@ -95,9 +95,9 @@ class RecentWalk {
   // walk's trace in `id`, when one matches the stack. For a caller that replays in its own
   // body, before it falls back to capture_from().
   bool replay(std::uintptr_t start, int max_frames, int skip, TraceId& id) const noexcept;
-  // replay() of a walk of at most kFrames (up to 8) frames from `start`, none skipped: the
-  // compares unrolled, entered where the walk's count says, for the fewest instructions
-  // and registers in the caller's body.
+  // replay() of a walk of at most kFrames frames from `start`, none skipped: the compares
+  // unrolled, left where the walk's count says, for the fewest instructions and registers
+  // in the caller's body.
   template <int kFrames>
   bool replay_short(std::uintptr_t start, TraceId& id) const noexcept;
 #endif
