@@ -140,26 +140,38 @@ void evict(const std::vector<std::unique_ptr<Handle>>& handles) {
 // chunks. glibc keeps them in its fast bins and merges them all at the next large request;
 // when that request fell in the timed part (the freeing of a vector of the handles), the
 // merging took longer than the closes themselves.
+//
+// `call_depth` frames more under the closes: 0 leaves them right under the benchmark
+// library's frames, which have no frame pointers, so that a close trace reads two frames;
+// kCallDepth lets it read all six (kCloseFrames), as in a program built with frame pointers.
 template <class Handle>
-void close_random_order(benchmark::State& state) {
+void close_random_order(benchmark::State& state, int call_depth = 0) {
   set_options("trace_depth=16");
   std::mt19937 random(42);
   std::vector<std::unique_ptr<Handle>> handles;
   handles.reserve(kMillion);
-  for (auto _ : state) {
-    state.PauseTiming();
-    for (std::size_t i = 0; i < kMillion; ++i) handles.push_back(std::make_unique<Handle>(7));
-    std::shuffle(handles.begin(), handles.end(), random);
-    evict(handles);
-    state.ResumeTiming();
-    for (std::unique_ptr<Handle>& handle : handles) {
-      handle->close();
-      benchmark::DoNotOptimize(handle->fd);
+  // Inlined where it is called: at call depth 0, the closes' caller is this function.
+  auto body = [&]() __attribute__((always_inline)) {
+    for (auto _ : state) {
+      state.PauseTiming();
+      for (std::size_t i = 0; i < kMillion; ++i) handles.push_back(std::make_unique<Handle>(7));
+      std::shuffle(handles.begin(), handles.end(), random);
+      evict(handles);
+      state.ResumeTiming();
+      for (std::unique_ptr<Handle>& handle : handles) {
+        handle->close();
+        benchmark::DoNotOptimize(handle->fd);
+      }
+      state.PauseTiming();
+      handles.clear();
+      malloc_trim(0);  // the merging, here and not in the next timed part
+      state.ResumeTiming();
     }
-    state.PauseTiming();
-    handles.clear();
-    malloc_trim(0);  // the merging, here and not in the next timed part
-    state.ResumeTiming();
+  };
+  if (call_depth == 0) {
+    body();
+  } else {
+    restrack_bench::at_depth(call_depth, body);
   }
   state.counters["ns_per_close"] =
       benchmark::Counter(static_cast<double>(state.iterations() * kMillion),
@@ -168,6 +180,10 @@ void close_random_order(benchmark::State& state) {
 
 void BM_CloseRandomOrder_1M(benchmark::State& state) { close_random_order<GuardedHandle>(state); }
 BENCHMARK(BM_CloseRandomOrder_1M)->Unit(benchmark::kMillisecond)->Iterations(3);
+void BM_CloseRandomOrder_1M_Deep(benchmark::State& state) {
+  close_random_order<GuardedHandle>(state, kCallDepth);
+}
+BENCHMARK(BM_CloseRandomOrder_1M_Deep)->Unit(benchmark::kMillisecond)->Iterations(3);
 // The first control only stores: a write to a cold line retires at once, so it costs next
 // to nothing whatever the cache holds.
 void BM_CloseRandomOrder_1M_Untracked(benchmark::State& state) {
@@ -189,6 +205,41 @@ void BM_CloseRandomOrder_1M_UntrackedChecked(benchmark::State& state) {
   close_random_order<CheckedHandle>(state);
 }
 BENCHMARK(BM_CloseRandomOrder_1M_UntrackedChecked)->Unit(benchmark::kMillisecond)->Iterations(3);
+#if defined(__x86_64__)
+// The checked control with `kInstructions` more instructions that depend on nothing (nops)
+// and `kLoads` more loads of one cached word, in a close that is not inlined: what an
+// instruction and a load added to a close of a cold resource cost on this machine (each
+// holds a place in the processor's window while the closes before wait for memory).
+long g_cached_word = 0;
+template <int kInstructions, int kLoads>
+struct PaddedCheckedHandle {
+  explicit PaddedCheckedHandle(int value) : fd(value) {}
+  [[gnu::noinline]] void close() {
+    if (fd < 0) std::abort();
+    asm volatile(".rept %c0\n\tnop\n\t.endr" ::"i"(kInstructions));
+    asm volatile(".rept %c1\n\tmov %0, %%r11\n\t.endr" ::"m"(g_cached_word), "i"(kLoads) : "r11");
+    fd = -1;
+  }
+  int fd;
+  unsigned char payload[sizeof(restrack::ResourceGuard)];
+};
+template <int kInstructions, int kLoads>
+void BM_CloseRandomOrder_1M_CheckedPadded(benchmark::State& state) {
+  close_random_order<PaddedCheckedHandle<kInstructions, kLoads>>(state);
+}
+BENCHMARK(BM_CloseRandomOrder_1M_CheckedPadded<0, 0>)
+    ->Name("BM_CloseRandomOrder_1M_CheckedPadded/instructions:0/loads:0")
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(3);
+BENCHMARK(BM_CloseRandomOrder_1M_CheckedPadded<40, 0>)
+    ->Name("BM_CloseRandomOrder_1M_CheckedPadded/instructions:40/loads:0")
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(3);
+BENCHMARK(BM_CloseRandomOrder_1M_CheckedPadded<0, 20>)
+    ->Name("BM_CloseRandomOrder_1M_CheckedPadded/instructions:0/loads:20")
+    ->Unit(benchmark::kMillisecond)
+    ->Iterations(3);
+#endif
 
 // A query over a million live resources while another thread opens and closes: the
 // longest single open+close of that thread is what a query makes it wait. On a machine
