@@ -253,27 +253,29 @@ template <int kFrames>
 __attribute__((always_inline, no_sanitize("address", "hwaddress"))) inline bool
 RecentWalk::same_short_frames(const Walk& walk, std::uintptr_t start, int count) noexcept {
 #if defined(__x86_64__)
-  // As same_frames(), in as few instructions as the caller's body can have. The pushed
-  // frame's two words come in one 8-byte load each (forwarded from their pushes) into the
-  // halves of one register. Each caller's frame address is a remembered word loaded on its
-  // own, rather than copied out of a register holding its frame: one instruction either
-  // way, and the remembered frames are compared straight from memory.
-  // Compared for equality byte by byte, the frames' results and-ed together: one check
-  // of the whole at the end.
+  // As same_frames(), with the fewest loads the caller's body can have: in a loop of
+  // closes of cold resources, each close's instructions and loads hold places in the
+  // processor while the closes before wait for memory, and a load costs two to three
+  // instructions' worth (docs/PERFORMANCE.md). The pushed frame's two words come in
+  // one 8-byte load each (forwarded from their pushes) into the halves of one register.
+  // Each remembered frame is loaded once, into a register: compared from there, and the
+  // next frame's address taken out of its low half. Compared for equality byte by byte,
+  // the frames' results and-ed together: one check of the whole at the end.
   const auto* slots = reinterpret_cast<const std::uintptr_t*>(start);
   const __m128i pushed = _mm_castpd_si128(
       _mm_loadh_pd(_mm_castsi128_pd(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(slots))),
                    reinterpret_cast<const double*>(slots + 1)));
-  __m128i equal =
-      _mm_cmpeq_epi8(pushed, _mm_load_si128(reinterpret_cast<const __m128i*>(walk.frames[0])));
+  __m128i kept = _mm_load_si128(reinterpret_cast<const __m128i*>(walk.frames[0]));
+  __m128i equal = _mm_cmpeq_epi8(pushed, kept);
 #pragma GCC unroll 8
   for (int frame = 1; frame < kFrames; ++frame) {
     if (frame == count) break;
-    const __m128i seen =
-        _mm_loadu_si128(reinterpret_cast<const __m128i*>(walk.frames[frame - 1][0]));
-    equal = _mm_and_si128(
-        equal,
-        _mm_cmpeq_epi8(seen, _mm_load_si128(reinterpret_cast<const __m128i*>(walk.frames[frame]))));
+    const auto at = static_cast<std::uintptr_t>(_mm_cvtsi128_si64(kept));
+    kept = _mm_load_si128(reinterpret_cast<const __m128i*>(walk.frames[frame]));
+    // Opaque to the compiler, which would otherwise load the address from memory.
+    asm("" : "+x"(kept));
+    const __m128i seen = _mm_loadu_si128(reinterpret_cast<const __m128i*>(at));
+    equal = _mm_and_si128(equal, _mm_cmpeq_epi8(seen, kept));
   }
   return _mm_movemask_epi8(equal) == 0xFFFF;
 #else
@@ -285,20 +287,19 @@ template <int kFrames>
 __attribute__((always_inline, no_sanitize("address", "hwaddress"))) inline bool
 RecentWalk::replay_matching(std::uintptr_t start, int max_frames, int skip,
                             TraceId& id) const noexcept {
-  // Two sites can walk from the same frame (two callers at one depth): every walk from
-  // there is tried until one matches.
-  for (const Walk& walk : walks_) {
-    if (walk.start != start) continue;
+  // Whether `walk` matches the stack from `start`; if so, its trace in `id`.
+  const auto matches = [&](const Walk& walk) __attribute__((always_inline)) {
+    if (walk.start != start) return false;
     const std::uint64_t found = walk.found;
     const auto shape = static_cast<std::uint32_t>(found >> 32);
     int read_count = 0;
     if constexpr (kFrames != 0) {
       // The request, and a count of 1 to kFrames, in one compare.
       const std::uint32_t beyond_first = shape - shape_of(kFrames, 0, 1);
-      if (beyond_first >= kFrames) continue;
+      if (beyond_first >= kFrames) return false;
       read_count = static_cast<int>(beyond_first) + 1;
     } else {
-      if ((shape >> 8) != request_of(max_frames, skip)) continue;
+      if ((shape >> 8) != request_of(max_frames, skip)) return false;
       read_count = static_cast<int>(shape & 0xFFU);
     }
     // The frames skipped, and the first one kept, were pushed by the call that replays: the
@@ -315,6 +316,21 @@ RecentWalk::replay_matching(std::uintptr_t start, int max_frames, int skip,
     if (same && walk.start == start) {
       id = static_cast<TraceId>(found);
       return true;
+    }
+    return false;
+  };
+  // Two sites can walk from the same frame (two callers at one depth): every walk from
+  // there is tried until one matches.
+  if constexpr (kFrames != 0) {
+    // Unrolled: each walk's words are then addressed from the thread pointer, with no load
+    // of the record's address (where the record is a thread_local).
+#pragma GCC unroll 8
+    for (int i = 0; i < kWalks; ++i) {
+      if (matches(walks_[i])) return true;
+    }
+  } else {
+    for (const Walk& walk : walks_) {
+      if (matches(walk)) return true;
     }
   }
   return false;
