@@ -303,23 +303,34 @@ void EventLoop::run_once() {
 
 void EventLoop::run_ready(ReadyCallback& ready) {
   const Clock::time_point start = options_.debug ? Clock::now() : Clock::time_point();
+  // A task's step: the task, kept alive while it runs.
+  std::shared_ptr<FutureBase> task;
   try {
     if (!ready.task_step) {
       ready.callback();
-    } else if (std::shared_ptr<FutureBase> task = ready.task.lock()) {
+    } else if ((task = ready.task.lock())) {
       internal::TaskAccess::step(static_cast<TaskBase&>(*task));
     }
   } catch (...) {
-    call_exception_handler(ExceptionContext{
-        "exception in callback", std::current_exception(), ready.where, {}, kNoTrace});
+    call_exception_handler(ExceptionContext{"exception in callback",
+                                            std::current_exception(),
+                                            where_of(ready, task.get()),
+                                            {},
+                                            kNoTrace});
   }
   if (!options_.debug) return;
   const auto took = Clock::now() - start;
   if (took >= options_.slow_callback_duration) {
     internal::proactor_logger().warn("executing callback scheduled at {} took {:.3f} seconds",
-                                     ready.where.to_string(),
+                                     where_of(ready, task.get()).to_string(),
                                      std::chrono::duration<double>(took).count());
   }
+}
+
+CallSite EventLoop::where_of(const ReadyCallback& ready, const FutureBase* task) noexcept {
+  if (!ready.task_step) return ready.where;
+  return task == nullptr ? CallSite{}
+                         : internal::TaskAccess::started_at(static_cast<const TaskBase&>(*task));
 }
 
 void EventLoop::release_resources() noexcept {

@@ -26,18 +26,18 @@ std::exception_ptr FutureBase::exception() const noexcept {
   return error_;
 }
 
-void FutureBase::rethrow_if_failed() const {
+void FutureBase::rethrow_unfinished() const {
   switch (state_) {
-    case State::pending:
-      throw std::logic_error("the result of a pending future was requested");
     case State::cancelled:
       throw CancelledError();
     case State::failed:
       retrieved_ = true;
       std::rethrow_exception(error_);
-    case State::finished:
+    case State::pending:
+    case State::finished:  // not called for a finished future: its result is there
       break;
   }
+  throw std::logic_error("the result of a pending future was requested");
 }
 
 void FutureBase::add_done_callback(std::function<void()> callback, CallSite where) {
@@ -45,17 +45,20 @@ void FutureBase::add_done_callback(std::function<void()> callback, CallSite wher
   add(DoneCallback{std::move(callback), {}, where});
 }
 
-void FutureBase::add_waiting_task(std::weak_ptr<FutureBase> task, CallSite where) {
-  add(DoneCallback{{}, std::move(task), where});
+void FutureBase::add_waiting_task(std::weak_ptr<FutureBase> task) {
+  if (callbacks_.empty() && waiter_.expired()) {
+    waiter_ = std::move(task);
+  } else {
+    // Its step gets the site of the task's start in the ready queue (run_ready).
+    add(DoneCallback{{}, std::move(task), CallSite{}});
+  }
 }
 
 void FutureBase::add(DoneCallback callback) {
   if (done()) {
     schedule(std::move(callback));
-  } else if (!first_callback_) {
-    first_callback_.emplace(std::move(callback));
   } else {
-    more_callbacks_.push_back(std::move(callback));
+    callbacks_.push_back(std::move(callback));
   }
 }
 
@@ -72,14 +75,18 @@ void FutureBase::bind(EventLoop& loop) {
 void FutureBase::finish(State state) {
   state_ = state;
   on_done();
-  if (!first_callback_) return;
-  DoneCallback first = std::move(*first_callback_);
-  first_callback_.reset();
-  std::vector<DoneCallback> more = std::move(more_callbacks_);
-  more_callbacks_.clear();
   // Rule 3: callbacks run from the ready queue, never inside the call that finished us.
-  schedule(std::move(first));
-  for (DoneCallback& callback : more) schedule(std::move(callback));
+  if (!waiter_.expired()) {
+    EventLoop* loop = this->loop();
+    // A closed (or destroyed) loop runs nothing more; its ready queue is gone.
+    if (loop != nullptr && !loop->is_closed()) {
+      internal::LoopAccess::schedule_step(*loop, std::move(waiter_));
+    }
+  }
+  if (callbacks_.empty()) return;
+  std::vector<DoneCallback> callbacks = std::move(callbacks_);
+  callbacks_.clear();
+  for (DoneCallback& callback : callbacks) schedule(std::move(callback));
 }
 
 void FutureBase::schedule(DoneCallback callback) {
@@ -89,7 +96,7 @@ void FutureBase::schedule(DoneCallback callback) {
   if (callback.callback) {
     internal::LoopAccess::schedule(*loop, std::move(callback.callback), callback.where);
   } else {
-    internal::LoopAccess::schedule_step(*loop, std::move(callback.waiting_task), callback.where);
+    internal::LoopAccess::schedule_step(*loop, std::move(callback.waiting_task));
   }
 }
 

@@ -33,10 +33,10 @@ struct LoopAccess {
     loop.schedule(std::move(callback), where);
   }
 
-  // Schedules the next step of `task` (a TaskBase), which is held weakly until it runs.
-  static void schedule_step(EventLoop& loop, std::weak_ptr<FutureBase> task, CallSite where) {
-    if (loop.closed_) throw LoopClosedError("event loop is closed");
-    loop.ready_.push_back(EventLoop::ReadyCallback(std::move(task), where));
+  // Schedules the next step of `task` (a TaskBase), which is held weakly until it runs,
+  // on an open loop (the caller checked).
+  static void schedule_step(EventLoop& loop, std::weak_ptr<FutureBase> task) {
+    loop.ready_.emplace_back(std::move(task));
   }
 
   static const std::shared_ptr<LoopAnchor>& anchor(EventLoop& loop) noexcept {

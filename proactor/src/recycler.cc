@@ -8,8 +8,14 @@ RESTRACK_NAMESPACE_BEGIN
 namespace internal {
 namespace {
 
-constexpr std::size_t kClassSize = 64;
 constexpr std::size_t kClasses = kLargestBlock / kClassSize;
+
+// kept_blocks() of each class.
+constexpr std::array<int, kClasses> kKept = [] {
+  std::array<int, kClasses> kept{};
+  for (std::size_t i = 0; i < kClasses; ++i) kept[i] = kept_blocks((i + 1) * kClassSize);
+  return kept;
+}();
 
 // A freed block holds the link to the next one of its class.
 struct FreeBlock {
@@ -73,7 +79,7 @@ void recycled_deallocate(void* block, std::size_t size) noexcept {
   }
   const std::size_t index = class_of(size);
   Cache* cache = tls_cache.find();
-  if (cache == nullptr || cache->released || cache->counts[index] >= kBlocksPerClass) {
+  if (cache == nullptr || cache->released || cache->counts[index] >= kKept[index]) {
     ::operator delete(block);
     return;
   }

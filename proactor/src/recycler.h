@@ -4,10 +4,12 @@
 // A request allocates its operation and its future, a receive or a send its buffer, and a
 // ping-pong does four requests per round trip: with dozens of connections, more blocks of
 // one size are freed at once than malloc's own per-thread cache keeps, and the rest take
-// its slow paths. Each thread keeps up to kBlocksPerClass freed blocks per 64-byte size
-// class up to kLargestBlock bytes. Any thread may free a block another allocated: blocks
-// are plain ::operator new memory of their class's size. A thread's blocks are released
-// when it ends. Sanitizer builds do not recycle, so that a use after free stays visible.
+// its slow paths. Each thread keeps freed blocks per 64-byte size class up to kLargestBlock
+// bytes: kBytesPerClass bytes of each class, and at least kBlocksPerClass blocks (at most
+// about 650 KiB a thread in all; kept_blocks()). Any thread may free a block another
+// allocated: blocks are plain ::operator new memory of their class's size. A thread's
+// blocks are released when it ends. Sanitizer builds do not recycle, so that a use after
+// free stays visible.
 #pragma once
 
 #include <cstddef>
@@ -32,7 +34,18 @@ inline constexpr bool kRecycling = true;
 #endif
 
 inline constexpr std::size_t kLargestBlock = 1024;
+inline constexpr std::size_t kClassSize = 64;
 inline constexpr int kBlocksPerClass = 64;
+// 512 blocks of the smallest class: a loop with 64 connections in a ping-pong frees 128
+// operations, futures and buffers at once, two classes' worth.
+inline constexpr std::size_t kBytesPerClass = std::size_t{32} * 1024;
+
+// The freed blocks a thread keeps of the class of `size` (1 to kLargestBlock bytes).
+constexpr int kept_blocks(std::size_t size) noexcept {
+  const std::size_t class_bytes = (size + kClassSize - 1) / kClassSize * kClassSize;
+  const std::size_t by_bytes = kBytesPerClass / class_bytes;
+  return by_bytes > kBlocksPerClass ? static_cast<int>(by_bytes) : kBlocksPerClass;
+}
 
 // `size` bytes, aligned for any object (alignof(std::max_align_t)); throws std::bad_alloc.
 void* recycled_allocate(std::size_t size);

@@ -90,14 +90,14 @@ void TaskBase::step() {
   running_task.set(previous);
 }
 
-void TaskBase::wait_on(std::shared_ptr<FutureBase> future) {
-  if (future.get() == this) throw std::logic_error(name_ + " awaits itself");
+void TaskBase::wait_on(FutureBase& future) {
+  if (&future == this) throw std::logic_error(name_ + " awaits itself");
   // A task awaiting a task that (through others) awaits it would never finish, and the
   // tasks would keep each other alive for ever: refuse the await that closes the cycle.
-  const TaskBase* first = future->as_task();
+  const TaskBase* first = future.as_task();
   for (const TaskBase* link = first; link != nullptr;
        link = link->awaiting_ == nullptr ? nullptr : link->awaiting_->as_task()) {
-    if (link->awaiting_.get() != this) continue;
+    if (link->awaiting_ != this) continue;
     std::string message = name_ + " awaits " + first->name_;
     for (const TaskBase* step = first; step != link && step != nullptr;) {
       step = step->awaiting_ == nullptr ? nullptr : step->awaiting_->as_task();
@@ -106,12 +106,12 @@ void TaskBase::wait_on(std::shared_ptr<FutureBase> future) {
     message += ", which awaits " + name_;
     throw std::logic_error(message + ": a cycle of tasks awaiting each other never finishes");
   }
-  awaiting_ = std::move(future);
-  awaiting_->add_waiting_task(weak_from_this(), started_at_);
+  awaiting_ = &future;
+  future.add_waiting_task(weak_from_this());
 }
 
 void TaskBase::resume_after_wait() {
-  awaiting_.reset();
+  awaiting_ = nullptr;
   if (must_cancel_) {
     must_cancel_ = false;
     throw CancelledError();
@@ -130,7 +130,7 @@ void TaskBase::fail(std::exception_ptr error) noexcept {
 }
 
 void TaskBase::on_done() noexcept {
-  awaiting_.reset();
+  awaiting_ = nullptr;
   // Unregistered without a close trace (as operations are): a task ends once, so no
   // "closed twice" report could ever show one.
   guard_.forget();
@@ -148,10 +148,10 @@ void TaskAccess::start_on_running_loop(TaskBase& task, CallSite where) {
 
 TaskBase* TaskAccess::running() noexcept { return running_task.get(); }
 
-void TaskAccess::wait_on(std::shared_ptr<FutureBase> future) {
+void TaskAccess::wait_on(FutureBase& future) {
   TaskBase* task = running();
   if (task == nullptr) throw std::logic_error("co_await on a future outside a restrack task");
-  task->wait_on(std::move(future));
+  task->wait_on(future);
 }
 
 void TaskAccess::resume_after_wait() {

@@ -128,6 +128,29 @@ TEST_F(FutureTaskTest, AwaitingTaskWakesInOrderWithTheFuturesOtherCallbacks) {
   EXPECT_TRUE(task.done());
 }
 
+Task<void> await_labelled(Future<int> future, std::string label, std::vector<std::string>& steps) {
+  const int value = co_await future;
+  steps.push_back(label + " got " + std::to_string(value));
+}
+
+// The first task to await a future is kept apart from its callbacks (future.h); the order
+// is still the order of the awaits and adds: a task that comes to wait after a callback
+// wakes after it.
+TEST_F(FutureTaskTest, TasksAwaitingOneFutureWakeInTheOrderTheyAwaitedAmongItsCallbacks) {
+  Future<int> future = Future<int>::create(loop);
+  std::vector<std::string> steps;
+  Task<void> first = loop.create_task(await_labelled(future, "first", steps));
+  Task<void> second = loop.create_task(await_labelled(future, "second", steps));
+  run_one_iteration();  // both await, in that order
+  future.add_done_callback([&] { steps.push_back("callback"); });
+  Task<void> third = loop.create_task(await_labelled(future, "third", steps));
+  run_one_iteration();  // "third" awaits, after the callback was added
+  future.set_result(4);
+  run_one_iteration();
+  EXPECT_EQ(steps,
+            (std::vector<std::string>{"first got 4", "second got 4", "callback", "third got 4"}));
+}
+
 TEST_F(FutureTaskTest, EmptyDoneCallbackIsRefusedWhenAdded) {
   Future<int> future = Future<int>::create(loop);
   try {

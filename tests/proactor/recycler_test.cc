@@ -1,6 +1,9 @@
 // The per-thread recycling of the loop's small allocations (recycler.h).
 #include "recycler.h"
 
+#include <algorithm>
+#include <vector>
+
 #include <gtest/gtest.h>
 
 namespace {
@@ -32,6 +35,21 @@ TEST(RecyclerTest, FreedBlocksComeBackLastFreedFirst) {
   EXPECT_EQ(recycled_allocate(193), blocks[1]);
   EXPECT_EQ(recycled_allocate(220), blocks[0]);
   for (void* block : blocks) recycled_deallocate(block, 200);
+}
+
+// A loop with 64 connections frees 128 operations, futures and buffers in one iteration;
+// a cache of 64 blocks a class sent half of them to malloc's slow paths.
+TEST(RecyclerTest, AThreadKeeps512FreedBlocksOfTheSmallestClass) {
+  if (!kRecycling) GTEST_SKIP() << kNotRecycling;
+  ASSERT_EQ(restrack::internal::kept_blocks(64), 512);
+  ASSERT_EQ(restrack::internal::kept_blocks(1024), 64);  // never fewer than kBlocksPerClass
+  std::vector<void*> blocks(512);
+  for (void*& block : blocks) block = recycled_allocate(64);
+  for (void* block : blocks) recycled_deallocate(block, 64);
+  std::vector<void*> again(512);
+  for (void*& block : again) block = recycled_allocate(64);
+  EXPECT_TRUE(std::equal(again.begin(), again.end(), blocks.rbegin()));
+  for (void* block : again) recycled_deallocate(block, 64);
 }
 
 }  // namespace

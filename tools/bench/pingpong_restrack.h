@@ -14,7 +14,10 @@
 #include <sys/socket.h>
 #endif
 
+#include <array>
+#include <span>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -40,21 +43,26 @@ void set_no_delay(const Socket& socket) {
 #endif
 }
 
+// Both ends receive into a buffer of their own (sock_recv_into), as Asio's peer does: a
+// sock_recv would return each message in a new std::string, two allocations per round trip
+// that Asio's peer does not make (docs/PERFORMANCE.md, "Proactor ping-pong").
 Task<void> echo(EventLoop& loop, const Socket& connection) {
+  std::array<char, restrack_bench::kMessageBytes> data{};
   while (true) {
-    std::string data =
-        co_await restrack::sock_recv(loop, connection, restrack_bench::kMessageBytes);
-    if (data.empty()) co_return;
-    co_await restrack::sock_sendall(loop, connection, data);
+    const std::size_t count = co_await restrack::sock_recv_into(loop, connection, data);
+    if (count == 0) co_return;
+    co_await restrack::sock_sendall(loop, connection, std::string_view(data.data(), count));
   }
 }
 
 Task<void> ping(EventLoop& loop, const Socket& client, const std::string& message) {
+  std::array<char, restrack_bench::kMessageBytes> reply{};
   for (int round = 0; round < restrack_bench::kRoundTripsPerIteration; ++round) {
     co_await restrack::sock_sendall(loop, client, message);
     std::size_t received = 0;
     while (received < message.size()) {
-      received += (co_await restrack::sock_recv(loop, client, message.size() - received)).size();
+      received += co_await restrack::sock_recv_into(
+          loop, client, std::span<char>(reply).subspan(received, message.size() - received));
     }
   }
 }

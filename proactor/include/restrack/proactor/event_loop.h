@@ -225,11 +225,11 @@ class EventLoop {
  private:
   friend struct internal::LoopAccess;
   // A callback, or the next step of a task that was waiting (held weakly: a task that
-  // nobody owns any more is destroyed rather than run).
+  // nobody owns any more is destroyed rather than run; its site is the task's start).
   struct ReadyCallback {
     ReadyCallback(Callback run, CallSite at) noexcept : callback(std::move(run)), where(at) {}
-    ReadyCallback(std::weak_ptr<FutureBase> waiting, CallSite at) noexcept
-        : where(at), task(std::move(waiting)), task_step(true) {}
+    explicit ReadyCallback(std::weak_ptr<FutureBase> waiting) noexcept
+        : task(std::move(waiting)), task_step(true) {}
 
     Callback callback;
     CallSite where;
@@ -240,6 +240,9 @@ class EventLoop {
   void run_once();
   std::chrono::nanoseconds poll_timeout();
   void run_ready(ReadyCallback& ready);
+  // Where `ready` was scheduled: a task step's is where its task (`task`, null when gone)
+  // was started.
+  static CallSite where_of(const ReadyCallback& ready, const FutureBase* task) noexcept;
   void release_resources() noexcept;
 
   EventLoopOptions options_;

@@ -65,7 +65,9 @@ class FutureBase : public std::enable_shared_from_this<FutureBase> {
 
   // Throws CancelledError if cancelled, the stored exception if failed; returns
   // otherwise. Throws std::logic_error while pending.
-  void rethrow_if_failed() const;
+  void rethrow_if_failed() const {
+    if (state_ != State::finished) rethrow_unfinished();
+  }
 
   // Schedules `callback` on the loop's ready queue once the future is done (at once if
   // it already is). `where` names the callback in debug-mode logs and error reports.
@@ -103,17 +105,21 @@ class FutureBase : public std::enable_shared_from_this<FutureBase> {
   };
   // Parks `task` on this future: its next step is scheduled once the future is done,
   // in order with the callbacks (TaskBase::wait_on).
-  void add_waiting_task(std::weak_ptr<FutureBase> task, CallSite where);
+  void add_waiting_task(std::weak_ptr<FutureBase> task);
   void add(DoneCallback callback);
   void schedule(DoneCallback callback);
+  // rethrow_if_failed() of a future not finished with a result.
+  [[noreturn]] void rethrow_unfinished() const;
   // This future as a task, else null: the task-cycle check walks awaited tasks with it.
   virtual const TaskBase* as_task() const noexcept { return nullptr; }
 
   std::shared_ptr<internal::LoopAnchor> anchor_;
-  // Most futures get one callback, the task that awaits them: it is kept inline, the
-  // others (in the order added) in `more_callbacks_`.
-  std::optional<DoneCallback> first_callback_;
-  std::vector<DoneCallback> more_callbacks_;
+  // Most futures are awaited by one task and get no callback: that task is kept here,
+  // the others and the callbacks in `callbacks_`, in the order added. The waiter, when
+  // there is one, was added before all of `callbacks_` (a task that comes to wait after a
+  // callback queues behind it); an expired waiter counts as none.
+  std::weak_ptr<FutureBase> waiter_;
+  std::vector<DoneCallback> callbacks_;
   std::exception_ptr error_;
   State state_ = State::pending;
   mutable bool retrieved_ = false;
@@ -182,9 +188,13 @@ class Future {
   // The result, moved out (throws CancelledError or the stored exception).
   T take_result() { return state_->take_result(); }
 
-  // Only inside a restrack task (task.h).
-  internal::StateAwaiter<State> operator co_await() const {
+  // Only inside a restrack task (task.h). Awaiting a temporary (`co_await sock_recv(...)`)
+  // hands its state to the awaiter instead of sharing it.
+  internal::StateAwaiter<State> operator co_await() const& {
     return internal::StateAwaiter<State>(state_);
+  }
+  internal::StateAwaiter<State> operator co_await() && {
+    return internal::StateAwaiter<State>(std::move(state_));
   }
 
  private:

@@ -76,7 +76,7 @@ class TaskBase : public FutureBase {
   void step();
   // Parks the task on `future`: its next step is scheduled when the future is done.
   // Throws std::logic_error if `future` is this task itself.
-  void wait_on(std::shared_ptr<FutureBase> future);
+  void wait_on(FutureBase& future);
   // After a wake-up: clears the awaited future; throws CancelledError if cancel() came
   // while the wake-up was already queued.
   void resume_after_wait();
@@ -87,7 +87,9 @@ class TaskBase : public FutureBase {
   const TaskBase* as_task() const noexcept override { return this; }
 
   std::coroutine_handle<> coroutine_;
-  std::shared_ptr<FutureBase> awaiting_;
+  // The future the task is suspended on, else null. The awaiter in the coroutine's frame
+  // owns it until the task resumes (or the frame is destroyed, in ~TaskBase).
+  FutureBase* awaiting_ = nullptr;
   std::string name_;
   CallSite started_at_;
   TraceId creation_trace_ = kNoTrace;
@@ -114,6 +116,8 @@ struct TaskAccess {
   }
   static bool started(const TaskBase& task) noexcept { return task.started_; }
   static bool cancel_requested(const TaskBase& task) noexcept { return task.cancel_requested_; }
+  // Where the task was started (create_task, or the co_await that started it).
+  static CallSite started_at(const TaskBase& task) noexcept { return task.started_at_; }
   static void start(TaskBase& task, EventLoop& loop, CallSite where) { task.start(loop, where); }
   // Runs the task's next step (from the loop's ready queue).
   static void step(TaskBase& task) { task.step(); }
@@ -124,8 +128,9 @@ struct TaskAccess {
   }
   // The task whose step is running on this thread, or null.
   static TaskBase* running() noexcept;
-  // Parks the running task on `future`; throws std::logic_error outside a task.
-  static void wait_on(std::shared_ptr<FutureBase> future);
+  // Parks the running task on `future`, which the caller keeps alive until the task
+  // resumes; throws std::logic_error outside a task.
+  static void wait_on(FutureBase& future);
   // Called when the running task resumes after wait_on().
   static void resume_after_wait();
   // Lets `task` run to its end even though its handles are dropped: the loop keeps it
@@ -149,7 +154,7 @@ class StateAwaiter {
 
   bool await_ready() const noexcept { return state_->done(); }
   void await_suspend(std::coroutine_handle<>) {
-    TaskAccess::wait_on(state_);
+    TaskAccess::wait_on(*state_);
     suspended_ = true;
   }
   decltype(auto) await_resume() {
