@@ -4,6 +4,10 @@
 //   bytes         a handle whose description holds bytes that are not UTF-8
 //   fork          children forked while another thread opens and closes handles
 //   fiber         a handle opened on a stack of its own (ucontext) with capture=fp
+//   library-frame a widget leaked on a std::thread, whose function libstdc++ calls (no debug
+//                 information for it here); prints whether the report loaded the
+//                 debuginfod client
+#include <dlfcn.h>
 #include <fcntl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -99,6 +103,12 @@ int main(int argc, char** argv) {
     static_cast<void>(new restrack::TrackedFd(std::move(file)));  // open at exit
   } else if (mode == "fork") {
     return fork_children();
+  } else if (mode == "library-frame") {
+    ::unsetenv("DEBUGINFOD_URLS");  // no server named
+    // The thread's function is called from libstdc++'s execute_native_thread_routine.
+    std::thread([] { leak_widget(); }).join();
+    const bool loaded = ::dlopen("libdebuginfod.so.1", RTLD_LAZY | RTLD_NOLOAD) != nullptr;
+    std::printf("debuginfod client loaded: %s\n", loaded ? "yes" : "no");
   } else if (mode == "fiber") {
     static char stack[256 * 1024];
     getcontext(&fiber_context);

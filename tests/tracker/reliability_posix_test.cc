@@ -65,6 +65,23 @@ TEST(ReliabilityTest, SymbolsMissingForWantOfDescriptorsAreLookedUpAgainLater) {
 }
 #endif
 
+#if !RESTRACK_TEST_SYMBOLIZER_BOOST
+// libdw's standard search for a library's separate debug information ends by loading
+// elfutils' debuginfod client (libcurl and some twenty libraries: 14 ms of a first report)
+// even when no server is named. The symbolizer skips that search for a module with
+// nothing to find on this machine (docs/design.md, "Symbolization").
+TEST(ReliabilityTest, AReportThroughALibraryWithoutDebugInformationLoadsNoDebuginfodClient) {
+  const ProcessResult result = run_probe("library-frame", "trace_depth=8");
+  EXPECT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_EQ(result.out, "debuginfod client loaded: no\nmain returns\n");
+  ASSERT_EQ(count(result.err, "ResourceWarning: unclosed widget"), 1u) << result.err;
+  EXPECT_NE(result.err.find("  #1 (anonymous namespace)::leak_widget() at "
+                            "tests/tracker/reliability_posix_probe.cc:"),
+            std::string::npos)
+      << result.err;
+}
+#endif
+
 TEST(ReliabilityTest, BytesThatAreNotUtf8StayReadableInTheReportAndTheLog) {
   const std::string report = scratch("bytes.json");
   const ProcessResult result = run_probe("bytes", "report_at_exit=1:report=" + report);

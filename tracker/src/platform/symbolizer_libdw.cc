@@ -14,9 +14,11 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "no_destructor.h"
 #include "own_descriptors.h"
@@ -53,9 +55,58 @@ int find_elf(Dwfl_Module* module, void** user_data, const char* module_name, Dwa
       dwfl_linux_proc_find_elf(module, user_data, module_name, base, file_name, elf));
 }
 
+// Where libdw's standard search looks for a module's separate debug information by
+// default: its build-id under kDebugRoot, and its debuglink name beside the module, in
+// `.debug` beside it, and under kDebugRoot followed by the module's directory.
+constexpr std::string_view kDebugRoot = "/usr/lib/debug";
+
+bool file_exists(const std::string& path) { return ::access(path.c_str(), F_OK) == 0; }
+
+// Whether the standard search can find a separate debug file for `module` on this machine:
+// one of the files above exists (whether it is the right one is the search's business).
+bool local_debuginfo_exists(Dwfl_Module* module, const char* file_name,
+                            const char* debuglink_file) {
+  const unsigned char* bits = nullptr;
+  GElf_Addr vaddr = 0;
+  const int length = dwfl_module_build_id(module, &bits, &vaddr);
+  if (length > 1) {
+    constexpr std::string_view kHex = "0123456789abcdef";
+    std::string path(kDebugRoot);
+    path += "/.build-id/";
+    for (int i = 0; i < length; ++i) {
+      path += kHex[bits[i] >> 4];
+      path += kHex[bits[i] & 0xF];
+      if (i == 0) path += '/';
+    }
+    path += ".debug";
+    if (file_exists(path)) return true;
+  }
+  if (debuglink_file == nullptr || file_name == nullptr) return false;
+  const std::string_view file(file_name);
+  const std::size_t slash = file.rfind('/');
+  const std::string directory(slash == std::string_view::npos ? "." : file.substr(0, slash));
+  return file_exists(directory + "/" + debuglink_file) ||
+         file_exists(directory + "/.debug/" + debuglink_file) ||
+         file_exists(std::string(kDebugRoot) + directory + "/" + debuglink_file);
+}
+
+// Whether the user asked for debuginfod servers (elfutils reads the same variable).
+bool debuginfod_servers_named() {
+  const char* urls = std::getenv("DEBUGINFOD_URLS");
+  return urls != nullptr && urls[0] != '\0';
+}
+
 int find_debuginfo(Dwfl_Module* module, void** user_data, const char* module_name, Dwarf_Addr base,
                    const char* file_name, const char* debuglink_file, GElf_Word debuglink_crc,
                    char** debuginfo_file_name) {
+  // A module with no debug information on this machine (libstdc++, most shared libraries)
+  // is answered here when no debuginfod server is named: the standard search would end
+  // by loading elfutils' debuginfod client — libcurl and some twenty libraries, 14 ms of
+  // the first report — only to find no server to ask.
+  if (!debuginfod_servers_named() && !local_debuginfo_exists(module, file_name, debuglink_file)) {
+    errno = ENOENT;
+    return -1;
+  }
   return close_on_exec(dwfl_standard_find_debuginfo(module, user_data, module_name, base, file_name,
                                                     debuglink_file, debuglink_crc,
                                                     debuginfo_file_name));
