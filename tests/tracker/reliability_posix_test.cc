@@ -59,7 +59,7 @@ TEST(ReliabilityTest, SymbolsMissingForWantOfDescriptorsAreLookedUpAgainLater) {
   EXPECT_EQ(first.find("leak_widget() at"), std::string::npos) << result.err;
   // ...which was not remembered: the second, from the same site, does.
   EXPECT_NE(second.find("  #1 (anonymous namespace)::leak_widget() at "
-                        "tests/tracker/reliability_posix_probe.cc:37"),
+                        "tests/tracker/reliability_posix_probe.cc:41"),
             std::string::npos)
       << result.err;
 }
@@ -76,7 +76,7 @@ TEST(ReliabilityTest, AReportThroughALibraryWithoutDebugInformationLoadsNoDebugi
   EXPECT_EQ(result.out, "debuginfod client loaded: no\nmain returns\n");
   ASSERT_EQ(count(result.err, "ResourceWarning: unclosed widget"), 1u) << result.err;
   EXPECT_NE(result.err.find("  #1 (anonymous namespace)::leak_widget() at "
-                            "tests/tracker/reliability_posix_probe.cc:"),
+                            "tests/tracker/reliability_posix_probe.cc:41"),
             std::string::npos)
       << result.err;
 }
@@ -133,7 +133,7 @@ TEST(ReliabilityTest, FiberStackWithFramePointerCaptureSaysWhyThereIsNoTrace) {
       << result.err;
   const ProcessResult dwarf = run_probe("fiber", "trace_depth=16:capture=dwarf");
   EXPECT_NE(dwarf.err.find(
-                "(anonymous namespace)::leak_one() at tests/tracker/reliability_posix_probe.cc:26"),
+                "(anonymous namespace)::leak_one() at tests/tracker/reliability_posix_probe.cc:30"),
             std::string::npos)
       << dwarf.err;
 }
