@@ -1,4 +1,5 @@
 // Linux implementation of platform.h.
+#include <absl/strings/escaping.h>
 #include <dlfcn.h>
 #include <elf.h>
 #include <link.h>
@@ -78,11 +79,8 @@ std::string build_id_of(const link_map* map) {
             const unsigned char* desc = owner + ((header_of_note->n_namesz + 3) & ~3u);
             if (header_of_note->n_type == NT_GNU_BUILD_ID && header_of_note->n_namesz == 4 &&
                 std::memcmp(owner, "GNU", 4) == 0) {
-              static constexpr char kHex[] = "0123456789abcdef";
-              for (unsigned j = 0; j < header_of_note->n_descsz; ++j) {
-                wanted->id += kHex[desc[j] >> 4];
-                wanted->id += kHex[desc[j] & 15];
-              }
+              wanted->id = absl::BytesToHexString(
+                  absl::string_view(reinterpret_cast<const char*>(desc), header_of_note->n_descsz));
               return 1;
             }
             note = desc + ((header_of_note->n_descsz + 3) & ~3u);

@@ -1,4 +1,5 @@
 // Windows implementation of platform.h.
+#include <absl/strings/escaping.h>
 #include <windows.h>
 #include <winternl.h>
 
@@ -38,13 +39,7 @@ std::string build_id_of(HMODULE module) {
     }
     const unsigned char* record = base + entry.AddressOfRawData;
     if (std::memcmp(record, "RSDS", 4) != 0) continue;
-    static constexpr char kHex[] = "0123456789abcdef";
-    std::string id;
-    for (int j = 4; j < 24; ++j) {
-      id += kHex[record[j] >> 4];
-      id += kHex[record[j] & 15];
-    }
-    return id;
+    return absl::BytesToHexString(absl::string_view(reinterpret_cast<const char*>(record) + 4, 20));
   }
   return {};
 }

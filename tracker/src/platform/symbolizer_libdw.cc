@@ -7,6 +7,8 @@
 // indexing their debug information is the expensive part of a first report, and a
 // program that reports once tends to report again. It is rebuilt only when a module was
 // loaded or unloaded since the last report, or when the last attempt failed.
+#include <absl/strings/escaping.h>
+#include <absl/strings/str_cat.h>
 #include <cxxabi.h>
 #include <dwarf.h>
 #include <elfutils/libdw.h>
@@ -58,7 +60,7 @@ int find_elf(Dwfl_Module* module, void** user_data, const char* module_name, Dwa
 // Where libdw's standard search looks for a module's separate debug information by
 // default: its build-id under kDebugRoot, and its debuglink name beside the module, in
 // `.debug` beside it, and under kDebugRoot followed by the module's directory.
-constexpr std::string_view kDebugRoot = "/usr/lib/debug";
+constexpr char kDebugRoot[] = "/usr/lib/debug";
 
 bool file_exists(const std::string& path) { return ::access(path.c_str(), F_OK) == 0; }
 
@@ -70,24 +72,20 @@ bool local_debuginfo_exists(Dwfl_Module* module, const char* file_name,
   GElf_Addr vaddr = 0;
   const int length = dwfl_module_build_id(module, &bits, &vaddr);
   if (length > 1) {
-    constexpr std::string_view kHex = "0123456789abcdef";
-    std::string path(kDebugRoot);
-    path += "/.build-id/";
-    for (int i = 0; i < length; ++i) {
-      path += kHex[bits[i] >> 4];
-      path += kHex[bits[i] & 0xF];
-      if (i == 0) path += '/';
+    const std::string hex = absl::BytesToHexString(
+        absl::string_view(reinterpret_cast<const char*>(bits), static_cast<std::size_t>(length)));
+    if (file_exists(absl::StrCat(kDebugRoot, "/.build-id/", hex.substr(0, 2), "/", hex.substr(2),
+                                 ".debug"))) {
+      return true;
     }
-    path += ".debug";
-    if (file_exists(path)) return true;
   }
   if (debuglink_file == nullptr || file_name == nullptr) return false;
   const std::string_view file(file_name);
   const std::size_t slash = file.rfind('/');
   const std::string directory(slash == std::string_view::npos ? "." : file.substr(0, slash));
-  return file_exists(directory + "/" + debuglink_file) ||
-         file_exists(directory + "/.debug/" + debuglink_file) ||
-         file_exists(std::string(kDebugRoot) + directory + "/" + debuglink_file);
+  return file_exists(absl::StrCat(directory, "/", debuglink_file)) ||
+         file_exists(absl::StrCat(directory, "/.debug/", debuglink_file)) ||
+         file_exists(absl::StrCat(kDebugRoot, directory, "/", debuglink_file));
 }
 
 // Whether the user asked for debuginfod servers (elfutils reads the same variable).
