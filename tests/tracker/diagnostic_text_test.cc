@@ -4,6 +4,8 @@
 #include <exception>
 #include <functional>
 #include <optional>
+#include <string>
+#include <vector>
 
 #include "test_object.h"
 #include "tracker_test.h"
@@ -198,6 +200,45 @@ TEST_F(DiagnosticTextTest, CoroutineBodyIsNamedAsWritten) {
   EXPECT_EQ(frames[0].function, "open_test_socket()");
   EXPECT_EQ(frames[1].function, "leak_in_coroutine(int) [coroutine]");
 }
+
+#if defined(__linux__) && !RESTRACK_TEST_SYMBOLIZER_BOOST
+// Calls inlined into one another, as an optimizing compiler leaves them everywhere (GCC
+// inlines always_inline functions at -O0 too). libdw's scope lookup gives only the
+// innermost inlined call; the symbolizer gives each call a frame of its own, as
+// `addr2line -i` does. (The Boost.Stacktrace symbolizer gives none: docs/windows.md.)
+namespace inlined {
+[[gnu::always_inline]] inline restrack::TrackedFd open_once() {
+  return open_test_socket();  // kOnceLine
+}
+constexpr int kOnceLine = __LINE__ - 2;
+[[gnu::always_inline]] inline restrack::TrackedFd open_twice() {
+  return open_once();  // kTwiceLine
+}
+constexpr int kTwiceLine = __LINE__ - 2;
+}  // namespace inlined
+
+TEST_F(DiagnosticTextTest, CallsInlinedIntoInlinedCallsAreFramesOfTheirOwn) {
+  ASSERT_TRUE(restrack::apply_options("trace_depth=16"));
+  { restrack::TrackedFd fd = inlined::open_twice(); }
+  const int caller_line = __LINE__ - 1;
+
+  ASSERT_EQ(captured_.records().size(), 1u);
+  std::vector<std::string> frames;
+  for (const restrack::Frame& frame :
+       restrack::symbolize_trace(captured_.records()[0].allocation_trace)) {
+    frames.push_back(frame.function + " at " + frame.file + ":" + std::to_string(frame.line));
+  }
+  ASSERT_GE(frames.size(), 4u);
+  frames.resize(4);  // GoogleTest's frames follow
+  EXPECT_EQ(frames, (std::vector<std::string>{
+                        "open_test_socket() at " + at(__FILE__, kOpenLine),
+                        "inlined::open_once() at " + at(__FILE__, inlined::kOnceLine),
+                        "inlined::open_twice() at " + at(__FILE__, inlined::kTwiceLine),
+                        "DiagnosticTextTest_CallsInlinedIntoInlinedCallsAreFramesOfTheirOwn_Test::"
+                        "TestBody() at " +
+                            at(__FILE__, caller_line)}));
+}
+#endif
 
 // Functions defined in a class body are emitted in COMDAT sections; the symbolizer must
 // still find their lines (libbacktrace did not, in programs of this size).

@@ -5,52 +5,18 @@
 #include "offline_symbolizer.h"
 
 #include <absl/container/flat_hash_map.h>
-#include <cxxabi.h>
-#include <dwarf.h>
+#include <absl/strings/escaping.h>
 #include <elfutils/libdw.h>
 #include <elfutils/libdwfl.h>
 
-#include <algorithm>
-#include <cstdlib>
 #include <filesystem>
 #include <utility>
 
+#include "dwarf_scopes.h"
 #include "trace_rules.h"
 
 namespace restrack::report {
 namespace {
-
-std::string demangle(const char* name) {
-  if (name == nullptr) return {};
-  int status = 0;
-  char* demangled = abi::__cxa_demangle(name, nullptr, nullptr, &status);
-  if (status != 0 || demangled == nullptr) return name;
-  std::string result(demangled);
-  std::free(demangled);
-  return result;
-}
-
-std::string to_hex(const unsigned char* bytes, int size) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out;
-  for (int i = 0; i < size; ++i) {
-    out += kDigits[bytes[i] >> 4];
-    out += kDigits[bytes[i] & 0xf];
-  }
-  return out;
-}
-
-// The function an inlined-subroutine or subprogram DIE stands for, as the demangler
-// spells its linkage name (with parameters), else its plain name.
-std::string die_function_name(Dwarf_Die* die) {
-  Dwarf_Attribute attribute;
-  if (const char* linkage =
-          dwarf_formstring(dwarf_attr_integrate(die, DW_AT_linkage_name, &attribute))) {
-    return demangle(linkage);
-  }
-  const char* name = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_name, &attribute));
-  return name != nullptr ? std::string(name) : std::string();
-}
 
 Frame make_frame(std::string function, const char* file, int line) {
   Frame frame;
@@ -64,118 +30,20 @@ Frame make_frame(std::string function, const char* file, int line) {
 
 }  // namespace
 
-// The function scopes of one compilation unit, found in one walk of its DIE tree:
-// libdw's dwarf_getscopes walks the tree again for every address, which made 10,000
-// lookups take half a minute. Scopes are in preorder, so a scope's nested scopes follow
-// it up to `end`.
-struct UnitScopes {
-  struct Scope {
-    std::uint32_t first_range = 0;  // into `ranges`
-    std::uint32_t last_range = 0;   // one past
-    std::uint32_t end = 0;          // index past the scopes nested in this one
-    Dwarf_Off die = 0;
-    bool inlined = false;
-  };
-  struct Root {
-    Dwarf_Addr low = 0;
-    Dwarf_Addr high = 0;
-    std::uint32_t scope = 0;
-  };
-  std::vector<std::pair<Dwarf_Addr, Dwarf_Addr>> ranges;
-  std::vector<Scope> scopes;  // subprograms and inlined calls, in preorder
-  std::vector<Root> roots;    // the subprograms' ranges, sorted by low
-  Dwarf_Files* files = nullptr;
-
-  void collect(Dwarf_Die* parent) {
-    Dwarf_Die child;
-    if (dwarf_child(parent, &child) != 0) return;
-    do {
-      const int tag = dwarf_tag(&child);
-      if (tag == DW_TAG_subprogram || tag == DW_TAG_inlined_subroutine) {
-        const auto index = static_cast<std::uint32_t>(scopes.size());
-        Scope& scope = scopes.emplace_back();
-        scope.die = dwarf_dieoffset(&child);
-        scope.inlined = tag == DW_TAG_inlined_subroutine;
-        scope.first_range = static_cast<std::uint32_t>(ranges.size());
-        Dwarf_Addr base = 0;
-        Dwarf_Addr low = 0;
-        Dwarf_Addr high = 0;
-        for (ptrdiff_t at = 0; (at = dwarf_ranges(&child, at, &base, &low, &high)) > 0;) {
-          ranges.emplace_back(low, high);
-          if (!scope.inlined) roots.push_back(Root{low, high, index});
-        }
-        scope.last_range = static_cast<std::uint32_t>(ranges.size());
-        if (dwarf_haschildren(&child) != 0) collect(&child);
-        scopes[index].end = static_cast<std::uint32_t>(scopes.size());
-      } else if (dwarf_haschildren(&child) != 0) {
-        collect(&child);
-      }
-    } while (dwarf_siblingof(&child, &child) == 0);
-  }
-
-  void finish() {
-    std::sort(roots.begin(), roots.end(),
-              [](const Root& a, const Root& b) { return a.low < b.low; });
-  }
-
-  bool contains(const Scope& scope, Dwarf_Addr pc) const {
-    for (std::uint32_t r = scope.first_range; r < scope.last_range; ++r) {
-      if (pc >= ranges[r].first && pc < ranges[r].second) return true;
-    }
-    return false;
-  }
-
-  // The subprogram containing `pc` and the inlined calls in it that contain `pc`,
-  // outermost first; empty when no subprogram does.
-  std::vector<const Scope*> chain(Dwarf_Addr pc) const {
-    std::vector<const Scope*> out;
-    auto it = std::upper_bound(roots.begin(), roots.end(), pc,
-                               [](Dwarf_Addr value, const Root& root) { return value < root.low; });
-    // Subprograms do not overlap, except the rare one nested in another (a local
-    // class's member function): look back a little for one that contains pc.
-    const Root* found = nullptr;
-    for (int steps = 0; it != roots.begin() && steps < 64; ++steps) {
-      --it;
-      if (pc >= it->low && pc < it->high) {
-        found = &*it;
-        break;
-      }
-    }
-    if (found == nullptr) return out;
-    const Scope& root = scopes[found->scope];
-    out.push_back(&root);
-    for (std::uint32_t i = found->scope + 1; i < root.end;) {
-      const Scope& scope = scopes[i];
-      if (contains(scope, pc)) {
-        if (scope.inlined) out.push_back(&scope);
-        ++i;  // descend
-      } else {
-        i = scope.end;  // skip what is nested in it
-      }
-    }
-    return out;
-  }
-};
-
 struct OfflineSymbolizer::Module {
   Dwfl* session = nullptr;
   Dwfl_Module* module = nullptr;
   Dwarf_Addr start = 0;
   absl::flat_hash_map<std::uint64_t, std::vector<Frame>> cache;
-  absl::flat_hash_map<Dwarf_Off, std::unique_ptr<UnitScopes>> units;
+  absl::flat_hash_map<Dwarf_Off, std::unique_ptr<dwarf_scopes::UnitScopes>> units;
 
   ~Module() {
     if (session != nullptr) dwfl_end(session);
   }
 
-  const UnitScopes& unit_scopes(Dwarf_Die* unit) {
-    std::unique_ptr<UnitScopes>& slot = units[dwarf_dieoffset(unit)];
-    if (slot == nullptr) {
-      slot = std::make_unique<UnitScopes>();
-      slot->collect(unit);
-      slot->finish();
-      if (dwarf_getsrcfiles(unit, &slot->files, nullptr) != 0) slot->files = nullptr;
-    }
+  const dwarf_scopes::UnitScopes& unit_scopes(Dwarf_Die* unit) {
+    std::unique_ptr<dwarf_scopes::UnitScopes>& slot = units[dwarf_dieoffset(unit)];
+    if (slot == nullptr) slot = std::make_unique<dwarf_scopes::UnitScopes>(unit);
     return *slot;
   }
 
@@ -192,29 +60,14 @@ struct OfflineSymbolizer::Module {
     }
     const char* symbol = dwfl_module_addrname(module, call);
     Dwarf_Addr bias = 0;
-    Dwarf_Die* unit = dwfl_module_addrdie(module, call, &bias);
-    if (unit != nullptr) {
-      const UnitScopes& scopes = unit_scopes(unit);
-      const std::vector<const UnitScopes::Scope*> chain = scopes.chain(call - bias);
-      Dwarf* dwarf = dwfl_module_getdwarf(module, &bias);
-      // Innermost first: an inlined call is a frame at the current file:line, and the
-      // next frame out stands at its call site.
-      for (std::size_t i = chain.size(); i-- > 1;) {
-        Dwarf_Die die;
-        if (dwarf == nullptr || dwarf_offdie(dwarf, chain[i]->die, &die) == nullptr) break;
-        frames.push_back(make_frame(die_function_name(&die), file, line));
-        Dwarf_Attribute attribute;
-        Dwarf_Word call_file = 0;
-        Dwarf_Word call_line = 0;
-        dwarf_formudata(dwarf_attr(&die, DW_AT_call_file, &attribute), &call_file);
-        dwarf_formudata(dwarf_attr(&die, DW_AT_call_line, &attribute), &call_line);
-        file = scopes.files != nullptr ? dwarf_filesrc(scopes.files, call_file, nullptr, nullptr)
-                                       : nullptr;
-        line = static_cast<int>(call_line);
+    if (Dwarf_Die* unit = dwfl_module_addrdie(module, call, &bias)) {
+      for (dwarf_scopes::InlinedFrame& inlined :
+           unit_scopes(unit).inlined_frames(call - bias, file, line)) {
+        frames.push_back(make_frame(std::move(inlined.function), inlined.file, inlined.line));
       }
     }
     if (symbol != nullptr || file != nullptr) {
-      frames.push_back(make_frame(demangle(symbol), file, line));
+      frames.push_back(make_frame(dwarf_scopes::demangle(symbol), file, line));
     }
     return frames;
   }
@@ -277,7 +130,10 @@ OfflineSymbolizer::Module* OfflineSymbolizer::module_for(const std::string& path
     const unsigned char* bits = nullptr;
     GElf_Addr note_address = 0;
     const int size = dwfl_module_build_id(module->module, &bits, &note_address);
-    const std::string found_id = size > 0 ? to_hex(bits, size) : std::string();
+    const std::string found_id =
+        size > 0 ? absl::BytesToHexString(absl::string_view(reinterpret_cast<const char*>(bits),
+                                                            static_cast<std::size_t>(size)))
+                 : std::string();
     if (!build_id.empty() && found_id != build_id) {
       mismatches.append(mismatches.empty() ? "" : ", ")
           .append(candidate)

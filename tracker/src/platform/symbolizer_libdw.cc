@@ -7,10 +7,9 @@
 // indexing their debug information is the expensive part of a first report, and a
 // program that reports once tends to report again. It is rebuilt only when a module was
 // loaded or unloaded since the last report, or when the last attempt failed.
+#include <absl/container/flat_hash_map.h>
 #include <absl/strings/escaping.h>
 #include <absl/strings/str_cat.h>
-#include <cxxabi.h>
-#include <dwarf.h>
 #include <elfutils/libdw.h>
 #include <elfutils/libdwfl.h>
 #include <fcntl.h>
@@ -25,21 +24,12 @@
 #include "no_destructor.h"
 #include "own_descriptors.h"
 #include "platform.h"
+#include "shared/dwarf_scopes.h"
 #include "symbolizer.h"
 
 RESTRACK_NAMESPACE_BEGIN
 namespace internal {
 namespace {
-
-std::string demangle(const char* name) {
-  if (name == nullptr) return {};
-  int status = 0;
-  char* demangled = abi::__cxa_demangle(name, nullptr, nullptr, &status);
-  if (status != 0 || demangled == nullptr) return name;
-  std::string result(demangled);
-  std::free(demangled);
-  return result;
-}
 
 // The files a session opens stay open while it lives: never hand them to child
 // processes. elfutils opens them without O_CLOEXEC, so the callbacks set it.
@@ -114,73 +104,32 @@ struct Session {
   Dwfl* dwfl = nullptr;
   std::uint64_t generation = 0;
   bool valid = false;
+  // The units symbolized so far, by the address of their DIE in the session's mapped
+  // debug information; dropped whenever the session is rebuilt, which may unmap it.
+  absl::flat_hash_map<const void*, std::unique_ptr<dwarf_scopes::UnitScopes>> units;
+
+  const dwarf_scopes::UnitScopes& unit_scopes(Dwarf_Die* unit) {
+    std::unique_ptr<dwarf_scopes::UnitScopes>& slot = units[unit->addr];
+    if (slot == nullptr) slot = std::make_unique<dwarf_scopes::UnitScopes>(unit);
+    return *slot;
+  }
 };
 
 // The session over the modules of this process as mapped now; null if unavailable.
-Dwfl* current_session() {
+Session* current_session() {
   static NoDestructor<Session> session;  // reports run during static destruction too
   const std::uint64_t generation = module_generation();
-  if (session->valid && session->generation == generation) return session->dwfl;
+  if (session->valid && session->generation == generation) return &*session;
   static const Dwfl_Callbacks callbacks = {find_elf, find_debuginfo, nullptr, nullptr};
   if (session->dwfl == nullptr) session->dwfl = dwfl_begin(&callbacks);
   if (session->dwfl == nullptr) return nullptr;
+  session->units.clear();
   dwfl_report_begin(session->dwfl);
   const int failed = dwfl_linux_proc_report(session->dwfl, ::getpid());
   dwfl_report_end(session->dwfl, nullptr, nullptr);
   session->valid = failed == 0;
   session->generation = generation;
-  return session->valid ? session->dwfl : nullptr;
-}
-
-// "ns::Class::" for the function an inlined call names: the scopes around its
-// declaration (through DW_AT_abstract_origin and DW_AT_specification).
-std::string enclosing_scopes(Dwarf_Die* scope) {
-  Dwarf_Die origin_storage;
-  Dwarf_Die declaration_storage;
-  Dwarf_Attribute attribute;
-  Dwarf_Die* origin = scope;
-  if (dwarf_attr(origin, DW_AT_abstract_origin, &attribute) != nullptr) {
-    origin = dwarf_formref_die(&attribute, &origin_storage);
-  }
-  if (origin != nullptr && dwarf_attr(origin, DW_AT_specification, &attribute) != nullptr) {
-    origin = dwarf_formref_die(&attribute, &declaration_storage);
-  }
-  if (origin == nullptr) return {};
-  Dwarf_Die* parents = nullptr;
-  const int count = dwarf_getscopes_die(origin, &parents);
-  std::string prefix;
-  // parents[0] is the function itself; outer scopes follow.
-  for (int i = count - 1; i >= 1; --i) {
-    switch (dwarf_tag(&parents[i])) {
-      case DW_TAG_namespace:
-      case DW_TAG_class_type:
-      case DW_TAG_structure_type:
-      case DW_TAG_union_type: {
-        const char* name = dwarf_diename(&parents[i]);
-        prefix += name != nullptr ? name : "(anonymous namespace)";
-        prefix += "::";
-        break;
-      }
-      default:
-        break;
-    }
-  }
-  std::free(parents);
-  return prefix;
-}
-
-// The function a scope DIE names: its linkage name demangled (parameters included),
-// else its plain name qualified by its namespaces and classes (GCC gives functions that
-// were only ever inlined no linkage name); an inlined call names the function through
-// its abstract origin.
-std::string scope_name(Dwarf_Die* scope) {
-  Dwarf_Attribute attribute;
-  const char* linkage =
-      dwarf_formstring(dwarf_attr_integrate(scope, DW_AT_linkage_name, &attribute));
-  if (linkage != nullptr) return demangle(linkage);
-  const char* name = dwarf_formstring(dwarf_attr_integrate(scope, DW_AT_name, &attribute));
-  if (name == nullptr) return {};
-  return enclosing_scopes(scope) + name;
+  return session->valid ? &*session : nullptr;
 }
 
 void add(std::vector<Frame>& frames, std::uintptr_t address, std::string function, const char* file,
@@ -192,12 +141,12 @@ void add(std::vector<Frame>& frames, std::uintptr_t address, std::string functio
   frame.line = line > 0 ? static_cast<unsigned>(line) : 0;
 }
 
-void symbolize_one(Dwfl* dwfl, std::uintptr_t return_address, SymbolizedAddress& result) {
+void symbolize_one(Session& session, std::uintptr_t return_address, SymbolizedAddress& result) {
   std::vector<Frame>& frames = result.frames;
   // A return address points after the call; the byte before it belongs to the call
   // itself, whose line is the one the user wants.
   const Dwarf_Addr call = return_address - 1;
-  Dwfl_Module* module = dwfl_addrmodule(dwfl, call);
+  Dwfl_Module* module = dwfl_addrmodule(session.dwfl, call);
   if (module == nullptr) return;
   Dwarf_Addr elf_bias = 0;
   if (dwfl_module_getelf(module, &elf_bias) == nullptr) {
@@ -212,31 +161,16 @@ void symbolize_one(Dwfl* dwfl, std::uintptr_t return_address, SymbolizedAddress&
     file = dwfl_lineinfo(source, nullptr, &line, nullptr, nullptr, nullptr);
   }
   // The symbol table names the outermost function with its full signature, as the
-  // demangler spells it; inlined calls inside it are named from the debug information.
-  const std::string symbol = demangle(dwfl_module_addrname(module, call));
+  // demangler spells it; inlined calls inside it are named from the debug information,
+  // innermost first, each at the call site of the one inside it.
+  const std::string symbol = dwarf_scopes::demangle(dwfl_module_addrname(module, call));
   Dwarf_Addr bias = 0;
-  Dwarf_Die* unit = dwfl_module_addrdie(module, call, &bias);
-  Dwarf_Die* scopes = nullptr;
-  const int count = unit != nullptr ? dwarf_getscopes(unit, call - bias, &scopes) : 0;
-  Dwarf_Files* files = nullptr;
-  if (unit != nullptr) dwarf_getsrcfiles(unit, &files, nullptr);
-  // Innermost first: each inlined call is a frame at the current file:line, and its call
-  // site (DW_AT_call_file/line) is where the next frame out stands.
-  for (int i = 0; i < count; ++i) {
-    Dwarf_Die* scope = &scopes[i];
-    const int tag = dwarf_tag(scope);
-    if (tag == DW_TAG_subprogram) break;
-    if (tag != DW_TAG_inlined_subroutine) continue;
-    add(frames, return_address, scope_name(scope), file, line);
-    Dwarf_Attribute attribute;
-    Dwarf_Word call_file = 0;
-    Dwarf_Word call_line = 0;
-    dwarf_formudata(dwarf_attr(scope, DW_AT_call_file, &attribute), &call_file);
-    dwarf_formudata(dwarf_attr(scope, DW_AT_call_line, &attribute), &call_line);
-    file = files != nullptr ? dwarf_filesrc(files, call_file, nullptr, nullptr) : nullptr;
-    line = static_cast<int>(call_line);
+  if (Dwarf_Die* unit = dwfl_module_addrdie(module, call, &bias)) {
+    for (dwarf_scopes::InlinedFrame& inlined :
+         session.unit_scopes(unit).inlined_frames(call - bias, file, line)) {
+      add(frames, return_address, std::move(inlined.function), inlined.file, inlined.line);
+    }
   }
-  std::free(scopes);
   add(frames, return_address, symbol, file, line);
 }
 
@@ -248,13 +182,13 @@ std::vector<SymbolizedAddress> symbolize_return_addresses(
   std::vector<SymbolizedAddress> result;
   try {
     result.resize(return_addresses.size());
-    Dwfl* dwfl = current_session();
-    if (dwfl == nullptr) {
+    Session* session = current_session();
+    if (session == nullptr) {
       for (SymbolizedAddress& address : result) address.final = false;
       return result;
     }
     for (std::size_t i = 0; i < return_addresses.size(); ++i) {
-      symbolize_one(dwfl, return_addresses[i], result[i]);
+      symbolize_one(*session, return_addresses[i], result[i]);
     }
   } catch (...) {
     // Out of memory: what was symbolized.
