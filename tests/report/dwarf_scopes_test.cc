@@ -17,6 +17,7 @@
 
 #include <cstdlib>
 #include <map>
+#include <set>
 #include <sstream>
 #include <string>
 #include <string_view>
@@ -112,8 +113,9 @@ TEST_F(DwarfScopesTest, FindsTheInlinedCallsAddr2lineFindsAtEveryAddressOfAnOpti
   const UnitScopes scopes(unit);
 
   std::map<Dwarf_Addr, std::vector<std::string>> ours;
-  std::size_t nested = 0;     // addresses in calls inlined into inlined calls
-  std::size_t qualified = 0;  // inlined frames named by their declaration's scopes
+  std::size_t nested = 0;       // addresses in calls inlined into inlined calls
+  std::size_t qualified = 0;    // inlined frames named by their declaration's scopes
+  std::set<std::string> names;  // their names
   Dwarf_Addr base = 0;
   Dwarf_Addr low = 0;
   Dwarf_Addr high = 0;
@@ -136,6 +138,7 @@ TEST_F(DwarfScopesTest, FindsTheInlinedCallsAddr2lineFindsAtEveryAddressOfAnOpti
         Dwarf_Attribute attribute;
         if (dwarf_attr_integrate(&frame.call, DW_AT_linkage_name, &attribute) == nullptr) {
           ++qualified;
+          names.insert(frame.function);
         }
       }
       frames.push_back(place(file, line));
@@ -146,6 +149,11 @@ TEST_F(DwarfScopesTest, FindsTheInlinedCallsAddr2lineFindsAtEveryAddressOfAnOpti
   EXPECT_GT(ours.size(), 1000u);
   EXPECT_GT(nested, 100u);
   EXPECT_GT(qualified, 100u);
+  // A member function of a class in an unnamed namespace, and a lambda: named after the
+  // function it is in, as the demangler names the lambda's class, without its number.
+  EXPECT_TRUE(names.contains("subject::(anonymous namespace)::Accumulator::add"));
+  EXPECT_TRUE(names.contains(
+      "subject::sum_of(std::vector<long, std::allocator<long> > const&)::{lambda}::operator()"));
 
   std::vector<Dwarf_Addr> addresses;
   addresses.reserve(ours.size());

@@ -48,15 +48,57 @@ inline bool declaration_of(Dwarf_Die* scope, Dwarf_Die* declaration) {
   return true;
 }
 
-// The name a namespace, class, structure or union adds to the names inside it.
-inline std::string_view scope_prefix_name(Dwarf_Die* container) {
-  const char* name = dwarf_diename(container);
-  return name != nullptr ? std::string_view(name) : std::string_view("(anonymous namespace)");
+// Whether a DIE around a declaration qualifies its name: a namespace, class, structure or
+// union adds its own name, a function all of its name (a lambda or a local class is named
+// after the function it is in). Other DIEs (lexical blocks) add nothing.
+inline bool qualifies(int tag) {
+  return tag == DW_TAG_namespace || tag == DW_TAG_class_type || tag == DW_TAG_structure_type ||
+         tag == DW_TAG_union_type || tag == DW_TAG_subprogram;
 }
 
-inline bool is_named_scope(int tag) {
-  return tag == DW_TAG_namespace || tag == DW_TAG_class_type || tag == DW_TAG_structure_type ||
-         tag == DW_TAG_union_type;
+// What a namespace, class, structure or union adds: its name; for an unnamed one what the
+// demangler writes in its place, "(anonymous namespace)", or "{lambda}" for the class of
+// a lambda (the one with an operator()), else "{unnamed type}".
+inline std::string scope_part(Dwarf_Die* scope) {
+  if (const char* name = dwarf_diename(scope)) return name;
+  if (dwarf_tag(scope) == DW_TAG_namespace) return "(anonymous namespace)";
+  Dwarf_Die member;
+  if (dwarf_child(scope, &member) == 0) {
+    do {
+      const char* name = dwarf_diename(&member);
+      if (dwarf_tag(&member) == DW_TAG_subprogram && name != nullptr &&
+          std::string_view(name) == "operator()") {
+        return "{lambda}";
+      }
+    } while (dwarf_siblingof(&member, &member) == 0);
+  }
+  return "{unnamed type}";
+}
+
+template <typename Prefix>
+std::string function_name(Dwarf_Die* scope, Prefix&& prefix);
+
+// "outer::" from the DIEs around a declaration that qualify it, innermost first: the
+// innermost function among them gives the start (its own name, qualified), and the
+// namespaces and classes inside it follow. `prefix` qualifies a function's declaration.
+template <typename Prefix>
+std::string qualified_by(const std::vector<Dwarf_Die>& around, Prefix&& prefix) {
+  std::size_t end = around.size();
+  std::string out;
+  for (std::size_t i = 0; i < around.size(); ++i) {
+    Dwarf_Die die = around[i];
+    if (dwarf_tag(&die) == DW_TAG_subprogram) {
+      out = function_name(&die, prefix) + "::";
+      end = i;
+      break;
+    }
+  }
+  for (std::size_t i = end; i-- > 0;) {
+    Dwarf_Die die = around[i];
+    out += scope_part(&die);
+    out += "::";
+  }
+  return out;
 }
 
 // "ns::Class::" for `declaration`, from libdw's walk of its unit down to it: the way for a
@@ -64,16 +106,13 @@ inline bool is_named_scope(int tag) {
 inline std::string enclosing_scopes(Dwarf_Die* declaration) {
   Dwarf_Die* parents = nullptr;
   const int count = dwarf_getscopes_die(declaration, &parents);
-  std::string prefix;
+  std::vector<Dwarf_Die> around;
   // parents[0] is the declaration itself; outer scopes follow.
-  for (int i = count - 1; i >= 1; --i) {
-    if (is_named_scope(dwarf_tag(&parents[i]))) {
-      prefix += scope_prefix_name(&parents[i]);
-      prefix += "::";
-    }
+  for (int i = 1; i < count; ++i) {
+    if (qualifies(dwarf_tag(&parents[i]))) around.push_back(parents[i]);
   }
   std::free(parents);
-  return prefix;
+  return qualified_by(around, [](Dwarf_Die* outer) { return enclosing_scopes(outer); });
 }
 
 // The function a subprogram or inlined-call DIE names: its linkage name demangled
@@ -155,8 +194,8 @@ class UnitScopes {
     Dwarf_Addr high = 0;
     std::uint32_t scope = 0;
   };
-  // A namespace, class, structure or union of the unit, in preorder: the DIEs inside it
-  // are those at offsets in [start, end).
+  // A namespace, class, structure, union or function of the unit, in preorder: the DIEs
+  // inside it are those at offsets in [start, end).
   struct Container {
     Dwarf_Off start = 0;
     Dwarf_Off end = 0;
@@ -188,9 +227,21 @@ class UnitScopes {
           if (!scope.inlined) roots_.push_back(Root{low, high, index});
         }
         scopes_[index].last_range = static_cast<std::uint32_t>(ranges_.size());
-        if (dwarf_haschildren(&child) != 0) collect(&child, container, child_end);
+        if (dwarf_haschildren(&child) != 0) {
+          // A function holds the classes of its lambdas and its local classes: it is a
+          // container if it holds one.
+          std::int32_t inside = container;
+          if (!scope.inlined && child.cu == cu_) {
+            inside = static_cast<std::int32_t>(containers_.size());
+            containers_.push_back(Container{dwarf_dieoffset(&child), child_end, container, child});
+          }
+          collect(&child, inside, child_end);
+          if (inside != container && containers_.size() == static_cast<std::size_t>(inside) + 1) {
+            containers_.pop_back();
+          }
+        }
         scopes_[index].end = static_cast<std::uint32_t>(scopes_.size());
-      } else if (is_named_scope(tag) && child.cu == cu_) {
+      } else if (qualifies(tag) && child.cu == cu_) {
         const auto index = static_cast<std::int32_t>(containers_.size());
         containers_.push_back(Container{dwarf_dieoffset(&child), child_end, container, child});
         if (dwarf_haschildren(&child) != 0) collect(&child, index, child_end);
@@ -218,18 +269,14 @@ class UnitScopes {
         containers_.begin(), containers_.end(), offset,
         [](Dwarf_Off value, const Container& container) { return value < container.start; });
     auto index = static_cast<std::int32_t>(it - containers_.begin()) - 1;
-    while (index >= 0 && offset >= containers_[index].end) index = containers_[index].parent;
-    std::vector<std::string_view> names;
-    for (; index >= 0; index = containers_[index].parent) {
-      Dwarf_Die die = containers_[index].die;
-      names.push_back(scope_prefix_name(&die));
+    // The declaration itself may be a container (a function's definition names its
+    // declaration): only those around it count.
+    while (index >= 0 && (offset >= containers_[index].end || offset == containers_[index].start)) {
+      index = containers_[index].parent;
     }
-    std::string prefix;
-    for (std::size_t i = names.size(); i-- > 0;) {
-      prefix += names[i];
-      prefix += "::";
-    }
-    return prefix;
+    std::vector<Dwarf_Die> around;
+    for (; index >= 0; index = containers_[index].parent) around.push_back(containers_[index].die);
+    return qualified_by(around, [this](Dwarf_Die* outer) { return prefix_of(outer); });
   }
 
   bool contains(const Scope& scope, Dwarf_Addr pc) const {
