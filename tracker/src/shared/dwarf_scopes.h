@@ -179,8 +179,8 @@ class UnitScopes {
   }
 
  private:
-  // Subprograms and inlined calls in preorder: the scopes nested in one follow it up to
-  // `end`.
+  // Functions and inlined calls that have code (address ranges), in preorder: the
+  // scopes nested in one follow it up to `end`.
   struct Scope {
     Dwarf_Die die;
     std::uint32_t first_range = 0;  // into ranges_
@@ -214,24 +214,28 @@ class UnitScopes {
       const Dwarf_Off child_end = more ? dwarf_dieoffset(&next) : end;
       const int tag = dwarf_tag(&child);
       if (tag == DW_TAG_subprogram || tag == DW_TAG_inlined_subroutine) {
+        const bool inlined = tag == DW_TAG_inlined_subroutine;
+        const auto first_range = static_cast<std::uint32_t>(ranges_.size());
         const auto index = static_cast<std::uint32_t>(scopes_.size());
-        Scope& scope = scopes_.emplace_back();
-        scope.die = child;
-        scope.inlined = tag == DW_TAG_inlined_subroutine;
-        scope.first_range = static_cast<std::uint32_t>(ranges_.size());
         Dwarf_Addr base = 0;
         Dwarf_Addr low = 0;
         Dwarf_Addr high = 0;
         for (ptrdiff_t at = 0; (at = dwarf_ranges(&child, at, &base, &low, &high)) > 0;) {
           ranges_.emplace_back(low, high);
-          if (!scope.inlined) roots_.push_back(Root{low, high, index});
+          if (!inlined) roots_.push_back(Root{low, high, index});
         }
-        scopes_[index].last_range = static_cast<std::uint32_t>(ranges_.size());
+        // Only code is a scope: a declaration, or the abstract tree of an inline function,
+        // has no address ranges and nothing with ranges inside it.
+        const bool code = ranges_.size() > first_range;
+        if (code) {
+          scopes_.push_back(
+              Scope{child, first_range, static_cast<std::uint32_t>(ranges_.size()), 0, inlined});
+        }
         if (dwarf_haschildren(&child) != 0) {
           // A function holds the classes of its lambdas and its local classes: it is a
           // container if it holds one.
           std::int32_t inside = container;
-          if (!scope.inlined && child.cu == cu_) {
+          if (!inlined && child.cu == cu_) {
             inside = static_cast<std::int32_t>(containers_.size());
             containers_.push_back(Container{dwarf_dieoffset(&child), child_end, container, child});
           }
@@ -240,7 +244,7 @@ class UnitScopes {
             containers_.pop_back();
           }
         }
-        scopes_[index].end = static_cast<std::uint32_t>(scopes_.size());
+        if (code) scopes_[index].end = static_cast<std::uint32_t>(scopes_.size());
       } else if (qualifies(tag) && child.cu == cu_) {
         const auto index = static_cast<std::int32_t>(containers_.size());
         containers_.push_back(Container{dwarf_dieoffset(&child), child_end, container, child});
