@@ -35,16 +35,10 @@ struct OfflineSymbolizer::Module {
   Dwfl_Module* module = nullptr;
   Dwarf_Addr start = 0;
   absl::flat_hash_map<std::uint64_t, std::vector<Frame>> cache;
-  absl::flat_hash_map<Dwarf_Off, std::unique_ptr<dwarf_scopes::UnitScopes>> units;
+  dwarf_scopes::UnitIndex units;
 
   ~Module() {
     if (session != nullptr) dwfl_end(session);
-  }
-
-  const dwarf_scopes::UnitScopes& unit_scopes(Dwarf_Die* unit) {
-    std::unique_ptr<dwarf_scopes::UnitScopes>& slot = units[dwarf_dieoffset(unit)];
-    if (slot == nullptr) slot = std::make_unique<dwarf_scopes::UnitScopes>(unit);
-    return *slot;
   }
 
   std::vector<Frame> lookup(std::uint64_t offset) {
@@ -62,7 +56,7 @@ struct OfflineSymbolizer::Module {
     Dwarf_Addr bias = 0;
     if (Dwarf_Die* unit = dwfl_module_addrdie(module, call, &bias)) {
       for (dwarf_scopes::InlinedFrame& inlined :
-           unit_scopes(unit).inlined_frames(call - bias, file, line)) {
+           units.of(unit).inlined_frames(call - bias, file, line)) {
         frames.push_back(make_frame(std::move(inlined.function), inlined.file, inlined.line));
       }
     }

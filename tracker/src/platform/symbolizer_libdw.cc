@@ -7,7 +7,6 @@
 // indexing their debug information is the expensive part of a first report, and a
 // program that reports once tends to report again. It is rebuilt only when a module was
 // loaded or unloaded since the last report, or when the last attempt failed.
-#include <absl/container/flat_hash_map.h>
 #include <absl/strings/escaping.h>
 #include <absl/strings/str_cat.h>
 #include <elfutils/libdw.h>
@@ -104,15 +103,8 @@ struct Session {
   Dwfl* dwfl = nullptr;
   std::uint64_t generation = 0;
   bool valid = false;
-  // The units symbolized so far, by the address of their DIE in the session's mapped
-  // debug information; dropped whenever the session is rebuilt, which may unmap it.
-  absl::flat_hash_map<const void*, std::unique_ptr<dwarf_scopes::UnitScopes>> units;
-
-  const dwarf_scopes::UnitScopes& unit_scopes(Dwarf_Die* unit) {
-    std::unique_ptr<dwarf_scopes::UnitScopes>& slot = units[unit->addr];
-    if (slot == nullptr) slot = std::make_unique<dwarf_scopes::UnitScopes>(unit);
-    return *slot;
-  }
+  // The units symbolized so far; dropped whenever the session is rebuilt.
+  dwarf_scopes::UnitIndex units;
 };
 
 // The session over the modules of this process as mapped now; null if unavailable.
@@ -167,7 +159,7 @@ void symbolize_one(Session& session, std::uintptr_t return_address, SymbolizedAd
   Dwarf_Addr bias = 0;
   if (Dwarf_Die* unit = dwfl_module_addrdie(module, call, &bias)) {
     for (dwarf_scopes::InlinedFrame& inlined :
-         session.unit_scopes(unit).inlined_frames(call - bias, file, line)) {
+         session.units.of(unit).inlined_frames(call - bias, file, line)) {
       add(frames, return_address, std::move(inlined.function), inlined.file, inlined.line);
     }
   }

@@ -5,6 +5,7 @@
 // free of the tracker's types, like the rest of shared/; whoever includes it links libdw.
 #pragma once
 
+#include <absl/container/flat_hash_map.h>
 #include <cxxabi.h>
 #include <dwarf.h>
 #include <elfutils/libdw.h>
@@ -12,6 +13,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstdlib>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -327,6 +329,22 @@ class UnitScopes {
   std::vector<Root> roots_;            // sorted by low
   std::vector<Container> containers_;  // in preorder: sorted by start
   Dwarf_Files* files_ = nullptr;
+};
+
+// The units of one libdw session indexed so far, each made the first time an address in
+// it is symbolized. Keyed by where the unit's DIE lies in the session's mapped debug
+// information: clear() whenever the session may have unmapped a module.
+class UnitIndex {
+ public:
+  const UnitScopes& of(Dwarf_Die* unit) {
+    std::unique_ptr<UnitScopes>& slot = units_[unit->addr];
+    if (slot == nullptr) slot = std::make_unique<UnitScopes>(unit);
+    return *slot;
+  }
+  void clear() { units_.clear(); }
+
+ private:
+  absl::flat_hash_map<const void*, std::unique_ptr<UnitScopes>> units_;
 };
 
 }  // namespace restrack::dwarf_scopes
